@@ -1,0 +1,162 @@
+// A read-only JSON DOM that remembers where every value came from.
+//
+// Why our own parser: every finding must name FILE:LINE:COL, and decimal places must be counted in
+// the source text (25.11 is not representable as a double). Mainstream DOMs drop both. Values are
+// laid out contiguously (children of a container are adjacent) and strings without escapes point
+// straight into the source buffer, so the parse allocates little and lookups stay cache-friendly.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "flowguard/result.hpp"
+
+namespace flowguard::json {
+
+enum class Kind : std::uint8_t { kNull, kFalse, kTrue, kNumber, kString, kArray, kObject };
+
+const char* to_string(Kind kind) noexcept;  // "null", "boolean", "number", "string", "array", "object"
+
+struct Member;
+
+// One JSON value. Owned by a Document; never copied by users (refer to it by pointer/reference).
+class Value {
+ public:
+  Kind kind() const noexcept { return kind_; }
+  bool is_null() const noexcept { return kind_ == Kind::kNull; }
+  bool is_bool() const noexcept { return kind_ == Kind::kTrue || kind_ == Kind::kFalse; }
+  bool is_number() const noexcept { return kind_ == Kind::kNumber; }
+  bool is_string() const noexcept { return kind_ == Kind::kString; }
+  bool is_array() const noexcept { return kind_ == Kind::kArray; }
+  bool is_object() const noexcept { return kind_ == Kind::kObject; }
+
+  // Byte offset of the value's first character in the source (the quote of a string, '[' of an array).
+  std::uint32_t offset() const noexcept { return offset_; }
+
+  bool as_bool() const noexcept { return kind_ == Kind::kTrue; }
+
+  // Numbers: the exact source text (e.g. "25.110", "-0", "1e3") and its double value.
+  std::string_view number_text() const noexcept { return {text_, size_}; }
+  double as_double() const noexcept { return number_; }
+  // True when the source text has no fraction or exponent part ("12", not "12.0" or "1e2").
+  bool is_integer_text() const noexcept;
+  // Digits after the decimal point in the source text, ignoring exponent ("25.110" -> 3, "7" -> 0,
+  // "1.5e2" -> 1). Trailing zeros count: the text is what was submitted.
+  std::size_t decimal_places() const noexcept;
+
+  // Strings: the decoded (unescaped) UTF-8 contents.
+  std::string_view as_string() const noexcept { return {text_, size_}; }
+
+  // Arrays.
+  std::span<const Value> items() const noexcept { return {items_, kind_ == Kind::kArray ? size_ : 0}; }
+  // Objects, in source order. Duplicate keys are kept (see Document::duplicate_keys()).
+  std::span<const Member> members() const noexcept;
+  // First member with this exact key, or nullptr. Linear: objects here are small.
+  const Value* find(std::string_view key) const noexcept;
+  const Member* find_member(std::string_view key) const noexcept;
+
+  std::size_t size() const noexcept { return (kind_ == Kind::kArray || kind_ == Kind::kObject) ? size_ : 0; }
+
+ private:
+  friend class Parser;
+  Kind kind_ = Kind::kNull;
+  std::uint32_t offset_ = 0;
+  std::uint32_t size_ = 0;  // string/number text length, or child count
+  union {
+    const char* text_;        // string (decoded) or number (source text)
+    const Value* items_;      // array children
+    const Member* members_;   // object members
+  };
+  double number_ = 0.0;
+ public:
+  Value() noexcept : text_(nullptr) {}
+};
+
+struct Member {
+  std::string_view key;        // decoded
+  std::uint32_t key_offset = 0;  // byte offset of the key's opening quote
+  Value value;
+};
+
+inline std::span<const Member> Value::members() const noexcept {
+  return {members_, kind_ == Kind::kObject ? size_ : 0};
+}
+
+struct ParseOptions {
+  std::size_t max_depth = 256;                 // deeper nesting is refused, never a stack overflow
+  std::size_t max_bytes = 0xFFFFFFF0u;         // offsets are 32-bit
+};
+
+// Where a parse failed: byte offset plus a message that says what was expected.
+struct ParseError {
+  std::uint64_t offset = 0;
+  std::uint32_t line = 0;
+  std::uint32_t column = 0;
+  std::string message;  // e.g. "expected ',' or '}' after object member, found '\"'"
+  bool limit = false;   // true when a limit (depth, size), not the syntax, was the problem
+};
+
+// Line/column from byte offsets; built once per source, O(log lines) per lookup.
+class LineIndex {
+ public:
+  LineIndex() = default;
+  explicit LineIndex(std::string_view source);
+  // 1-based line and 1-based column counted in Unicode code points (what editors show).
+  std::pair<std::uint32_t, std::uint32_t> locate(std::uint64_t offset) const noexcept;
+
+ private:
+  std::string_view source_;
+  std::vector<std::uint32_t> line_starts_;
+};
+
+// An owned, parsed document. Movable, not copyable; Values point into it.
+class Document {
+ public:
+  Document(Document&&) noexcept;
+  Document& operator=(Document&&) noexcept;
+  ~Document();
+
+  // Parses a copy of `bytes`. A UTF-8 BOM is skipped. On failure returns a ParseError.
+  static Result<Document> parse(std::string_view bytes, const ParseOptions& options = {});
+  // Same, reporting the structured error (line/column filled in).
+  static bool parse(std::string_view bytes, Document& out, ParseError& error, const ParseOptions& options = {});
+
+  const Value& root() const noexcept;
+  std::string_view source() const noexcept;
+  const LineIndex& lines() const;  // built lazily on first use
+
+  // Keys that appear more than once in the same object: (offset of the repeated key, key).
+  struct DuplicateKey {
+    std::uint32_t key_offset;
+    std::string_view key;
+    const Value* object;
+  };
+  const std::vector<DuplicateKey>& duplicate_keys() const noexcept;
+
+  Document();  // empty document (root is null); use parse()
+
+ private:
+  friend class Parser;
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+// RFC 6901 helpers.
+std::string escape_pointer_token(std::string_view token);          // "a/b~c" -> "a~1b~0c"
+void append_pointer(std::string& pointer, std::string_view token);  // pointer += "/" + escaped token
+void append_pointer(std::string& pointer, std::size_t index);
+// Resolves a pointer against a value; nullptr when it does not resolve.
+const Value* resolve_pointer(const Value& root, std::string_view pointer) noexcept;
+
+// Writes `text` as a JSON string literal (with quotes) into `out`; for reports.
+void write_json_string(std::string& out, std::string_view text);
+// A short, quoted rendering of a value for messages, at most about `max_chars` characters
+// ("\"18-03-203\"", "42", "true", "{…}", "[…] (3 items)").
+std::string preview(const Value& value, std::size_t max_chars = 40);
+
+}  // namespace flowguard::json

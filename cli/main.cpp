@@ -1,0 +1,176 @@
+// flowguard command line. Thin: parses arguments, calls the engine library, prints, exits.
+//
+// Exit status: 0 no error findings (warnings allowed); 1 error findings; 2 usage error, unreadable
+// file or input that is not JSON; 3 a plugin, schema or rule file failed to load (the checks that
+// could run did; their findings are printed).
+#include <spdlog/sinks/stdout_color_sinks.h>
+#include <spdlog/spdlog.h>
+
+#include <charconv>
+#include <cstdio>
+#include <iostream>
+#include <iterator>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "flowguard/engine.hpp"
+
+namespace {
+
+constexpr int kExitClean = 0;
+constexpr int kExitFindings = 1;
+constexpr int kExitUsage = 2;
+constexpr int kExitLoad = 3;
+
+constexpr const char* kUsage = R"(usage: flowguard <command> [options]
+
+commands:
+  check [options] FILE...   check payloads ('-' reads standard input)
+  types                     list the message types the installed plugins provide
+  version                   print the version
+
+check options:
+  --type TYPE               check as TYPE (a full name such as dfs.bid-submission, or a family
+                            such as dfs); default: recognise the type from the content
+  --format text|json        output format (default text: FILE:LINE:COL: SEVERITY: [RULE] message (POINTER))
+  --rules DIR               also load the Lua rules in DIR (repeatable)
+  --max-findings N          show at most N findings per file (default 1000)
+  --plugins DIR             also load plugins from DIR (repeatable)
+  --schemas DIR             also look for schemas in DIR (repeatable)
+  --no-default-dirs         only use the directories given on the command line
+  --lua-instructions N      instruction budget per rule call (default 10000000)
+  --lua-memory MIB          memory cap of the rule state in MiB (default 64)
+  --quiet                   text format: findings only, no notes or summary
+
+exit status: 0 no errors, 1 error findings, 2 usage or input error, 3 a plugin/schema/rule failed to load
+)";
+
+int usage_error(const std::string& message) {
+  std::fprintf(stderr, "flowguard: error: %s\n(flowguard --help shows the usage)\n", message.c_str());
+  return kExitUsage;
+}
+
+std::optional<std::size_t> parse_count(std::string_view text) {
+  std::size_t value = 0;
+  auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+  if (ec != std::errc() || ptr != text.data() + text.size()) return std::nullopt;
+  return value;
+}
+
+std::shared_ptr<spdlog::logger> make_logger() {
+  auto logger = spdlog::stderr_color_st("flowguard");
+  logger->set_pattern("flowguard: %l: %v");
+  return logger;
+}
+
+void print_load_issues(const flowguard::Engine& engine, spdlog::logger& log) {
+  for (const auto& issue : engine.load_issues()) log.warn("{}: {}", issue.source, issue.message);
+}
+
+int run_types(const flowguard::EngineOptions& options) {
+  auto engine = flowguard::Engine::create(options);
+  if (!engine) return usage_error(engine.error().message);
+  auto log = make_logger();
+  print_load_issues(**engine, *log);
+  for (const auto& t : (*engine)->types()) std::printf("%-32s %-8s %s\n", t.name.c_str(), t.plugin.c_str(), t.title.c_str());
+  return (*engine)->load_issues().empty() ? kExitClean : kExitLoad;
+}
+
+int run_check(const std::vector<std::string_view>& args) {
+  flowguard::EngineOptions options;
+  std::string type, format = "text";
+  std::vector<std::string> files;
+  bool quiet = false;
+  for (std::size_t i = 0; i < args.size(); ++i) {
+    const std::string_view arg = args[i];
+    auto value = [&](std::string_view name) -> std::optional<std::string> {
+      if (i + 1 >= args.size()) return std::nullopt;
+      (void)name;
+      return std::string(args[++i]);
+    };
+    if (arg == "--type" || arg == "--format" || arg == "--rules" || arg == "--max-findings" || arg == "--plugins" ||
+        arg == "--schemas" || arg == "--lua-instructions" || arg == "--lua-memory") {
+      auto v = value(arg);
+      if (!v) return usage_error(std::string(arg) + " needs a value");
+      if (arg == "--type") type = *v;
+      else if (arg == "--format") format = *v;
+      else if (arg == "--rules") options.rule_dirs.emplace_back(*v);
+      else if (arg == "--plugins") options.plugin_dirs.emplace_back(*v);
+      else if (arg == "--schemas") options.schema_dirs.emplace_back(*v);
+      else {
+        auto n = parse_count(*v);
+        if (!n || *n == 0) return usage_error(std::string(arg) + " expects a positive whole number, got \"" + *v + "\"");
+        if (arg == "--max-findings") options.max_findings = *n;
+        else if (arg == "--lua-instructions") options.lua_instructions_per_call = *n;
+        else options.lua_memory_bytes = *n << 20;
+      }
+    } else if (arg == "--no-default-dirs") {
+      options.use_default_dirs = false;
+    } else if (arg == "--quiet") {
+      quiet = true;
+    } else if (arg == "-" || arg.empty() || arg[0] != '-') {
+      files.emplace_back(arg);
+    } else {
+      return usage_error("unknown option " + std::string(arg));
+    }
+  }
+  if (format != "text" && format != "json") return usage_error("--format expects text or json, got \"" + format + "\"");
+  if (files.empty()) return usage_error("check needs at least one FILE (or - for standard input)");
+
+  auto created = flowguard::Engine::create(options);
+  if (!created) return usage_error(created.error().message);
+  flowguard::Engine& engine = **created;
+  auto log = make_logger();
+
+  std::vector<flowguard::FileReport> reports;
+  for (const auto& file : files) {
+    if (file == "-") {
+      std::string bytes((std::istreambuf_iterator<char>(std::cin)), std::istreambuf_iterator<char>());
+      reports.push_back(engine.check(bytes, "-", type));
+    } else {
+      reports.push_back(engine.check_file(file, type));
+    }
+  }
+  // Load problems surface after checking: rule sets and schemas load when a type first needs them.
+  print_load_issues(engine, *log);
+
+  const std::string out = format == "json" ? flowguard::format_json(reports) : flowguard::format_text(reports, !quiet);
+  std::fwrite(out.data(), 1, out.size(), stdout);
+  std::fflush(stdout);
+
+  bool input_error = false, errors = false;
+  for (const auto& r : reports) {
+    input_error = input_error || r.input_error.has_value();
+    errors = errors || r.errors > 0;
+  }
+  if (input_error) return kExitUsage;
+  if (!engine.load_issues().empty()) return kExitLoad;
+  return errors ? kExitFindings : kExitClean;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::vector<std::string_view> args(argv + 1, argv + argc);
+  if (args.empty() || args[0] == "--help" || args[0] == "-h" || args[0] == "help") {
+    std::fputs(kUsage, args.empty() ? stderr : stdout);
+    return args.empty() ? kExitUsage : kExitClean;
+  }
+  const std::string_view command = args[0];
+  args.erase(args.begin());
+  try {
+    if (command == "check") return run_check(args);
+    if (command == "types") return run_types({});
+    if (command == "version" || command == "--version") {
+      std::printf("flowguard %s\n", FLOWGUARD_VERSION);
+      return kExitClean;
+    }
+  } catch (const std::exception& e) {
+    // Expected failures are values; this is the last line of defence against a bug.
+    std::fprintf(stderr, "flowguard: internal error: %s\n", e.what());
+    return 70;
+  }
+  return usage_error("unknown command \"" + std::string(command) + "\"");
+}

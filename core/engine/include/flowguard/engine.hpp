@@ -1,0 +1,103 @@
+// The flowguard engine: the library behind `flowguard check`, for embedding.
+//
+//   auto engine = flowguard::Engine::create({});          // default plugin/schema/rule dirs
+//   flowguard::FileReport r = (*engine)->check(bytes, "batch.json");   // type recognised from content
+//   std::cout << flowguard::format_text({r});
+//
+// An Engine is not thread-safe; create one per thread (they share nothing mutable).
+#pragma once
+
+#include <cstddef>
+#include <filesystem>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "flowguard/finding.hpp"
+#include "flowguard/result.hpp"
+
+namespace flowguard {
+
+#define FLOWGUARD_API __attribute__((visibility("default")))
+
+struct EngineOptions {
+  // Searched in order, after the defaults unless use_default_dirs is false. The defaults are found
+  // relative to the installed library (…/lib/flowguard/plugins, …/share/flowguard/{schemas,rules}),
+  // or under $FLOWGUARD_HOME when set.
+  std::vector<std::filesystem::path> plugin_dirs;
+  std::vector<std::filesystem::path> schema_dirs;
+  std::vector<std::filesystem::path> rule_dirs;  // extra rules; each rule names the types it applies to
+  bool use_default_dirs = true;
+
+  std::size_t max_findings = 1000;          // per file; the rest are counted, not kept
+  std::size_t max_depth = 256;              // JSON nesting limit
+  std::uint64_t lua_instructions_per_call = 10'000'000;
+  std::size_t lua_memory_bytes = 64u << 20;
+  bool load_all_rules = false;              // load every rule set at creation (default: on first use)
+};
+
+struct TypeInfo {
+  std::string name;    // "dfs.bid-submission"
+  std::string title;   // "DFS Bid Submission (POST)"
+  std::string plugin;  // "dfs"
+  std::string spec;    // defining document
+};
+
+// Something that failed to load (a plugin, a rule file, a schema). The engine carries on without it.
+struct LoadIssue {
+  std::string source;   // file it concerns
+  std::string message;  // what went wrong and why
+};
+
+struct FileReport {
+  std::string path;                 // as given ("-" for stdin)
+  std::string type;                 // the type checked against; empty when none
+  bool type_from_content = false;   // recognised from content rather than given
+  std::size_t records = 0;
+  std::vector<Finding> findings;    // in document order
+  std::size_t findings_not_shown = 0;  // beyond max_findings
+  std::optional<Error> input_error;    // unreadable file or not JSON: nothing was checked
+  std::vector<std::string> rules_run;  // ids of the rules that ran
+  // Totals over all findings, including those not shown.
+  std::size_t errors = 0, warnings = 0, infos = 0;
+};
+
+class FLOWGUARD_API Engine {
+ public:
+  ~Engine();
+  Engine(const Engine&) = delete;
+  Engine& operator=(const Engine&) = delete;
+
+  // Loads plugins (descriptors only: schemas and rules are loaded when a type first needs them).
+  // Fails only on unusable options; broken plugins and rules become load_issues().
+  static Result<std::unique_ptr<Engine>> create(const EngineOptions& options);
+
+  const std::vector<LoadIssue>& load_issues() const noexcept;
+  std::vector<TypeInfo> types() const;
+  // Loads every type's schema and rules now, so that load problems surface (e.g. `flowguard rules`).
+  void preload();
+
+  // Validates one document. `type_hint` may be a full type name, a family prefix ("dfs") or empty
+  // (recognise from content).
+  FileReport check(std::string_view bytes, std::string_view source_name, std::string_view type_hint = {});
+  FileReport check_file(const std::filesystem::path& file, std::string_view type_hint = {});
+
+ private:
+  Engine();
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+// Reports in the formats `flowguard check --format` prints.
+struct Summary {
+  std::size_t files = 0, records = 0, errors = 0, warnings = 0, infos = 0;
+};
+FLOWGUARD_API Summary summarize(const std::vector<FileReport>& reports);
+// FILE:LINE:COL: SEVERITY: [RULE] message (POINTER), one line per finding, then a summary line.
+FLOWGUARD_API std::string format_text(const std::vector<FileReport>& reports, bool show_notes = true);
+// The JSON report described by schemas/report.schema.json.
+FLOWGUARD_API std::string format_json(const std::vector<FileReport>& reports);
+
+}  // namespace flowguard

@@ -1,0 +1,171 @@
+// The checking pipeline end to end on a test plugin: recognition, schema findings with pointers and
+// positions, native checks, Lua rules, rule failure isolation, caps and input errors.
+#include <catch2/catch.hpp>
+
+#include <algorithm>
+#include <string>
+
+#include "flowguard/engine.hpp"
+
+namespace {
+
+std::unique_ptr<flowguard::Engine> make_engine(std::size_t max_findings = 1000) {
+  flowguard::EngineOptions options;
+  options.use_default_dirs = false;
+  options.plugin_dirs.emplace_back(TEST_PLUGIN_DIR "/good");
+  options.schema_dirs.emplace_back(TEST_DATA_DIR "/schemas");
+  options.rule_dirs.emplace_back(TEST_DATA_DIR "/rules");
+  options.lua_instructions_per_call = 100000;
+  options.max_findings = max_findings;
+  auto engine = flowguard::Engine::create(options);
+  REQUIRE(engine.ok());
+  return std::move(engine).value();
+}
+
+const flowguard::Finding* find(const flowguard::FileReport& r, const std::string& rule, const std::string& pointer) {
+  for (const auto& f : r.findings)
+    if (f.rule == rule && f.pointer == pointer) return &f;
+  return nullptr;
+}
+
+std::string describe(const flowguard::FileReport& r) { return flowguard::format_text({r}); }
+
+}  // namespace
+
+TEST_CASE("a valid document has no findings and its type is recognised from content") {
+  auto engine = make_engine();
+  const auto r = engine->check(R"([{"id": 1, "when": "01-02-2026", "amount": 10.5}])", "ok.json");
+  INFO(describe(r));
+  CHECK_FALSE(r.input_error);
+  CHECK(r.type == "test.order");
+  CHECK(r.type_from_content);
+  CHECK(r.records == 1);
+  CHECK(r.findings.empty());
+  CHECK(r.errors == 0);
+}
+
+TEST_CASE("every error at once, with pointer, line and column") {
+  auto engine = make_engine();
+  const std::string doc =
+      "[\n"
+      "  {\"id\": 1, \"when\": \"31-02-2026\", \"amount\": 10.555},\n"
+      "  {\"id\": 0, \"when\": \"01-02-2026\", \"amount\": 2000, \"extra\": true},\n"
+      "  {\"when\": \"1-2-2026\", \"amount\": 1}\n"
+      "]\n";
+  const auto r = engine->check(doc, "batch.json", "test.order");
+  INFO(describe(r));
+  CHECK_FALSE(r.type_from_content);
+
+  const auto* date = find(r, "TEST-WHEN-DATE", "/0/when");
+  REQUIRE(date);
+  CHECK(date->severity == flowguard::Severity::kError);
+  CHECK(date->line == 2);
+  CHECK(date->column == 22);
+  CHECK_THAT(date->message, Catch::Contains("\"31-02-2026\"") && Catch::EndsWith("[test spec §1.2]"));
+
+  const auto* decimals = find(r, "TEST-AMOUNT-DECIMALS", "/0/amount");
+  REQUIRE(decimals);
+  CHECK(decimals->severity == flowguard::Severity::kWarning);
+  CHECK_THAT(decimals->message, Catch::Contains("3 decimal places"));
+
+  CHECK(find(r, "schema.exclusiveMinimum", "/1/id"));
+  const auto* extra = find(r, "schema.additionalProperties", "/1/extra");
+  REQUIRE(extra);
+  CHECK(extra->line == 3);
+  CHECK(extra->column == 51);
+  CHECK(find(r, "TEST-BIG-AMOUNT", "/1/amount"));
+  CHECK(find(r, "schema.required", "/2"));  // missing "id": points at the object
+  // A field with a schema finding gets no native-check finding on top of it.
+  CHECK(find(r, "schema.minLength", "/2/when"));
+  CHECK_FALSE(find(r, "TEST-WHEN-DATE", "/2/when"));
+  CHECK(r.errors == 5);
+  CHECK(r.warnings == 2);
+
+  // Findings come in document order.
+  CHECK(std::is_sorted(r.findings.begin(), r.findings.end(),
+                       [](const auto& a, const auto& b) { return a.line < b.line; }));
+}
+
+TEST_CASE("a rule that loops yields one finding naming it; the other rules still run") {
+  auto engine = make_engine();
+  const auto r = engine->check(R"({"data": [{"name": "a"}, {"name": "b", "count": 2}]})", "report.json");
+  INFO(describe(r));
+  CHECK(r.type == "test.report");
+  CHECK(r.records == 2);
+  const auto loops = std::count_if(r.findings.begin(), r.findings.end(), [](const auto& f) { return f.rule == "TEST-LOOPS"; });
+  CHECK(loops == 1);
+  const auto* loop = find(r, "TEST-LOOPS", "/data/0");
+  REQUIRE(loop);
+  CHECK_THAT(loop->message, Catch::Contains("rule failed") && Catch::Contains("instruction budget"));
+  const auto* info = find(r, "TEST-REPORT-COUNT", "/data");
+  REQUIRE(info);
+  CHECK(info->severity == flowguard::Severity::kInfo);
+  CHECK_THAT(info->message, Catch::StartsWith("report has 2 records"));
+}
+
+TEST_CASE("--max-findings caps what is kept but not what is counted") {
+  auto engine = make_engine(2);
+  std::string doc = "[";
+  for (int i = 0; i < 10; ++i) doc += std::string(i ? "," : "") + R"({"id": 0, "when": "01-02-2026", "amount": 1})";
+  doc += "]";
+  const auto r = engine->check(doc, "many.json", "test.order");
+  CHECK(r.findings.size() == 2);
+  CHECK(r.findings_not_shown == 8);
+  CHECK(r.errors == 10);
+  CHECK_THAT(flowguard::format_text({r}), Catch::Contains("8 more findings not shown"));
+}
+
+TEST_CASE("input that is not JSON is an input error with line and column") {
+  auto engine = make_engine();
+  const auto r = engine->check("[\n  {\"id\": 1,}\n]", "broken.json");
+  REQUIRE(r.input_error);
+  CHECK(r.input_error->code == flowguard::ErrorCode::kParse);
+  CHECK_THAT(r.input_error->message, Catch::StartsWith("broken.json:2:"));
+  CHECK(r.findings.empty());
+}
+
+TEST_CASE("deep nesting is refused as a limit, not a crash") {
+  auto engine = make_engine();
+  const std::string doc(200000, '[');
+  const auto r = engine->check(doc, "deep.json");
+  REQUIRE(r.input_error);
+  CHECK(r.input_error->code == flowguard::ErrorCode::kLimit);
+}
+
+TEST_CASE("an unrecognised document names the closest types") {
+  auto engine = make_engine();
+  const auto r = engine->check(R"([{"identifier": 1, "when": "x"}])", "what.json");
+  INFO(describe(r));
+  CHECK(r.type.empty());
+  const auto* f = find(r, "type.unrecognised", "");
+  REQUIRE(f);
+  CHECK_THAT(f->message, Catch::Contains("closest: test.order"));
+  CHECK(r.errors == 1);
+}
+
+TEST_CASE("an unknown --type is an input error naming known types") {
+  auto engine = make_engine();
+  const auto r = engine->check("[]", "x.json", "test.ordr");
+  REQUIRE(r.input_error);
+  CHECK(r.input_error->code == flowguard::ErrorCode::kUnknownType);
+  CHECK_THAT(r.input_error->message, Catch::Contains("closest known types: test.order"));
+}
+
+TEST_CASE("duplicate keys are a warning at the repeated key") {
+  auto engine = make_engine();
+  const auto r = engine->check(R"([{"id": 1, "when": "01-02-2026", "amount": 1, "id": 2}])", "dup.json", "test.order");
+  INFO(describe(r));
+  const auto dup = std::find_if(r.findings.begin(), r.findings.end(), [](const auto& f) { return f.rule == "json.duplicate-key"; });
+  REQUIRE(dup != r.findings.end());
+  CHECK(dup->severity == flowguard::Severity::kWarning);
+  CHECK(dup->column == 47);
+}
+
+TEST_CASE("the JSON report has the documented shape") {
+  auto engine = make_engine();
+  const auto r = engine->check(R"([{"id": 0, "when": "01-02-2026", "amount": 1}])", "a \"quoted\" name.json");
+  const std::string json = flowguard::format_json({r});
+  CHECK_THAT(json, Catch::StartsWith(R"({"version":1,"files":[{"path":"a \"quoted\" name.json","type":"test.order")"));
+  CHECK_THAT(json, Catch::Contains(R"("rule":"schema.exclusiveMinimum","severity":"error","path":"/0/id","line":1,"column":9)"));
+  CHECK_THAT(json, Catch::Contains(R"("summary":{"files":1,"records":1,"errors":1,"warnings":0)"));
+}

@@ -1,0 +1,78 @@
+// The plugin host: a good plugin loads; every kind of bad plugin is refused with a message naming
+// the file and the reason, and the engine carries on with the rest.
+#include <catch2/catch.hpp>
+
+#include <algorithm>
+#include <string>
+
+#include "flowguard/engine.hpp"
+
+namespace {
+
+std::unique_ptr<flowguard::Engine> make_engine(std::vector<std::string> plugin_dirs) {
+  flowguard::EngineOptions options;
+  options.use_default_dirs = false;
+  for (auto& d : plugin_dirs) options.plugin_dirs.emplace_back(d);
+  auto engine = flowguard::Engine::create(options);
+  REQUIRE(engine.ok());
+  return std::move(engine).value();
+}
+
+const flowguard::LoadIssue* issue_about(const flowguard::Engine& engine, const std::string& file_part) {
+  for (const auto& issue : engine.load_issues())
+    if (issue.source.find(file_part) != std::string::npos) return &issue;
+  return nullptr;
+}
+
+}  // namespace
+
+TEST_CASE("a well-formed plugin loads and declares its types") {
+  auto engine = make_engine({TEST_PLUGIN_DIR "/good"});
+  CHECK(engine->load_issues().empty());
+  const auto types = engine->types();
+  REQUIRE(types.size() == 2);
+  CHECK(types[0].name == "test.order");
+  CHECK(types[0].plugin == "test");
+  CHECK(types[1].name == "test.report");
+}
+
+TEST_CASE("broken plugins are refused one by one, naming file and reason, and the good one still loads") {
+  auto engine = make_engine({TEST_PLUGIN_DIR "/broken", TEST_PLUGIN_DIR "/good"});
+  const auto types = engine->types();
+  REQUIRE(types.size() == 2);  // only the good plugin's types
+  CHECK(engine->load_issues().size() == 5);
+
+  const auto* wrong_abi = issue_about(*engine, "wrong_abi_plugin.so");
+  REQUIRE(wrong_abi);
+  CHECK_THAT(wrong_abi->message, Catch::Contains("wrong_abi_plugin.so refused") && Catch::Contains("incompatible plugin ABI 2.0"));
+
+  const auto* newer = issue_about(*engine, "newer_minor_plugin.so");
+  REQUIRE(newer);
+  CHECK_THAT(newer->message, Catch::Contains("newer than this flowguard") && Catch::Contains("upgrade flowguard"));
+
+  const auto* no_symbol = issue_about(*engine, "no_symbol_plugin.so");
+  REQUIRE(no_symbol);
+  CHECK_THAT(no_symbol->message, Catch::Contains("does not export the entry symbol flowguard_plugin_v1"));
+
+  const auto* bad = issue_about(*engine, "bad_descriptor_plugin.so");
+  REQUIRE(bad);
+  CHECK_THAT(bad->message, Catch::Contains("bad.thing") && Catch::Contains("has no schema"));
+
+  const auto* not_elf = issue_about(*engine, "not_a_library.so");
+  REQUIRE(not_elf);
+  CHECK_THAT(not_elf->message, Catch::Contains("cannot be loaded as a shared library"));
+}
+
+TEST_CASE("the same plugin found twice is loaded once and the duplicate refused") {
+  // The same directory given twice is only scanned once; a copy under another name is refused.
+  auto engine = make_engine({TEST_PLUGIN_DIR "/good", TEST_PLUGIN_DIR "/good"});
+  CHECK(engine->load_issues().empty());
+  CHECK(engine->types().size() == 2);
+}
+
+TEST_CASE("no plugins at all is reported, not fatal") {
+  auto engine = make_engine({TEST_PLUGIN_DIR "/does-not-exist"});
+  CHECK(engine->types().empty());
+  REQUIRE(engine->load_issues().size() == 1);
+  CHECK_THAT(engine->load_issues()[0].message, Catch::Contains("no message types are available"));
+}

@@ -1,1 +1,198 @@
-// placeholder: being written
+#include "flowguard/domain/checks.hpp"
+
+#include <algorithm>
+#include <array>
+#include <cstddef>
+
+namespace flowguard::domain {
+namespace {
+
+constexpr bool is_digit(char c) noexcept { return c >= '0' && c <= '9'; }
+
+// Parses exactly s.size() ASCII digits; nullopt on anything else (no signs, no spaces).
+constexpr std::optional<int> digits(std::string_view s) noexcept {
+  if (s.empty()) return std::nullopt;
+  int v = 0;
+  for (char c : s) {
+    if (!is_digit(c)) return std::nullopt;
+    v = v * 10 + (c - '0');
+  }
+  return v;
+}
+
+constexpr bool is_leap(int y) noexcept { return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0; }
+
+constexpr int days_in_month(int y, int m) noexcept {
+  constexpr std::array<int, 12> kDays{31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+  return m == 2 && is_leap(y) ? 29 : kDays[static_cast<std::size_t>(m - 1)];
+}
+
+std::optional<Date> make_date(std::optional<int> y, std::optional<int> m, std::optional<int> d) noexcept {
+  if (!y || !m || !d) return std::nullopt;
+  if (*y < 1900 || *y > 9999 || *m < 1 || *m > 12) return std::nullopt;
+  if (*d < 1 || *d > days_in_month(*y, *m)) return std::nullopt;
+  return Date{*y, *m, *d};
+}
+
+bool valid(const Date& d) noexcept {
+  return d.year >= 1900 && d.year <= 9999 && d.month >= 1 && d.month <= 12 && d.day >= 1 &&
+         d.day <= days_in_month(d.year, d.month);
+}
+
+// 0 = Sunday .. 6 = Saturday. 1970-01-01 was a Thursday.
+int weekday(const Date& d) noexcept {
+  const std::int64_t days = days_from_civil(d);
+  return static_cast<int>(((days + 4) % 7 + 7) % 7);
+}
+
+int last_sunday(int year, int month) noexcept {
+  const int last = days_in_month(year, month);
+  return last - weekday(Date{year, month, last});
+}
+
+}  // namespace
+
+std::optional<int> mpan_check_digit(std::string_view first12) noexcept {
+  static constexpr std::array<int, 12> kWeights{3, 5, 7, 13, 17, 19, 23, 29, 31, 37, 41, 43};
+  if (first12.size() < 12) return std::nullopt;
+  int sum = 0;
+  for (std::size_t i = 0; i < 12; ++i) {
+    if (!is_digit(first12[i])) return std::nullopt;
+    sum += (first12[i] - '0') * kWeights[i];
+  }
+  return sum % 11 % 10;
+}
+
+bool is_mpan_core(std::string_view s) noexcept {
+  if (s.size() != 13 || !is_digit(s[12])) return false;
+  const auto check = mpan_check_digit(s);
+  return check && *check == s[12] - '0';
+}
+
+std::optional<Date> parse_date_dmy(std::string_view s) noexcept {
+  if (s.size() != 10 || s[2] != '-' || s[5] != '-') return std::nullopt;
+  return make_date(digits(s.substr(6, 4)), digits(s.substr(3, 2)), digits(s.substr(0, 2)));
+}
+
+std::optional<Date> parse_date_iso(std::string_view s) noexcept {
+  if (s.size() != 10 || s[4] != '-' || s[7] != '-') return std::nullopt;
+  return make_date(digits(s.substr(0, 4)), digits(s.substr(5, 2)), digits(s.substr(8, 2)));
+}
+
+// Era-based arithmetic (400-year cycles, years starting in March) so leap days fall at year end.
+std::int64_t days_from_civil(const Date& d) noexcept {
+  const std::int64_t y = static_cast<std::int64_t>(d.year) - (d.month <= 2 ? 1 : 0);
+  const std::int64_t era = (y >= 0 ? y : y - 399) / 400;
+  const std::int64_t yoe = y - era * 400;                                    // [0, 399]
+  const std::int64_t mp = (d.month + 9) % 12;                                // March = 0
+  const std::int64_t doy = (153 * mp + 2) / 5 + d.day - 1;                   // [0, 365]
+  const std::int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;            // [0, 146096]
+  return era * 146097 + doe - 719468;
+}
+
+std::optional<int> parse_time_hhmm(std::string_view s) noexcept {
+  if (s.size() != 5 || s[2] != ':') return std::nullopt;
+  const auto h = digits(s.substr(0, 2));
+  const auto m = digits(s.substr(3, 2));
+  if (!h || !m || *h > 23 || *m > 59) return std::nullopt;
+  return *h * 60 + *m;
+}
+
+std::optional<std::int64_t> parse_datetime_dmy_hm(std::string_view s) noexcept {
+  if (s.size() != 16 || s[10] != ' ') return std::nullopt;
+  const auto date = parse_date_dmy(s.substr(0, 10));
+  const auto time = parse_time_hhmm(s.substr(11, 5));
+  if (!date || !time) return std::nullopt;
+  return days_from_civil(*date) * 1440 + *time;
+}
+
+std::optional<int> settlement_period(std::string_view hhmm) noexcept {
+  const auto t = parse_time_hhmm(hhmm);
+  if (!t) return std::nullopt;
+  return *t / 30 + 1;
+}
+
+std::optional<int> settlement_period_on(const Date& date, std::string_view hhmm) noexcept {
+  const auto t = parse_time_hhmm(hhmm);
+  if (!t || !valid(date)) return std::nullopt;
+  // GB (since 1981/EU rules): clocks go forward at 01:00 GMT on the last Sunday of March and back at
+  // 02:00 BST on the last Sunday of October. Settlement periods run on elapsed time from midnight.
+  if (date.month == 3 && date.day == last_sunday(date.year, 3)) {
+    if (*t < 60) return *t / 30 + 1;
+    if (*t < 120) return std::nullopt;  // 01:00-01:59 local does not exist
+    return (*t - 60) / 30 + 1;
+  }
+  if (date.month == 10 && date.day == last_sunday(date.year, 10)) {
+    if (*t < 120) return *t / 30 + 1;  // first occurrence of the repeated hour
+    return (*t + 60) / 30 + 1;
+  }
+  return *t / 30 + 1;
+}
+
+int decimal_places(std::string_view number_text) noexcept {
+  const auto dot = number_text.find('.');
+  if (dot == std::string_view::npos) return 0;
+  int n = 0;
+  for (std::size_t i = dot + 1; i < number_text.size(); ++i) {
+    const char c = number_text[i];
+    if (c == 'e' || c == 'E') break;
+    if (is_digit(c)) ++n;
+  }
+  return n;
+}
+
+std::size_t edit_distance(std::string_view a, std::string_view b, std::size_t limit) noexcept {
+  // Banded Levenshtein (only cells with |i - j| <= L can be <= L), so memory is a fixed stack
+  // buffer whatever the input length: no allocation, noexcept for real.
+  constexpr std::size_t kMaxBand = 255;
+  const std::size_t L = std::min(limit, kMaxBand);
+  const std::size_t n = a.size();
+  const std::size_t m = b.size();
+  const std::size_t over = L + 1;
+  if ((n > m ? n - m : m - n) > L) return over;
+
+  std::array<std::size_t, 2 * kMaxBand + 1> rows[2];
+  auto* prev = &rows[0];
+  auto* cur = &rows[1];
+  const std::size_t width = 2 * L + 1;
+  // Band index k <-> column j = i + k - L.
+  for (std::size_t k = 0; k < width; ++k) (*prev)[k] = (k >= L && k - L <= m) ? k - L : over;
+  for (std::size_t i = 1; i <= n; ++i) {
+    std::size_t row_min = over;
+    for (std::size_t k = 0; k < width; ++k) {
+      const std::ptrdiff_t j = static_cast<std::ptrdiff_t>(i + k) - static_cast<std::ptrdiff_t>(L);
+      std::size_t v = over;
+      if (j == 0) {
+        v = i;
+      } else if (j > 0 && static_cast<std::size_t>(j) <= m) {
+        const std::size_t cost = a[i - 1] == b[static_cast<std::size_t>(j) - 1] ? 0 : 1;
+        v = (*prev)[k] + cost;                                  // diagonal
+        if (k + 1 < width) v = std::min(v, (*prev)[k + 1] + 1);  // from above
+        if (k > 0) v = std::min(v, (*cur)[k - 1] + 1);           // from the left
+      }
+      v = std::min(v, over);
+      (*cur)[k] = v;
+      row_min = std::min(row_min, v);
+    }
+    if (row_min >= over) return over;
+    std::swap(prev, cur);
+  }
+  return std::min((*prev)[m + L - n], over);
+}
+
+bool loosely_equal_keys(std::string_view a, std::string_view b) noexcept {
+  auto ignored = [](char c) { return c == ' ' || c == '_' || c == '-'; };
+  auto lower = [](char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; };
+  std::size_t i = 0;
+  std::size_t j = 0;
+  for (;;) {
+    while (i < a.size() && ignored(a[i])) ++i;
+    while (j < b.size() && ignored(b[j])) ++j;
+    if (i == a.size() || j == b.size()) return i == a.size() && j == b.size();
+    if (lower(a[i]) != lower(b[j])) return false;
+    ++i;
+    ++j;
+  }
+}
+
+}  // namespace flowguard::domain

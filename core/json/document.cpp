@@ -1,1 +1,852 @@
-// placeholder: being written
+// Strict RFC 8259 parser producing the read-only DOM of document.hpp.
+//
+// Design: one iterative state machine (no recursion, so depth is bounded only by max_depth and a
+// hostile input cannot overflow the stack). Children of an open container are pushed onto reusable
+// per-thread stacks and copied into a chunked arena in one block when the container closes, so a
+// container's children are contiguous and the parse does no per-value heap allocation.
+#include "flowguard/json/document.hpp"
+
+#include <algorithm>
+#include <bit>
+#include <charconv>
+#include <cmath>
+#include <cstring>
+#include <limits>
+#include <mutex>
+#include <system_error>
+
+namespace flowguard::json {
+
+const char* to_string(Kind kind) noexcept {
+  switch (kind) {
+    case Kind::kNull: return "null";
+    case Kind::kFalse:
+    case Kind::kTrue: return "boolean";
+    case Kind::kNumber: return "number";
+    case Kind::kString: return "string";
+    case Kind::kArray: return "array";
+    case Kind::kObject: return "object";
+  }
+  return "null";
+}
+
+// ---------------------------------------------------------------------------------------------
+// Value
+
+bool Value::is_integer_text() const noexcept {
+  if (kind_ != Kind::kNumber) return false;
+  return number_text().find_first_of(".eE") == std::string_view::npos;
+}
+
+std::size_t Value::decimal_places() const noexcept {
+  if (kind_ != Kind::kNumber) return 0;
+  const std::string_view t = number_text();
+  const auto dot = t.find('.');
+  if (dot == std::string_view::npos) return 0;
+  std::size_t n = 0;
+  for (std::size_t i = dot + 1; i < t.size() && t[i] >= '0' && t[i] <= '9'; ++i) ++n;
+  return n;
+}
+
+const Member* Value::find_member(std::string_view key) const noexcept {
+  for (const Member& m : members()) {
+    if (m.key == key) return &m;
+  }
+  return nullptr;
+}
+
+const Value* Value::find(std::string_view key) const noexcept {
+  const Member* m = find_member(key);
+  return m ? &m->value : nullptr;
+}
+
+// ---------------------------------------------------------------------------------------------
+// LineIndex
+
+namespace {
+
+constexpr std::size_t kBlock = 4096;
+constexpr bool is_continuation(unsigned char c) noexcept { return (c & 0xC0) == 0x80; }
+
+bool has_bom(std::string_view s) noexcept {
+  return s.size() >= 3 && static_cast<unsigned char>(s[0]) == 0xEF &&
+         static_cast<unsigned char>(s[1]) == 0xBB && static_cast<unsigned char>(s[2]) == 0xBF;
+}
+
+std::uint32_t count_code_points(const char* p, std::size_t n) noexcept {
+  // Every byte that is not a continuation byte starts a code point (invalid bytes count as one
+  // each, which is what editors that show replacement characters do).
+  std::uint32_t count = 0;
+  for (std::size_t i = 0; i < n; ++i) count += !is_continuation(static_cast<unsigned char>(p[i]));
+  return count;
+}
+
+}  // namespace
+
+LineIndex::LineIndex(std::string_view source) : source_(source) {
+  line_starts_.push_back(0);
+  const std::size_t n = source.size();
+  for (std::size_t i = 0; i < n; ++i) {
+    const char c = source[i];
+    // "\n", "\r\n" and a lone "\r" all end a line, as in editors.
+    if (c == '\n' || (c == '\r' && (i + 1 == n || source[i + 1] != '\n'))) {
+      line_starts_.push_back(static_cast<std::uint32_t>(i + 1));
+    }
+  }
+  block_code_points_.reserve(n / kBlock + 1);
+  std::uint32_t total = 0;
+  for (std::size_t b = 0; b <= n; b += kBlock) {  // an entry for every block start <= n
+    block_code_points_.push_back(total);
+    total += count_code_points(source.data() + b, std::min(kBlock, n - b));
+  }
+}
+
+std::uint64_t LineIndex::code_points_before(std::uint64_t offset) const noexcept {
+  const std::size_t block = static_cast<std::size_t>(offset / kBlock);
+  if (block >= block_code_points_.size()) return 0;
+  const std::size_t start = block * kBlock;
+  return block_code_points_[block] +
+         count_code_points(source_.data() + start, static_cast<std::size_t>(offset) - start);
+}
+
+std::pair<std::uint32_t, std::uint32_t> LineIndex::locate(std::uint64_t offset) const noexcept {
+  if (line_starts_.empty()) return {1, 1};
+  offset = std::min<std::uint64_t>(offset, source_.size());
+  const auto it = std::upper_bound(line_starts_.begin(), line_starts_.end(), offset) - 1;
+  const auto line = static_cast<std::uint32_t>(it - line_starts_.begin() + 1);
+  std::uint64_t start = *it;
+  // The BOM is invisible in editors: column 1 is the first character after it.
+  if (line == 1 && has_bom(source_)) start = std::min<std::uint64_t>(3, offset);
+  const auto column = code_points_before(offset) - code_points_before(start) + 1;
+  return {line, static_cast<std::uint32_t>(column)};
+}
+
+// ---------------------------------------------------------------------------------------------
+// Document storage
+
+namespace {
+
+// Chunked bump allocator: blocks never move, so Values can point at each other.
+class Arena {
+ public:
+  void* allocate(std::size_t bytes, std::size_t align) {
+    std::size_t pad = (align - (reinterpret_cast<std::uintptr_t>(cur_) & (align - 1))) & (align - 1);
+    if (bytes + pad > left_) {
+      const std::size_t size = std::max(bytes + align, next_size_);
+      chunks_.push_back(std::make_unique_for_overwrite<std::byte[]>(size));  // no zero-fill
+      cur_ = chunks_.back().get();
+      left_ = size;
+      next_size_ = std::min<std::size_t>(next_size_ * 2, std::size_t{64} << 20);
+      pad = (align - (reinterpret_cast<std::uintptr_t>(cur_) & (align - 1))) & (align - 1);
+    }
+    std::byte* out = cur_ + pad;
+    cur_ = out + bytes;
+    left_ -= bytes + pad;
+    return out;
+  }
+  void set_first_chunk_size(std::size_t size) { next_size_ = size; }
+
+ private:
+  std::vector<std::unique_ptr<std::byte[]>> chunks_;
+  std::byte* cur_ = nullptr;
+  std::size_t left_ = 0;
+  std::size_t next_size_ = 4096;
+};
+
+}  // namespace
+
+struct Document::Impl {
+  std::string source;
+  Value root;
+  Arena arena;
+  std::vector<DuplicateKey> duplicates;
+  mutable std::once_flag lines_once;
+  mutable std::unique_ptr<LineIndex> lines;
+};
+
+Document::Document() = default;
+Document::Document(Document&&) noexcept = default;
+Document& Document::operator=(Document&&) noexcept = default;
+Document::~Document() = default;
+
+const Value& Document::root() const noexcept {
+  static const Value kNull;
+  return impl_ ? impl_->root : kNull;
+}
+
+std::string_view Document::source() const noexcept { return impl_ ? std::string_view(impl_->source) : std::string_view(); }
+
+const LineIndex& Document::lines() const {
+  static const LineIndex kEmpty;
+  if (!impl_) return kEmpty;
+  std::call_once(impl_->lines_once, [this] { impl_->lines = std::make_unique<LineIndex>(impl_->source); });
+  return *impl_->lines;
+}
+
+const std::vector<Document::DuplicateKey>& Document::duplicate_keys() const noexcept {
+  static const std::vector<DuplicateKey> kNone;
+  return impl_ ? impl_->duplicates : kNone;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Parser
+
+namespace {
+
+constexpr bool is_digit(char c) noexcept { return c >= '0' && c <= '9'; }
+
+int hex_value(char c) noexcept {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+// Length of the well-formed UTF-8 sequence at p (lead byte >= 0x80), or 0 when it is ill-formed
+// (overlongs, surrogates, > U+10FFFF and truncation are all rejected, per RFC 3629).
+int utf8_length(const char* p, const char* end) noexcept {
+  const auto* u = reinterpret_cast<const unsigned char*>(p);
+  const std::ptrdiff_t avail = end - p;
+  const unsigned char c = u[0];
+  auto cont = [&](int i) { return i < avail && is_continuation(u[i]); };
+  if (c >= 0xC2 && c <= 0xDF) return cont(1) ? 2 : 0;
+  if (c >= 0xE0 && c <= 0xEF) {
+    if (avail < 2) return 0;
+    const unsigned char c1 = u[1];
+    const bool ok1 = c == 0xE0 ? (c1 >= 0xA0 && c1 <= 0xBF) : c == 0xED ? (c1 >= 0x80 && c1 <= 0x9F) : is_continuation(c1);
+    return ok1 && cont(2) ? 3 : 0;
+  }
+  if (c >= 0xF0 && c <= 0xF4) {
+    if (avail < 2) return 0;
+    const unsigned char c1 = u[1];
+    const bool ok1 = c == 0xF0 ? (c1 >= 0x90 && c1 <= 0xBF) : c == 0xF4 ? (c1 >= 0x80 && c1 <= 0x8F) : is_continuation(c1);
+    return ok1 && cont(2) && cont(3) ? 4 : 0;
+  }
+  return 0;
+}
+
+void append_utf8(std::string& out, std::uint32_t cp) {
+  if (cp < 0x80) {
+    out.push_back(static_cast<char>(cp));
+  } else if (cp < 0x800) {
+    out.push_back(static_cast<char>(0xC0 | (cp >> 6)));
+    out.push_back(static_cast<char>(0x80 | (cp & 0x3F)));
+  } else if (cp < 0x10000) {
+    out.push_back(static_cast<char>(0xE0 | (cp >> 12)));
+    out.push_back(static_cast<char>(0x80 | ((cp >> 6) & 0x3F)));
+    out.push_back(static_cast<char>(0x80 | (cp & 0x3F)));
+  } else {
+    out.push_back(static_cast<char>(0xF0 | (cp >> 18)));
+    out.push_back(static_cast<char>(0x80 | ((cp >> 12) & 0x3F)));
+    out.push_back(static_cast<char>(0x80 | ((cp >> 6) & 0x3F)));
+    out.push_back(static_cast<char>(0x80 | (cp & 0x3F)));
+  }
+}
+
+// First byte in [p, end) that ends the plain part of a string: '"', '\\', a control character or a
+// non-ASCII byte (which needs UTF-8 validation). Eight bytes at a time on little-endian machines.
+inline const char* scan_plain(const char* p, const char* end) noexcept {
+  if constexpr (std::endian::native == std::endian::little) {
+    constexpr std::uint64_t kOnes = 0x0101010101010101ULL;
+    constexpr std::uint64_t kHigh = 0x8080808080808080ULL;
+    while (end - p >= 8) {
+      std::uint64_t w;
+      std::memcpy(&w, p, 8);
+      const std::uint64_t q = w ^ (kOnes * '"');
+      const std::uint64_t b = w ^ (kOnes * '\\');
+      // Lowest flagged byte is exact for each test (borrows only propagate upwards).
+      const std::uint64_t hit =
+          (((q - kOnes) & ~q) | ((b - kOnes) & ~b) | ((w - kOnes * 0x20) & ~w) | w) & kHigh;
+      if (hit) return p + (std::countr_zero(hit) >> 3);
+      p += 8;
+    }
+  }
+  for (; p < end; ++p) {
+    const auto c = static_cast<unsigned char>(*p);
+    if (c == '"' || c == '\\' || c < 0x20 || c >= 0x80) return p;
+  }
+  return end;
+}
+
+inline const char* skip_ws(const char* p, const char* end) noexcept {
+  while (p < end && (*p == ' ' || *p == '\n' || *p == '\r' || *p == '\t')) ++p;
+  return p;
+}
+
+std::string hex2(unsigned char c) {
+  static constexpr char kHex[] = "0123456789ABCDEF";
+  return {kHex[c >> 4], kHex[c & 0xF]};
+}
+
+const char* short_escape(unsigned char c) noexcept {
+  switch (c) {
+    case '\b': return "\\b";
+    case '\f': return "\\f";
+    case '\n': return "\\n";
+    case '\r': return "\\r";
+    case '\t': return "\\t";
+    default: return nullptr;
+  }
+}
+
+struct Frame {
+  std::uint32_t start;   // index of the first child on the items/members stack
+  std::uint32_t offset;  // of '[' or '{'
+  bool object;
+  std::string_view key;  // pending key of the member being parsed (objects)
+  std::uint32_t key_offset;
+};
+
+// Reused across parses on one thread so steady-state parsing allocates only the Document.
+struct Scratch {
+  std::vector<Frame> frames;
+  std::vector<Value> items;
+  std::vector<Member> members;
+  std::string text;                    // decoding strings with escapes
+  std::vector<std::uint32_t> order;    // duplicate-key detection in large objects
+  std::vector<std::uint32_t> dup_objects;
+
+  void reset() {
+    frames.clear();
+    items.clear();
+    members.clear();
+    dup_objects.clear();
+  }
+  void trim() {
+    // Don't let one huge document pin memory for the thread's lifetime.
+    constexpr std::size_t kKeep = std::size_t{1} << 16;
+    if (items.capacity() > kKeep) std::vector<Value>().swap(items);
+    if (members.capacity() > kKeep) std::vector<Member>().swap(members);
+    if (frames.capacity() > kKeep) std::vector<Frame>().swap(frames);
+    if (text.capacity() > (kKeep << 4)) std::string().swap(text);
+    if (order.capacity() > kKeep) std::vector<std::uint32_t>().swap(order);
+  }
+};
+
+}  // namespace
+
+class Parser {
+ public:
+  Parser(Document::Impl& doc, const ParseOptions& options, ParseError& error, Scratch& scratch)
+      : doc_(doc),
+        error_(error),
+        s_(scratch),
+        max_depth_(options.max_depth),
+        begin_(doc.source.data()),
+        end_(doc.source.data() + doc.source.size()) {}
+
+  bool run();
+
+ private:
+  std::uint32_t off(const char* p) const noexcept { return static_cast<std::uint32_t>(p - begin_); }
+
+  bool fail(const char* p, std::string message, bool limit = false) {
+    error_.offset = static_cast<std::uint64_t>(p - begin_);
+    error_.message = std::move(message);
+    error_.limit = limit;
+    return false;
+  }
+  std::string describe(const char* p) const;
+  bool fail_expected(const char* p, const char* what);
+  bool parse_string(const char*& p, std::string_view& out);
+  bool parse_escaped(const char* quote, const char* start, const char*& p, std::string_view& out);
+  bool parse_number(const char*& p, Value& v);
+  bool parse_literal(const char*& p, Value& v, std::string_view word, Kind kind);
+  void close_array(const Frame& f, Value& v);
+  void close_object(const Frame& f, Value& v);
+  void find_duplicates(const Member* members, std::uint32_t n, std::uint32_t object_offset);
+  void resolve_duplicate_objects();
+
+  Document::Impl& doc_;
+  ParseError& error_;
+  Scratch& s_;
+  std::size_t max_depth_;
+  const char* begin_;
+  const char* end_;
+};
+
+std::string Parser::describe(const char* p) const {
+  if (p >= end_) return "end of input";
+  const auto c = static_cast<unsigned char>(*p);
+  if (c == '\n' || c == '\r') return "a line break";
+  if (c < 0x20 || c == 0x7F) return "control character U+00" + hex2(c);
+  if (c < 0x80) return std::string("'") + static_cast<char>(c) + "'";
+  if (const int len = utf8_length(p, end_)) return "'" + std::string(p, static_cast<std::size_t>(len)) + "'";
+  return "invalid UTF-8 byte 0x" + hex2(c);
+}
+
+bool Parser::fail_expected(const char* p, const char* what) {
+  if (p >= end_) return fail(p, std::string("unexpected end of input: expected ") + what);
+  std::string message = std::string("expected ") + what + ", found " + describe(p);
+  // Common non-JSON habits get a hint.
+  switch (*p) {
+    case '/': message += " (comments are not allowed in JSON)"; break;
+    case '\'': message += " (JSON strings use double quotes)"; break;
+    case 'N':
+    case 'I': message += " (NaN and Infinity are not valid JSON)"; break;
+    default: break;
+  }
+  return fail(p, std::move(message));
+}
+
+bool Parser::parse_literal(const char*& p, Value& v, std::string_view word, Kind kind) {
+  if (static_cast<std::size_t>(end_ - p) >= word.size() && std::memcmp(p, word.data(), word.size()) == 0) {
+    v = Value();
+    v.kind_ = kind;
+    v.offset_ = off(p);
+    p += word.size();
+    return true;
+  }
+  // Show the whole mistyped word, not just its first letter.
+  const char* q = p;
+  while (q < end_ && q - p < 16 && ((*q >= 'a' && *q <= 'z') || (*q >= 'A' && *q <= 'Z') || is_digit(*q))) ++q;
+  const std::string expected = "'" + std::string(word) + "'";
+  if (q == end_ && std::string_view(word).starts_with(std::string_view(p, static_cast<std::size_t>(q - p)))) {
+    return fail(q, "unexpected end of input: expected " + expected);
+  }
+  return fail(p, "expected " + expected + ", found '" + std::string(p, static_cast<std::size_t>(q - p)) + "'");
+}
+
+bool Parser::parse_number(const char*& p, Value& v) {
+  const char* start = p;
+  if (*p == '-') ++p;
+  if (p == end_ || !is_digit(*p)) return fail_expected(p, "a digit after '-'");
+  if (*p == '0') {
+    ++p;
+    if (p < end_ && is_digit(*p)) return fail(start, "leading zeros are not allowed in numbers");
+  } else {
+    while (p < end_ && is_digit(*p)) ++p;
+  }
+  const char* int_end = p;
+  bool integer = true;
+  if (p < end_ && *p == '.') {
+    integer = false;
+    ++p;
+    if (p == end_ || !is_digit(*p)) return fail_expected(p, "a digit after '.'");
+    while (p < end_ && is_digit(*p)) ++p;
+  }
+  if (p < end_ && (*p == 'e' || *p == 'E')) {
+    integer = false;
+    ++p;
+    if (p < end_ && (*p == '+' || *p == '-')) ++p;
+    if (p == end_ || !is_digit(*p)) return fail_expected(p, "a digit in the exponent");
+    while (p < end_ && is_digit(*p)) ++p;
+  }
+  v = Value();
+  v.kind_ = Kind::kNumber;
+  v.offset_ = off(start);
+  v.text_ = start;
+  v.size_ = static_cast<std::uint32_t>(p - start);
+
+  const bool negative = *start == '-';
+  const char* digits = start + (negative ? 1 : 0);
+  if (integer && int_end - digits <= 15) {
+    // Exact in a double and much cheaper than the general conversion.
+    std::int64_t n = 0;
+    for (const char* d = digits; d < int_end; ++d) n = n * 10 + (*d - '0');
+    v.number_ = negative ? -static_cast<double>(n) : static_cast<double>(n);
+    return true;
+  }
+  double d = 0.0;
+  const auto [ptr, ec] = std::from_chars(start, p, d);
+  if (ec == std::errc::result_out_of_range) {
+    // Grammar is already validated; decide overflow vs underflow from the decimal magnitude.
+    std::int64_t magnitude = 0;
+    const char* q = digits;
+    while (q < int_end && *q == '0') ++q;
+    if (q < int_end) {
+      magnitude = int_end - q;
+    } else if (int_end < p && *int_end == '.') {
+      const char* f = int_end + 1;
+      while (f < p && *f == '0') ++f;
+      magnitude = -(f - int_end - 1);
+    }
+    const char* e = std::find_if(digits, p, [](char c) { return c == 'e' || c == 'E'; });
+    if (e != p) {
+      const char* x = e + 1;
+      const bool neg_exp = *x == '-';
+      if (*x == '+' || *x == '-') ++x;
+      std::int64_t exp = 0;
+      for (; x < p && exp < 100000; ++x) exp = exp * 10 + (*x - '0');
+      magnitude += neg_exp ? -exp : exp;
+    }
+    d = magnitude > 0 ? std::numeric_limits<double>::infinity() : 0.0;
+    if (negative) d = -d;
+  }
+  v.number_ = d;
+  return true;
+}
+
+bool Parser::parse_string(const char*& p, std::string_view& out) {
+  const char* quote = p;
+  const char* start = ++p;
+  for (;;) {
+    p = scan_plain(p, end_);
+    if (p == end_) return fail(quote, "unterminated string: no closing '\"' before end of input");
+    const auto c = static_cast<unsigned char>(*p);
+    if (c == '"') {
+      out = std::string_view(start, static_cast<std::size_t>(p - start));
+      ++p;
+      return true;
+    }
+    if (c == '\\') return parse_escaped(quote, start, p, out);
+    if (c == '\n' || c == '\r') return fail(p, "unterminated string: line break before the closing '\"' (write it as \\n)");
+    if (c < 0x20) {
+      const char* esc = short_escape(c);
+      return fail(p, "unescaped control character U+00" + hex2(c) + " in string (write it as " +
+                         (esc ? std::string(esc) : "\\u00" + hex2(c)) + ")");
+    }
+    const int len = utf8_length(p, end_);
+    if (len == 0) return fail(p, "invalid UTF-8 in string: byte 0x" + hex2(c) + " does not start a valid sequence");
+    p += len;
+  }
+}
+
+bool Parser::parse_escaped(const char* quote, const char* start, const char*& p, std::string_view& out) {
+  std::string& text = s_.text;
+  text.assign(start, p);
+  for (;;) {
+    const char* run = p;
+    p = scan_plain(p, end_);
+    text.append(run, p);
+    if (p == end_) return fail(quote, "unterminated string: no closing '\"' before end of input");
+    const auto c = static_cast<unsigned char>(*p);
+    if (c == '"') {
+      ++p;
+      break;
+    }
+    if (c == '\\') {
+      const char* esc = p;
+      if (end_ - p < 2) return fail(quote, "unterminated string: no closing '\"' before end of input");
+      switch (p[1]) {
+        case '"': text.push_back('"'); p += 2; continue;
+        case '\\': text.push_back('\\'); p += 2; continue;
+        case '/': text.push_back('/'); p += 2; continue;
+        case 'b': text.push_back('\b'); p += 2; continue;
+        case 'f': text.push_back('\f'); p += 2; continue;
+        case 'n': text.push_back('\n'); p += 2; continue;
+        case 'r': text.push_back('\r'); p += 2; continue;
+        case 't': text.push_back('\t'); p += 2; continue;
+        case 'u': break;
+        default: {
+          std::string found = describe(p + 1);
+          if (found.size() >= 3 && found.front() == '\'') found = found.substr(1, found.size() - 2);
+          return fail(esc, "invalid escape '\\" + found +
+                               "' (valid escapes: \\\" \\\\ \\/ \\b \\f \\n \\r \\t \\uXXXX)");
+        }
+      }
+      auto read_hex4 = [&](const char* h, std::uint32_t& cp) {
+        if (end_ - h < 4) return false;
+        cp = 0;
+        for (int i = 0; i < 4; ++i) {
+          const int d = hex_value(h[i]);
+          if (d < 0) return false;
+          cp = cp * 16 + static_cast<std::uint32_t>(d);
+        }
+        return true;
+      };
+      std::uint32_t cp = 0;
+      if (!read_hex4(p + 2, cp)) return fail(esc, "invalid \\u escape: expected 4 hex digits after \\u");
+      p += 6;
+      if (cp >= 0xDC00 && cp <= 0xDFFF) {
+        return fail(esc, "lone low surrogate \\u" + std::string(esc + 2, 4) + " in string: not preceded by a high surrogate");
+      }
+      if (cp >= 0xD800 && cp <= 0xDBFF) {
+        std::uint32_t low = 0;
+        if (end_ - p < 6 || p[0] != '\\' || p[1] != 'u' || !read_hex4(p + 2, low) || low < 0xDC00 || low > 0xDFFF) {
+          return fail(esc, "lone high surrogate \\u" + std::string(esc + 2, 4) +
+                               " in string: expected a low surrogate \\uDC00-\\uDFFF to follow");
+        }
+        cp = 0x10000 + ((cp - 0xD800) << 10) + (low - 0xDC00);
+        p += 6;
+      }
+      append_utf8(text, cp);
+      continue;
+    }
+    if (c == '\n' || c == '\r') return fail(p, "unterminated string: line break before the closing '\"' (write it as \\n)");
+    if (c < 0x20) {
+      const char* esc = short_escape(c);
+      return fail(p, "unescaped control character U+00" + hex2(c) + " in string (write it as " +
+                         (esc ? std::string(esc) : "\\u00" + hex2(c)) + ")");
+    }
+    const int len = utf8_length(p, end_);
+    if (len == 0) return fail(p, "invalid UTF-8 in string: byte 0x" + hex2(c) + " does not start a valid sequence");
+    text.append(p, static_cast<std::size_t>(len));
+    p += len;
+  }
+  char* dst = static_cast<char*>(doc_.arena.allocate(text.size(), 1));
+  std::memcpy(dst, text.data(), text.size());
+  out = std::string_view(dst, text.size());
+  return true;
+}
+
+void Parser::close_array(const Frame& f, Value& v) {
+  const std::size_t n = s_.items.size() - f.start;
+  v = Value();
+  v.kind_ = Kind::kArray;
+  v.offset_ = f.offset;
+  v.size_ = static_cast<std::uint32_t>(n);
+  if (n) {
+    auto* dst = static_cast<Value*>(doc_.arena.allocate(n * sizeof(Value), alignof(Value)));
+    std::memcpy(static_cast<void*>(dst), s_.items.data() + f.start, n * sizeof(Value));
+    v.items_ = dst;
+  } else {
+    v.items_ = nullptr;
+  }
+  s_.items.resize(f.start);
+}
+
+void Parser::close_object(const Frame& f, Value& v) {
+  const std::size_t n = s_.members.size() - f.start;
+  v = Value();
+  v.kind_ = Kind::kObject;
+  v.offset_ = f.offset;
+  v.size_ = static_cast<std::uint32_t>(n);
+  if (n) {
+    auto* dst = static_cast<Member*>(doc_.arena.allocate(n * sizeof(Member), alignof(Member)));
+    std::memcpy(static_cast<void*>(dst), s_.members.data() + f.start, n * sizeof(Member));
+    v.members_ = dst;
+    if (n > 1) find_duplicates(dst, static_cast<std::uint32_t>(n), f.offset);
+  } else {
+    v.members_ = nullptr;
+  }
+  s_.members.resize(f.start);
+}
+
+void Parser::find_duplicates(const Member* m, std::uint32_t n, std::uint32_t object_offset) {
+  const std::size_t before = doc_.duplicates.size();
+  if (n <= 24) {
+    // Small objects (the common case): a quadratic scan beats any set.
+    for (std::uint32_t i = 1; i < n; ++i) {
+      for (std::uint32_t j = 0; j < i; ++j) {
+        if (m[i].key.size() == m[j].key.size() && m[i].key == m[j].key) {
+          doc_.duplicates.push_back({m[i].key_offset, m[i].key, nullptr});
+          break;
+        }
+      }
+    }
+  } else {
+    auto& order = s_.order;
+    order.resize(n);
+    for (std::uint32_t i = 0; i < n; ++i) order[i] = i;
+    std::sort(order.begin(), order.end(), [m](std::uint32_t a, std::uint32_t b) {
+      return m[a].key != m[b].key ? m[a].key < m[b].key : a < b;
+    });
+    for (std::uint32_t i = 1; i < n; ++i) {
+      if (m[order[i]].key == m[order[i - 1]].key) {
+        doc_.duplicates.push_back({m[order[i]].key_offset, m[order[i]].key, nullptr});
+      }
+    }
+    std::sort(doc_.duplicates.begin() + static_cast<std::ptrdiff_t>(before), doc_.duplicates.end(),
+              [](const auto& a, const auto& b) { return a.key_offset < b.key_offset; });
+  }
+  // The object's final address is known only once its parent closes; remember its offset.
+  s_.dup_objects.resize(doc_.duplicates.size(), object_offset);
+}
+
+void Parser::resolve_duplicate_objects() {
+  // Rare path: walk the finished tree once and map object offsets to their Values.
+  std::vector<std::pair<std::uint32_t, std::size_t>> wanted;  // (object offset, duplicate index)
+  wanted.reserve(doc_.duplicates.size());
+  for (std::size_t i = 0; i < doc_.duplicates.size(); ++i) wanted.emplace_back(s_.dup_objects[i], i);
+  std::sort(wanted.begin(), wanted.end());
+  std::vector<const Value*> stack{&doc_.root};
+  std::size_t remaining = wanted.size();
+  while (!stack.empty() && remaining) {
+    const Value* v = stack.back();
+    stack.pop_back();
+    if (v->is_object()) {
+      auto it = std::lower_bound(wanted.begin(), wanted.end(), std::pair<std::uint32_t, std::size_t>(v->offset(), 0));
+      for (; it != wanted.end() && it->first == v->offset(); ++it, --remaining) doc_.duplicates[it->second].object = v;
+      for (const Member& m : v->members()) {
+        if (m.value.is_object() || m.value.is_array()) stack.push_back(&m.value);
+      }
+    } else if (v->is_array()) {
+      for (const Value& item : v->items()) {
+        if (item.is_object() || item.is_array()) stack.push_back(&item);
+      }
+    }
+  }
+  // Inner objects close first; report in source order.
+  std::sort(doc_.duplicates.begin(), doc_.duplicates.end(),
+            [](const auto& a, const auto& b) { return a.key_offset < b.key_offset; });
+}
+
+bool Parser::run() {
+  auto& frames = s_.frames;
+  auto& items = s_.items;
+  auto& members = s_.members;
+  const char* p = begin_;
+  if (has_bom(doc_.source)) p += 3;
+  Value v;
+
+value:
+  p = skip_ws(p, end_);
+  if (p == end_) return fail_expected(p, "a value");
+  switch (*p) {
+    case '{':
+      if (frames.size() >= max_depth_) {
+        return fail(p, "nesting deeper than " + std::to_string(max_depth_) + " levels", true);
+      }
+      frames.push_back(Frame{static_cast<std::uint32_t>(members.size()), off(p), true, {}, 0});
+      p = skip_ws(p + 1, end_);
+      if (p < end_ && *p == '}') {
+        ++p;
+        close_object(frames.back(), v);
+        frames.pop_back();
+        goto have_value;
+      }
+      if (p == end_ || *p != '"') return fail_expected(p, "a string key or '}'");
+      goto key;
+    case '[':
+      if (frames.size() >= max_depth_) {
+        return fail(p, "nesting deeper than " + std::to_string(max_depth_) + " levels", true);
+      }
+      frames.push_back(Frame{static_cast<std::uint32_t>(items.size()), off(p), false, {}, 0});
+      p = skip_ws(p + 1, end_);
+      if (p < end_ && *p == ']') {
+        ++p;
+        close_array(frames.back(), v);
+        frames.pop_back();
+        goto have_value;
+      }
+      goto value;
+    case '"': {
+      const char* q = p;
+      std::string_view text;
+      if (!parse_string(p, text)) return false;
+      v = Value();
+      v.kind_ = Kind::kString;
+      v.offset_ = off(q);
+      v.text_ = text.data();
+      v.size_ = static_cast<std::uint32_t>(text.size());
+      goto have_value;
+    }
+    case 't':
+      if (!parse_literal(p, v, "true", Kind::kTrue)) return false;
+      goto have_value;
+    case 'f':
+      if (!parse_literal(p, v, "false", Kind::kFalse)) return false;
+      goto have_value;
+    case 'n':
+      if (!parse_literal(p, v, "null", Kind::kNull)) return false;
+      goto have_value;
+    case '-':
+    case '0': case '1': case '2': case '3': case '4':
+    case '5': case '6': case '7': case '8': case '9':
+      if (!parse_number(p, v)) return false;
+      goto have_value;
+    case ']':
+      if (!frames.empty() && !frames.back().object) {
+        return fail(p, "expected a value after ',', found ']' (trailing commas are not allowed)");
+      }
+      return fail_expected(p, "a value");
+    default:
+      return fail_expected(p, "a value");
+  }
+
+key: {  // p is at the opening quote of a key
+  Frame& f = frames.back();
+  f.key_offset = off(p);
+  if (!parse_string(p, f.key)) return false;
+  p = skip_ws(p, end_);
+  if (p == end_ || *p != ':') return fail_expected(p, "':' after object key");
+  ++p;
+  goto value;
+}
+
+have_value:
+  if (frames.empty()) goto done;
+  {
+    Frame& f = frames.back();
+    if (f.object) {
+      members.push_back(Member{f.key, f.key_offset, v});
+    } else {
+      items.push_back(v);
+    }
+  }
+  p = skip_ws(p, end_);
+  if (frames.back().object) {
+    if (p < end_ && *p == ',') {
+      p = skip_ws(p + 1, end_);
+      if (p < end_ && *p == '"') goto key;
+      if (p < end_ && *p == '}') {
+        return fail(p, "expected a string key after ',', found '}' (trailing commas are not allowed)");
+      }
+      return fail_expected(p, "a string key after ','");
+    }
+    if (p < end_ && *p == '}') {
+      ++p;
+      close_object(frames.back(), v);
+      frames.pop_back();
+      goto have_value;
+    }
+    return fail_expected(p, "',' or '}' after object member");
+  }
+  if (p < end_ && *p == ',') {
+    ++p;
+    goto value;
+  }
+  if (p < end_ && *p == ']') {
+    ++p;
+    close_array(frames.back(), v);
+    frames.pop_back();
+    goto have_value;
+  }
+  return fail_expected(p, "',' or ']' after array item");
+
+done:
+  p = skip_ws(p, end_);
+  if (p != end_) return fail_expected(p, "end of input after the root value");
+  doc_.root = v;
+  if (!doc_.duplicates.empty()) resolve_duplicate_objects();
+  return true;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Document::parse
+
+bool Document::parse(std::string_view bytes, Document& out, ParseError& error, const ParseOptions& options) {
+  error = ParseError{};
+  constexpr std::size_t kHardLimit = 0xFFFFFFF0u;  // offsets and counts are 32-bit
+  const std::size_t limit = std::min(options.max_bytes, kHardLimit);
+  if (bytes.size() > limit) {
+    error.offset = 0;
+    error.line = 1;
+    error.column = 1;
+    error.message = "input is " + std::to_string(bytes.size()) + " bytes, over the limit of " +
+                    std::to_string(limit) + " bytes";
+    error.limit = true;
+    return false;
+  }
+  auto impl = std::make_unique<Impl>();
+  impl->source.assign(bytes.data(), bytes.size());
+  // Values take roughly 2-4x the source size for typical records; start near that, grow x2.
+  impl->arena.set_first_chunk_size(std::clamp<std::size_t>(bytes.size() * 2, 1024, std::size_t{64} << 20));
+
+  thread_local Scratch scratch;
+  scratch.reset();
+  Parser parser(*impl, options, error, scratch);
+  const bool ok = parser.run();
+  scratch.trim();
+  if (!ok) {
+    const auto [line, column] = LineIndex(impl->source).locate(error.offset);
+    error.line = line;
+    error.column = column;
+    return false;
+  }
+  out.impl_ = std::move(impl);
+  return true;
+}
+
+Result<Document> Document::parse(std::string_view bytes, const ParseOptions& options) {
+  Document doc;
+  ParseError error;
+  if (!parse(bytes, doc, error, options)) {
+    return make_error(error.limit ? ErrorCode::kLimit : ErrorCode::kParse,
+                      std::to_string(error.line) + ":" + std::to_string(error.column) + ": " + error.message);
+  }
+  return doc;
+}
+
+}  // namespace flowguard::json

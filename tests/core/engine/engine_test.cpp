@@ -60,7 +60,7 @@ TEST_CASE("every error at once, with pointer, line and column") {
   REQUIRE(date);
   CHECK(date->severity == flowguard::Severity::kError);
   CHECK(date->line == 2);
-  CHECK(date->column == 22);
+  CHECK(date->column == 21);
   CHECK_THAT(date->message, Catch::Contains("\"31-02-2026\"") && Catch::EndsWith("[test spec §1.2]"));
 
   const auto* decimals = find(r, "TEST-AMOUNT-DECIMALS", "/0/amount");

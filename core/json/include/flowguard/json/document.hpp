@@ -112,6 +112,9 @@ class LineIndex {
  private:
   std::string_view source_;
   std::vector<std::uint32_t> line_starts_;
+  // Code points before each 4 KiB block, so columns on long (minified) lines stay cheap.
+  std::vector<std::uint32_t> block_code_points_;
+  std::uint64_t code_points_before(std::uint64_t offset) const noexcept;
 };
 
 // An owned, parsed document. Movable, not copyable; Values point into it.

@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# Installs the Debian 12 packages flowguard builds with. Idempotent: does nothing (not even
+# `apt-get update`) when everything is already installed.
+set -euo pipefail
+
+packages=(
+  g++ cmake ninja-build pkg-config       # toolchain
+  liblua5.4-dev                          # Lua 5.4 rules
+  libvalijson-dev                        # JSON Schema draft-07 reference validator
+  libyaml-cpp-dev                        # YAML (DIP OpenAPI import, registry)
+  libboost-dev libboost-filesystem-dev   # Boost.DLL plugin loading
+  libspdlog-dev                          # logging
+  catch2                                 # tests (v2)
+)
+
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -eq 0 ]; then exit 0; fi
+
+if [ "$(id -u)" -ne 0 ]; then
+  echo "flowguard setup: these packages are missing and installing them needs root: ${missing[*]}" >&2
+  exit 1
+fi
+echo "flowguard setup: installing ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null

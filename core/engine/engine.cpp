@@ -30,20 +30,26 @@ struct DefaultDirs {
 
 DefaultDirs find_default_dirs() {
   DefaultDirs dirs;
-  std::vector<fs::path> prefixes;
-  if (const char* home = std::getenv("FLOWGUARD_HOME"); home && *home) prefixes.emplace_back(home);
-  boost::system::error_code ec;
-  const auto self = boost::dll::this_line_location(ec);  // libflowguard.so, or the executable
-  if (!ec) prefixes.push_back(fs::path(self.string()).parent_path().parent_path());
   std::error_code fs_ec;
-  for (const auto& prefix : prefixes) {
-    for (const char* libdir : {"lib", "lib64", "lib/x86_64-linux-gnu"}) {
-      auto plugins = prefix / libdir / "flowguard" / "plugins";
-      if (fs::is_directory(plugins, fs_ec)) { dirs.plugins.push_back(plugins); break; }
+  auto add_prefix = [&](const fs::path& plugins, const fs::path& data) {
+    if (fs::is_directory(plugins, fs_ec)) dirs.plugins.push_back(plugins);
+    if (fs::is_directory(data / "schemas", fs_ec)) dirs.schemas.push_back(data / "schemas");
+    if (fs::is_directory(data / "rules", fs_ec)) dirs.rules.push_back(data / "rules");
+  };
+  if (const char* home = std::getenv("FLOWGUARD_HOME"); home && *home)
+    add_prefix(fs::path(home) / "lib/flowguard/plugins", fs::path(home) / "share/flowguard");
+  // The library's own folder anchors the rest: <libdir>/flowguard/plugins beside it, and the data
+  // folder at the install layout's relative path (or the build tree's, which mirrors it).
+  boost::system::error_code ec;
+  const auto self = boost::dll::this_line_location(ec);
+  if (!ec) {
+    const fs::path libdir = fs::path(self.string()).parent_path();
+    add_prefix(libdir / "flowguard/plugins", libdir / FLOWGUARD_DATA_FROM_LIBDIR);
+    if (dirs.schemas.empty()) {  // build tree: always <build>/lib and <build>/share/flowguard
+      const fs::path data = libdir / "../share/flowguard";
+      if (fs::is_directory(data / "schemas", fs_ec)) dirs.schemas.push_back(data / "schemas");
+      if (fs::is_directory(data / "rules", fs_ec)) dirs.rules.push_back(data / "rules");
     }
-    if (fs::is_directory(prefix / "share/flowguard/schemas", fs_ec)) dirs.schemas.push_back(prefix / "share/flowguard/schemas");
-    if (fs::is_directory(prefix / "share/flowguard/rules", fs_ec)) dirs.rules.push_back(prefix / "share/flowguard/rules");
-    if (!dirs.plugins.empty() && !dirs.schemas.empty()) break;
   }
   return dirs;
 }

@@ -1,0 +1,146 @@
+// `flowguard check` as a user runs it: exit statuses, output formats, stdin, caps, bad input.
+#include <catch2/catch.hpp>
+
+#include <sys/wait.h>
+
+#include <array>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <regex>
+#include <sstream>
+#include <string>
+
+#include "flowguard/json/document.hpp"
+#include "flowguard/schema/validator.hpp"
+
+namespace fs = std::filesystem;
+
+namespace {
+
+struct Run {
+  int status = -1;
+  std::string out;  // stdout and stderr together
+};
+
+Run run(const std::string& args, const std::string& stdin_file = "") {
+  std::string command = std::string(FLOWGUARD_EXE) + " " + args + " 2>&1";
+  if (!stdin_file.empty()) command += " < " + stdin_file;
+  Run r;
+  FILE* pipe = popen(command.c_str(), "r");
+  REQUIRE(pipe);
+  std::array<char, 4096> buf{};
+  std::size_t n;
+  while ((n = fread(buf.data(), 1, buf.size(), pipe)) > 0) r.out.append(buf.data(), n);
+  const int raw = pclose(pipe);
+  r.status = WIFEXITED(raw) ? WEXITSTATUS(raw) : -1;
+  return r;
+}
+
+std::string example(const std::string& name) { return std::string(FLOWGUARD_SOURCE_DIR) + "/examples/dfs/" + name; }
+
+fs::path scratch(const std::string& name, const std::string& content) {
+  const fs::path dir = fs::temp_directory_path() / "flowguard-cli-tests";
+  fs::create_directories(dir);
+  const fs::path file = dir / name;
+  std::ofstream(file, std::ios::binary) << content;
+  return file;
+}
+
+}  // namespace
+
+TEST_CASE("a valid batch exits 0 and says what it was checked as") {
+  const auto r = run("check " + example("bid-submission.json"));
+  INFO(r.out);
+  CHECK(r.status == 0);
+  CHECK_THAT(r.out, Catch::Contains("note: checked as dfs.bid-submission (recognised from content)"));
+  CHECK_THAT(r.out, Catch::Contains("0 errors"));
+}
+
+TEST_CASE("findings exit 1 and print as FILE:LINE:COL: SEVERITY: [RULE] message (POINTER)") {
+  const auto r = run("check --quiet " + example("bid-submission-with-errors.json"));
+  INFO(r.out);
+  CHECK(r.status == 1);
+  const std::regex line(R"(^.+bid-submission-with-errors\.json:[0-9]+:[0-9]+: (error|warning|info): \[[A-Za-z0-9_.-]+\] .+ \((/.*|document root)\)$)");
+  std::istringstream lines(r.out);
+  std::string l;
+  int count = 0;
+  while (std::getline(lines, l)) {
+    INFO(l);
+    CHECK(std::regex_match(l, line));
+    ++count;
+  }
+  CHECK(count > 0);
+}
+
+TEST_CASE("the JSON report validates against schemas/report.schema.json") {
+  const auto r = run("check --format json " + example("bid-submission-with-errors.json") + " " + example("bid-submission.json"));
+  CHECK(r.status == 1);
+  auto report = flowguard::json::Document::parse(r.out);
+  INFO(r.out);
+  REQUIRE(report.ok());
+  auto schema = flowguard::schema::CompiledSchema::load_file(std::string(FLOWGUARD_SOURCE_DIR) + "/schemas/report.schema.json");
+  REQUIRE(schema.ok());
+  std::vector<flowguard::schema::Violation> violations;
+  schema->validate(report->root(), "", violations);
+  for (const auto& v : violations) INFO(v.pointer << ": " << v.message);
+  CHECK(violations.empty());
+  CHECK(report->root().find("files")->size() == 2);
+}
+
+TEST_CASE("stdin is read with -") {
+  const auto r = run("check --quiet --type dfs.bid-submission -", example("bid-submission.json"));
+  INFO(r.out);
+  CHECK(r.status == 0);
+}
+
+TEST_CASE("input that is not JSON exits 2 with line and column") {
+  const auto file = scratch("broken.json", "[\n  {\"Event ID\": 1,,}\n]\n");
+  const auto r = run("check " + file.string());
+  INFO(r.out);
+  CHECK(r.status == 2);
+  CHECK_THAT(r.out, Catch::Contains("broken.json:2:17: error:"));
+}
+
+TEST_CASE("usage errors exit 2") {
+  CHECK(run("check").status == 2);
+  CHECK(run("check --format xml x.json").status == 2);
+  CHECK(run("check --max-findings zero x.json").status == 2);
+  CHECK(run("frobnicate").status == 2);
+  const auto missing = run("check /no/such/file.json");
+  CHECK(missing.status == 2);
+  CHECK_THAT(missing.out, Catch::Contains("cannot open file"));
+  const auto unknown_type = run("check --type dfs.bid-submision " + example("bid-submission.json"));
+  CHECK(unknown_type.status == 2);
+  CHECK_THAT(unknown_type.out, Catch::Contains("dfs.bid-submission"));
+}
+
+TEST_CASE("--max-findings caps the output with a note") {
+  const auto r = run("check --max-findings 1 " + example("bid-submission-with-errors.json"));
+  INFO(r.out);
+  CHECK(r.status == 1);
+  CHECK_THAT(r.out, Catch::Contains("not shown (--max-findings 1)"));
+}
+
+TEST_CASE("a broken rule directory is reported and exits 3; the other rules still run") {
+  const fs::path dir = fs::temp_directory_path() / "flowguard-cli-tests" / "broken-rules";
+  fs::create_directories(dir);
+  std::ofstream(dir / "syntax.lua") << "return { id = \"X\", \n severity = \"error\" description }\n";
+  std::ofstream(dir / "good.lua") << "return { id = \"USER-ALWAYS\", severity = \"warning\", description = \"d\", "
+                                     "spec = \"s\", types = {\"dfs.*\"}, record = function(r, report) report(nil, \"seen\") end }\n";
+  const auto r = run("check --rules " + dir.string() + " " + example("bid-submission.json"));
+  INFO(r.out);
+  CHECK(r.status == 3);
+  CHECK_THAT(r.out, Catch::Contains("syntax.lua:2"));
+  CHECK_THAT(r.out, Catch::Contains("[USER-ALWAYS] seen"));
+}
+
+TEST_CASE("types lists the DFS types") {
+  const auto r = run("types");
+  INFO(r.out);
+  CHECK(r.status == 0);
+  for (const char* t : {"dfs.unit-meter-point-schedule", "dfs.bid-submission", "dfs.weekly-settlement", "dfs.mpan-forecast",
+                        "dfs.mpan-portfolio", "dfs.bid-results", "dfs.settlement-report", "dfs.absvd-domestic",
+                        "dfs.absvd-non-domestic", "dfs.exclusion-report"})
+    CHECK_THAT(r.out, Catch::Contains(t));
+}

@@ -1,1 +1,316 @@
-// placeholder: being written
+// The `fg` helper table (backed by flowguard::domain) and the `report` function.
+//
+// Helpers never raise on a wrong or missing argument: rules call them on fields that may be absent
+// (fg.parse_time(rec.From_Local)), so anything unusable answers nil (or false for is_mpan).
+
+#include <cstring>
+#include <string_view>
+
+#include "flowguard/domain/checks.hpp"
+#include "internal.hpp"
+
+namespace flowguard::lua::detail {
+namespace {
+
+bool string_arg(lua_State* L, int i, std::string_view& out) {
+  if (lua_type(L, i) != LUA_TSTRING) return false;
+  std::size_t n = 0;
+  const char* s = lua_tolstring(L, i, &n);
+  out = std::string_view(s, n);
+  return true;
+}
+
+int fg_is_mpan(lua_State* L) {
+  std::string_view s;
+  lua_pushboolean(L, string_arg(L, 1, s) && domain::is_mpan_core(s));
+  return 1;
+}
+
+int fg_mpan_check_digit(lua_State* L) {
+  std::string_view s;
+  if (!string_arg(L, 1, s)) return 0;
+  const auto digit = domain::mpan_check_digit(s);
+  if (!digit) return 0;
+  lua_pushinteger(L, *digit);
+  return 1;
+}
+
+int push_date(lua_State* L, const std::optional<domain::Date>& d) {
+  if (!d) return 0;
+  lua_pushinteger(L, d->year);
+  lua_pushinteger(L, d->month);
+  lua_pushinteger(L, d->day);
+  return 3;
+}
+
+int fg_parse_date(lua_State* L) {
+  std::string_view s;
+  return string_arg(L, 1, s) ? push_date(L, domain::parse_date_dmy(s)) : 0;
+}
+
+int fg_parse_iso_date(lua_State* L) {
+  std::string_view s;
+  return string_arg(L, 1, s) ? push_date(L, domain::parse_date_iso(s)) : 0;
+}
+
+int fg_day_number(lua_State* L) {
+  std::string_view s;
+  if (!string_arg(L, 1, s)) return 0;
+  const auto d = domain::parse_date_dmy(s);
+  if (!d) return 0;
+  lua_pushinteger(L, static_cast<lua_Integer>(domain::days_from_civil(*d)));
+  return 1;
+}
+
+int fg_parse_time(lua_State* L) {
+  std::string_view s;
+  if (!string_arg(L, 1, s)) return 0;
+  const auto minutes = domain::parse_time_hhmm(s);
+  if (!minutes) return 0;
+  lua_pushinteger(L, *minutes);
+  return 1;
+}
+
+int fg_parse_datetime(lua_State* L) {
+  std::string_view s;
+  if (!string_arg(L, 1, s)) return 0;
+  const auto minutes = domain::parse_datetime_dmy_hm(s);
+  if (!minutes) return 0;
+  lua_pushinteger(L, static_cast<lua_Integer>(*minutes));
+  return 1;
+}
+
+int fg_settlement_period(lua_State* L) {
+  std::string_view hhmm;
+  if (!string_arg(L, 1, hhmm)) return 0;
+  std::optional<int> period;
+  if (lua_isnoneornil(L, 2)) {
+    period = domain::settlement_period(hhmm);
+  } else {
+    std::string_view date_text;
+    if (!string_arg(L, 2, date_text)) return 0;
+    const auto date = domain::parse_date_dmy(date_text);
+    if (!date) return 0;
+    period = domain::settlement_period_on(*date, hhmm);
+  }
+  if (!period) return 0;
+  lua_pushinteger(L, *period);
+  return 1;
+}
+
+int fg_decimal_places(lua_State* L) {
+  std::string_view text;
+  if (lua_type(L, 1) == LUA_TNUMBER) {
+    // A Lua number has lost its source text; %.14g is the best available (prefer rec:decimals).
+    lua_pushvalue(L, 1);
+    std::size_t n = 0;
+    const char* s = lua_tolstring(L, -1, &n);
+    text = std::string_view(s, n);
+  } else if (!string_arg(L, 1, text)) {
+    return 0;
+  }
+  lua_pushinteger(L, domain::decimal_places(text));
+  return 1;
+}
+
+// Quoted, shortened string for messages; false on allocation failure.
+bool preview_string(HostState* h, std::string_view s) noexcept {
+  constexpr std::size_t kMax = 40;
+  try {
+    h->scratch.clear();
+    if (s.size() <= kMax) {
+      json::write_json_string(h->scratch, s);
+      return true;
+    }
+    std::size_t cut = kMax - 3;
+    while (cut > 0 && (static_cast<unsigned char>(s[cut]) & 0xC0) == 0x80) --cut;  // UTF-8 boundary
+    std::string shortened(s.substr(0, cut));
+    shortened += "…";
+    json::write_json_string(h->scratch, shortened);
+    return true;
+  } catch (...) {
+    return false;
+  }
+}
+
+int fg_preview(lua_State* L) {
+  switch (lua_type(L, 1)) {
+    case LUA_TNONE:
+    case LUA_TNIL: lua_pushliteral(L, "nil"); return 1;
+    case LUA_TBOOLEAN: lua_pushstring(L, lua_toboolean(L, 1) ? "true" : "false"); return 1;
+    case LUA_TNUMBER:
+      lua_pushvalue(L, 1);
+      lua_tolstring(L, -1, nullptr);
+      return 1;
+    case LUA_TSTRING: {
+      std::string_view s;
+      string_arg(L, 1, s);
+      HostState* h = host(L);
+      if (!preview_string(h, s)) return luaL_error(L, "out of memory building a preview");
+      lua_pushlstring(L, h->scratch.data(), h->scratch.size());
+      return 1;
+    }
+    case LUA_TLIGHTUSERDATA:
+      if (lua_touserdata(L, 1) == &null_sentinel) {
+        lua_pushliteral(L, "null");
+        return 1;
+      }
+      break;
+    case LUA_TUSERDATA:
+      if (push_view_preview(L, 1)) return 1;
+      break;
+    case LUA_TTABLE: lua_pushliteral(L, "{…}"); return 1;
+    default: break;
+  }
+  lua_pushstring(L, luaL_typename(L, 1));
+  return 1;
+}
+
+// ---- report
+
+struct ReportArgs {
+  bool has_record = false;
+  std::size_t record = 0;  // 0-based
+  std::string_view field;
+  bool has_pointer = false;
+  std::string_view pointer;
+  std::string_view message;
+  bool has_severity = false;
+  Severity severity = Severity::kError;
+};
+
+bool append_report(HostState* h, const ReportArgs& a) noexcept {
+  try {
+    RuleReport r;
+    if (a.has_record) r.record = a.record;
+    r.field = std::string(a.field);
+    if (a.has_pointer) r.pointer = std::string(a.pointer);
+    r.message = std::string(a.message);
+    if (a.has_severity) r.severity = a.severity;
+    h->out->push_back(std::move(r));
+    return true;
+  } catch (...) {
+    return false;
+  }
+}
+
+// Reads an optional severity at `idx` into `a`; raises on an unknown name.
+void read_severity(lua_State* L, int idx, ReportArgs& a) {
+  if (lua_isnil(L, idx)) return;
+  std::string_view s;
+  if (!string_arg(L, idx, s)) luaL_error(L, "report: severity must be a string, got %s", luaL_typename(L, idx));
+  const auto severity = severity_from_string(s);
+  if (!severity) luaL_error(L, "report: unknown severity '%s' (expected 'error', 'warning' or 'info')", lua_tostring(L, idx));
+  a.has_severity = true;
+  a.severity = *severity;
+}
+
+// Message: a string, or a number (converted in place in its argument slot).
+void read_message(lua_State* L, int idx, ReportArgs& a) {
+  const int type = lua_type(L, idx);
+  if (type != LUA_TSTRING && type != LUA_TNUMBER) {
+    luaL_error(L, "report: message must be a string, got %s", luaL_typename(L, idx));
+  }
+  std::size_t n = 0;
+  const char* s = lua_tolstring(L, idx, &n);
+  a.message = std::string_view(s, n);
+}
+
+void read_table_form(lua_State* L, HostState* h, ReportArgs& a) {
+  bool has_message = false;
+  bool has_field = false;
+  lua_pushnil(L);
+  while (lua_next(L, 1) != 0) {
+    if (lua_type(L, -2) != LUA_TSTRING) luaL_error(L, "report{...}: keys must be names");
+    std::size_t n = 0;
+    const char* k = lua_tolstring(L, -2, &n);
+    const std::string_view key(k, n);
+    const int value = lua_gettop(L);
+    if (key == "record") {
+      int is_int = 0;
+      const lua_Integer r = lua_tointegerx(L, value, &is_int);
+      if (is_int == 0) luaL_error(L, "report{record=...}: record must be an integer index (1-based)");
+      if (h->record_mode) {
+        if (r != static_cast<lua_Integer>(h->record_index + 1)) {
+          luaL_error(L, "report{record=%d}: a record check can only report on its own record (%d)", static_cast<int>(r),
+                     static_cast<int>(h->record_index + 1));
+        }
+      } else if (r < 1 || static_cast<std::size_t>(r) > h->record_count) {
+        luaL_error(L, "report{record=%d}: no such record (the document has %d)", static_cast<int>(r),
+                   static_cast<int>(h->record_count));
+      }
+      a.has_record = true;
+      a.record = static_cast<std::size_t>(r - 1);
+    } else if (key == "field") {
+      if (!string_arg(L, value, a.field)) luaL_error(L, "report{field=...}: field must be a string");
+      has_field = true;
+    } else if (key == "pointer") {
+      if (!string_arg(L, value, a.pointer) || (!a.pointer.empty() && a.pointer.front() != '/')) {
+        luaL_error(L, "report{pointer=...}: pointer must be a JSON pointer string (\"\" or starting with '/')");
+      }
+      a.has_pointer = true;
+    } else if (key == "message") {
+      read_message(L, value, a);
+      has_message = true;
+    } else if (key == "severity") {
+      read_severity(L, value, a);
+    } else {
+      luaL_error(L, "report{...}: unknown key '%s' (expected record, field, pointer, message, severity)", k);
+    }
+    lua_pop(L, 1);
+  }
+  if (!has_message) luaL_error(L, "report{...}: message is required");
+  if (!a.has_pointer && !a.has_record) {
+    if (h->record_mode) {
+      a.has_record = true;
+      a.record = h->record_index;
+    } else if (has_field) {
+      luaL_error(L, "report{field=...} in a document check needs record= (or use pointer=)");
+    }
+  }
+}
+
+}  // namespace
+
+int report_function(lua_State* L) {
+  HostState* h = host(L);
+  if (!h->in_call || h->out == nullptr) return luaL_error(L, "report used outside its rule call");
+  ReportArgs a;
+  if (lua_type(L, 1) == LUA_TTABLE) {
+    lua_settop(L, 1);
+    read_table_form(L, h, a);
+  } else {
+    if (!h->record_mode) {
+      return luaL_error(L, "report(field, message) works in record checks; in a document check use "
+                           "report{record = i, field = ..., message = ...} or report{pointer = ..., message = ...}");
+    }
+    if (!lua_isnil(L, 1) && !string_arg(L, 1, a.field)) {
+      return luaL_error(L, "report: field must be a string, got %s", luaL_typename(L, 1));
+    }
+    read_message(L, 2, a);
+    read_severity(L, 3, a);
+    a.has_record = true;
+    a.record = h->record_index;
+  }
+  if (!append_report(h, a)) return luaL_error(L, "out of memory recording a report");
+  return 0;
+}
+
+void push_fg_table(lua_State* L) {
+  const luaL_Reg functions[] = {{"is_mpan", fg_is_mpan},
+                                {"mpan_check_digit", fg_mpan_check_digit},
+                                {"parse_date", fg_parse_date},
+                                {"parse_iso_date", fg_parse_iso_date},
+                                {"day_number", fg_day_number},
+                                {"parse_time", fg_parse_time},
+                                {"parse_datetime", fg_parse_datetime},
+                                {"settlement_period", fg_settlement_period},
+                                {"decimal_places", fg_decimal_places},
+                                {"preview", fg_preview},
+                                {nullptr, nullptr}};
+  luaL_newlib(L, functions);
+  lua_pushlightuserdata(L, &null_sentinel);
+  lua_setfield(L, -2, "null");
+}
+
+}  // namespace flowguard::lua::detail

@@ -1,1 +1,446 @@
-// placeholder: being written
+// Read-only views of JSON values for rules: one small userdata per record/object/array, nothing
+// copied up front. Scalars are converted when read. A view carries the generation of the call it
+// was made in; once that call ends the generation moves on and the view refuses to be used (the
+// Value it points to may be gone).
+
+#include <algorithm>
+#include <charconv>
+#include <cstring>
+#include <new>
+
+#include "internal.hpp"
+
+namespace flowguard::lua::detail {
+
+char null_sentinel = 0;
+
+namespace {
+
+enum class ViewKind : std::uint8_t { kRecord, kObject, kArray, kRecords };
+
+struct View {
+  const json::Value* value;          // record/object/array
+  const json::Value* const* list;    // kRecords: the document's records
+  std::size_t extra;                 // kRecord: 0-based record index; kRecords: record count
+  std::uint32_t generation;
+  ViewKind kind;
+};
+
+View* new_view(lua_State* L, ViewKind kind) {
+  HostState* h = host(L);
+  auto* v = static_cast<View*>(lua_newuserdatauv(L, sizeof(View), 0));
+  v->value = nullptr;
+  v->list = nullptr;
+  v->extra = 0;
+  v->generation = h->generation;
+  v->kind = kind;
+  lua_rawgeti(L, LUA_REGISTRYINDEX, h->view_meta_ref);
+  lua_setmetatable(L, -2);
+  return v;
+}
+
+void check_live(lua_State* L, const View* v) {
+  const HostState* h = host(L);
+  if (v->generation != h->generation || !h->in_call) luaL_error(L, "record view used outside its rule call");
+}
+
+// For metamethods: argument 1 is known to be a view.
+View* self_view(lua_State* L) {
+  auto* v = static_cast<View*>(lua_touserdata(L, 1));
+  check_live(L, v);
+  return v;
+}
+
+View* to_view(lua_State* L, int idx) {
+  auto* v = static_cast<View*>(lua_touserdata(L, idx));
+  if (v == nullptr || !lua_getmetatable(L, idx)) return nullptr;
+  lua_rawgeti(L, LUA_REGISTRYINDEX, host(L)->view_meta_ref);
+  const bool same = lua_rawequal(L, -1, -2) != 0;
+  lua_pop(L, 2);
+  return same ? v : nullptr;
+}
+
+// For methods called as view:method(...): argument 1 must be a live view.
+View* check_view(lua_State* L) {
+  View* v = to_view(L, 1);
+  if (v == nullptr) luaL_typeerror(L, 1, "flowguard view");
+  check_live(L, v);
+  return v;
+}
+
+bool is_object_like(const View* v) { return v->kind == ViewKind::kRecord || v->kind == ViewKind::kObject; }
+
+std::size_t item_count(const View* v) {
+  switch (v->kind) {
+    case ViewKind::kArray: return v->value->size();
+    case ViewKind::kRecords: return v->extra;
+    default: return 0;
+  }
+}
+
+// The i-th (1-based) item of an array or records view, or nullptr.
+const json::Value* item(const View* v, lua_Integer i) {
+  if (i < 1 || static_cast<std::size_t>(i) > item_count(v)) return nullptr;
+  const auto k = static_cast<std::size_t>(i - 1);
+  return v->kind == ViewKind::kArray ? &v->value->items()[k] : v->list[k];
+}
+
+void push_number(lua_State* L, const json::Value* value) {
+  const std::string_view text = value->number_text();
+  if (value->is_integer_text()) {
+    std::int64_t n = 0;
+    const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), n);
+    if (ec == std::errc() && end == text.data() + text.size()) {
+      lua_pushinteger(L, static_cast<lua_Integer>(n));
+      return;
+    }
+  }
+  lua_pushnumber(L, static_cast<lua_Number>(value->as_double()));
+}
+
+// Pushes the child of `v` at position `i`: a records view yields record views.
+void push_item(lua_State* L, const View* v, lua_Integer i) {
+  const json::Value* child = item(v, i);
+  if (child == nullptr) {
+    lua_pushnil(L);
+  } else if (v->kind == ViewKind::kRecords) {
+    push_record_view(L, child, static_cast<std::size_t>(i - 1));
+  } else {
+    push_value(L, child);
+  }
+}
+
+// Child addressed by argument `arg`: a key for objects, a 1-based index for arrays.
+const json::Value* child_arg(lua_State* L, const View* v, int arg) {
+  if (is_object_like(v)) {
+    std::size_t n = 0;
+    const char* key = luaL_checklstring(L, arg, &n);
+    return v->value->find(std::string_view(key, n));
+  }
+  return item(v, luaL_checkinteger(L, arg));
+}
+
+const char* kind_name(json::Kind kind) {
+  switch (kind) {
+    case json::Kind::kNull: return "null";
+    case json::Kind::kFalse:
+    case json::Kind::kTrue: return "boolean";
+    case json::Kind::kNumber: return "number";
+    case json::Kind::kString: return "string";
+    case json::Kind::kArray: return "array";
+    case json::Kind::kObject: return "object";
+  }
+  return "null";
+}
+
+// --- methods
+
+int m_has(lua_State* L) {
+  const View* v = check_view(L);
+  lua_pushboolean(L, child_arg(L, v, 2) != nullptr);
+  return 1;
+}
+
+int m_get(lua_State* L) {
+  const View* v = check_view(L);
+  if (v->kind == ViewKind::kRecords) {
+    push_item(L, v, luaL_checkinteger(L, 2));
+    return 1;
+  }
+  const json::Value* c = child_arg(L, v, 2);
+  if (c == nullptr) return 0;
+  push_value(L, c);
+  return 1;
+}
+
+int m_raw(lua_State* L) {
+  const View* v = check_view(L);
+  const json::Value* c = child_arg(L, v, 2);
+  if (c == nullptr || !c->is_number()) return 0;
+  const std::string_view text = c->number_text();
+  lua_pushlstring(L, text.data(), text.size());
+  return 1;
+}
+
+int m_decimals(lua_State* L) {
+  const View* v = check_view(L);
+  const json::Value* c = child_arg(L, v, 2);
+  if (c == nullptr || !c->is_number()) return 0;
+  lua_pushinteger(L, static_cast<lua_Integer>(c->decimal_places()));
+  return 1;
+}
+
+int m_kind(lua_State* L) {
+  const View* v = check_view(L);
+  const json::Value* c = child_arg(L, v, 2);
+  if (c == nullptr) return 0;
+  lua_pushstring(L, kind_name(c->kind()));
+  return 1;
+}
+
+int m_keys(lua_State* L) {
+  const View* v = check_view(L);
+  if (!is_object_like(v)) {
+    lua_createtable(L, 0, 0);
+    return 1;
+  }
+  const auto members = v->value->members();
+  lua_createtable(L, static_cast<int>(members.size()), 0);
+  lua_Integer i = 0;
+  for (const json::Member& m : members) {
+    lua_pushlstring(L, m.key.data(), m.key.size());
+    lua_rawseti(L, -2, ++i);
+  }
+  return 1;
+}
+
+int m_index(lua_State* L) {
+  const View* v = check_view(L);
+  if (v->kind != ViewKind::kRecord) return 0;
+  lua_pushinteger(L, static_cast<lua_Integer>(v->extra + 1));
+  return 1;
+}
+
+// Builds the fingerprint into the host's scratch buffer; false on allocation failure.
+bool fingerprint_view(HostState* h, const View* v) noexcept {
+  try {
+    h->scratch.clear();
+    if (v->kind == ViewKind::kRecords) {
+      h->scratch += '[';
+      for (std::size_t i = 0; i < v->extra; ++i) {
+        if (i != 0) h->scratch += ',';
+        fingerprint(*v->list[i], h->scratch);
+      }
+      h->scratch += ']';
+    } else {
+      fingerprint(*v->value, h->scratch);
+    }
+    return true;
+  } catch (...) {
+    return false;
+  }
+}
+
+int m_fingerprint(lua_State* L) {
+  const View* v = check_view(L);
+  HostState* h = host(L);
+  if (!fingerprint_view(h, v)) return luaL_error(L, "out of memory building a fingerprint");
+  lua_pushlstring(L, h->scratch.data(), h->scratch.size());
+  return 1;
+}
+
+// Method names win over record fields of the same name; rec:get(key) reaches such a field.
+lua_CFunction find_method(const char* k, std::size_t n) {
+  switch (n) {
+    case 3:
+      if (std::memcmp(k, "has", 3) == 0) return m_has;
+      if (std::memcmp(k, "raw", 3) == 0) return m_raw;
+      if (std::memcmp(k, "get", 3) == 0) return m_get;
+      return nullptr;
+    case 4:
+      if (std::memcmp(k, "kind", 4) == 0) return m_kind;
+      if (std::memcmp(k, "keys", 4) == 0) return m_keys;
+      return nullptr;
+    case 5: return std::memcmp(k, "index", 5) == 0 ? m_index : nullptr;
+    case 8: return std::memcmp(k, "decimals", 8) == 0 ? m_decimals : nullptr;
+    case 11: return std::memcmp(k, "fingerprint", 11) == 0 ? m_fingerprint : nullptr;
+    default: return nullptr;
+  }
+}
+
+// --- metamethods
+
+int mm_index(lua_State* L) {
+  const View* v = self_view(L);
+  const int type = lua_type(L, 2);
+  if (type == LUA_TSTRING) {
+    std::size_t n = 0;
+    const char* key = lua_tolstring(L, 2, &n);
+    if (lua_CFunction m = find_method(key, n)) {
+      lua_pushcfunction(L, m);
+      return 1;
+    }
+    if (!is_object_like(v)) return 0;
+    const json::Value* c = v->value->find(std::string_view(key, n));
+    if (c == nullptr) return 0;
+    push_value(L, c);
+    return 1;
+  }
+  if (type == LUA_TNUMBER) {
+    int is_int = 0;
+    const lua_Integer i = lua_tointegerx(L, 2, &is_int);
+    if (is_int == 0) return 0;
+    push_item(L, v, i);
+    return 1;
+  }
+  return 0;
+}
+
+int mm_newindex(lua_State* L) { return luaL_error(L, "record views are read-only"); }
+
+int mm_len(lua_State* L) {
+  const View* v = self_view(L);
+  lua_pushinteger(L, static_cast<lua_Integer>(item_count(v)));
+  return 1;
+}
+
+int mm_eq(lua_State* L) {
+  const View* a = to_view(L, 1);
+  const View* b = to_view(L, 2);
+  lua_pushboolean(L, a != nullptr && b != nullptr && a->kind == b->kind && a->value == b->value &&
+                         a->list == b->list && a->extra == b->extra);
+  return 1;
+}
+
+int mm_tostring(lua_State* L) {
+  const auto* v = static_cast<const View*>(lua_touserdata(L, 1));
+  switch (v->kind) {
+    case ViewKind::kRecord: lua_pushfstring(L, "record view #%d", static_cast<int>(v->extra + 1)); break;
+    case ViewKind::kObject: lua_pushliteral(L, "object view"); break;
+    case ViewKind::kArray: lua_pushliteral(L, "array view"); break;
+    case ViewKind::kRecords: lua_pushliteral(L, "records view"); break;
+  }
+  return 1;
+}
+
+// pairs(view): position kept in an upvalue, so duplicate keys cannot confuse the iteration.
+int pairs_next(lua_State* L) {
+  const View* v = check_view(L);  // a plain closure: rules can call it with anything
+  const lua_Integer pos = lua_tointeger(L, lua_upvalueindex(1));
+  if (is_object_like(v)) {
+    const auto members = v->value->members();
+    if (pos < 0 || static_cast<std::size_t>(pos) >= members.size()) return 0;
+    const json::Member& m = members[static_cast<std::size_t>(pos)];
+    lua_pushinteger(L, pos + 1);
+    lua_replace(L, lua_upvalueindex(1));
+    lua_pushlstring(L, m.key.data(), m.key.size());
+    push_value(L, &m.value);
+    return 2;
+  }
+  if (static_cast<std::size_t>(pos) >= item_count(v)) return 0;
+  lua_pushinteger(L, pos + 1);
+  lua_replace(L, lua_upvalueindex(1));
+  lua_pushinteger(L, pos + 1);
+  push_item(L, v, pos + 1);
+  return 2;
+}
+
+int mm_pairs(lua_State* L) {
+  self_view(L);
+  lua_pushinteger(L, 0);
+  lua_pushcclosure(L, pairs_next, 1);
+  lua_pushvalue(L, 1);
+  lua_pushnil(L);
+  return 3;
+}
+
+bool less_member(const json::Member* a, const json::Member* b) { return a->key < b->key; }
+
+}  // namespace
+
+void register_views(lua_State* L) {
+  lua_createtable(L, 0, 8);
+  const luaL_Reg meta[] = {{"__index", mm_index}, {"__newindex", mm_newindex}, {"__len", mm_len},
+                           {"__eq", mm_eq},       {"__tostring", mm_tostring}, {"__pairs", mm_pairs},
+                           {nullptr, nullptr}};
+  luaL_setfuncs(L, meta, 0);
+  lua_pushliteral(L, "flowguard view");
+  lua_setfield(L, -2, "__name");
+  lua_pushboolean(L, 0);
+  lua_setfield(L, -2, "__metatable");
+  host(L)->view_meta_ref = luaL_ref(L, LUA_REGISTRYINDEX);
+}
+
+void push_record_view(lua_State* L, const json::Value* record, std::size_t index0) {
+  View* v = new_view(L, ViewKind::kRecord);
+  v->value = record;
+  v->extra = index0;
+}
+
+void push_value(lua_State* L, const json::Value* value) {
+  switch (value->kind()) {
+    case json::Kind::kNull: lua_pushlightuserdata(L, &null_sentinel); return;
+    case json::Kind::kFalse: lua_pushboolean(L, 0); return;
+    case json::Kind::kTrue: lua_pushboolean(L, 1); return;
+    case json::Kind::kNumber: push_number(L, value); return;
+    case json::Kind::kString: {
+      const std::string_view s = value->as_string();
+      lua_pushlstring(L, s.data(), s.size());
+      return;
+    }
+    case json::Kind::kArray: new_view(L, ViewKind::kArray)->value = value; return;
+    case json::Kind::kObject: new_view(L, ViewKind::kObject)->value = value; return;
+  }
+  lua_pushnil(L);
+}
+
+void push_records_view(lua_State* L, std::span<const json::Value* const> records) {
+  View* v = new_view(L, ViewKind::kRecords);
+  v->list = records.data();
+  v->extra = records.size();
+}
+
+namespace {
+bool preview_into(HostState* h, const View* v) noexcept {
+  try {
+    if (v->kind == ViewKind::kRecords) {
+      h->scratch = "[…] (" + std::to_string(v->extra) + " items)";
+    } else {
+      h->scratch = json::preview(*v->value);
+    }
+    return true;
+  } catch (...) {
+    return false;
+  }
+}
+}  // namespace
+
+bool push_view_preview(lua_State* L, int idx) {
+  const View* v = to_view(L, idx);
+  if (v == nullptr) return false;
+  check_live(L, v);
+  HostState* h = host(L);
+  if (!preview_into(h, v)) luaL_error(L, "out of memory building a preview");
+  lua_pushlstring(L, h->scratch.data(), h->scratch.size());
+  return true;
+}
+
+void fingerprint(const json::Value& value, std::string& out) {
+  switch (value.kind()) {
+    case json::Kind::kNull: out += "null"; return;
+    case json::Kind::kFalse: out += "false"; return;
+    case json::Kind::kTrue: out += "true"; return;
+    case json::Kind::kNumber: out += value.number_text(); return;
+    case json::Kind::kString: json::write_json_string(out, value.as_string()); return;
+    case json::Kind::kArray: {
+      out += '[';
+      bool first = true;
+      for (const json::Value& item : value.items()) {
+        if (!first) out += ',';
+        first = false;
+        fingerprint(item, out);
+      }
+      out += ']';
+      return;
+    }
+    case json::Kind::kObject: {
+      std::vector<const json::Member*> sorted;
+      sorted.reserve(value.size());
+      for (const json::Member& m : value.members()) sorted.push_back(&m);
+      std::stable_sort(sorted.begin(), sorted.end(), less_member);
+      out += '{';
+      bool first = true;
+      for (const json::Member* m : sorted) {
+        if (!first) out += ',';
+        first = false;
+        json::write_json_string(out, m->key);
+        out += ':';
+        fingerprint(m->value, out);
+      }
+      out += '}';
+      return;
+    }
+  }
+}
+
+}  // namespace flowguard::lua::detail

@@ -1,0 +1,86 @@
+// Private to core/lua: state shared by the rule host and the C functions it registers in Lua.
+//
+// Error discipline: Lua raises errors with longjmp (Debian builds Lua as C), so every C function
+// called from Lua keeps only trivially destructible locals (pointers, string_views, integers).
+// Anything that needs a std::string or a vector is done in a separate noexcept helper that returns
+// before any Lua error can be raised.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <span>
+#include <string>
+#include <vector>
+
+#include <lua.hpp>
+
+#include "flowguard/lua/rule_host.hpp"
+
+namespace flowguard::lua::detail {
+
+enum class Stop : std::uint8_t { kNone, kBudget, kMemory };
+
+// Why a call ended; the pcall/xpcall wrappers re-raise while this is set.
+struct HostState {
+  lua_State* L = nullptr;
+  Limits limits;
+
+  // Allocator accounting (sandbox.cpp). The cap is enforced only while rule code runs, so the
+  // host's own bookkeeping never fails outside a protected call (that would abort via lua_atpanic).
+  std::size_t used = 0;
+  bool enforce = false;
+  bool alloc_failed = false;
+
+  // Instruction budget (sandbox.cpp).
+  std::uint64_t remaining = 0;  // instructions left in this call
+  int step = 0;                  // count the hook was armed with (the budget may exceed INT_MAX)
+  Stop stop = Stop::kNone;
+  bool loading = false;         // the return hook records the line of the chunk's return
+  const char* loading_source = nullptr;
+  int return_line = 0;
+
+  // Current call (views.cpp / helpers.cpp).
+  std::uint32_t generation = 1;  // bumped when a call ends: views from earlier calls are stale
+  bool in_call = false;
+  bool record_mode = false;
+  std::size_t record_index = 0;   // 0-based, record mode
+  std::size_t record_count = 0;   // document mode
+  std::vector<RuleReport>* out = nullptr;
+
+  int view_meta_ref = LUA_NOREF;  // metatable of views (registry ref: no name lookup per view)
+  int report_ref = LUA_NOREF;     // the `report` function handed to every call
+
+  std::string scratch;  // reusable buffer for fingerprints and previews
+};
+
+inline HostState* host(lua_State* L) { return *static_cast<HostState**>(lua_getextraspace(L)); }
+
+// --- sandbox.cpp
+lua_State* new_state(HostState* h);
+// Protected (lua_pcall'd) setup of the shared sandbox globals and library templates.
+int setup_sandbox(lua_State* L);
+// Pushes a fresh environment table for one rule file (runs inside a protected call).
+void push_file_env(lua_State* L);
+// Arms the budget and the memory cap for one call into rule code; disarm after.
+void arm(HostState* h, bool loading);
+void disarm(HostState* h);
+// True when the error that ended a protected call with `status` was a budget or memory stop.
+Stop classify_stop(HostState* h, int status);
+
+// --- views.cpp
+void register_views(lua_State* L);
+void push_record_view(lua_State* L, const json::Value* record, std::size_t index0);
+void push_value(lua_State* L, const json::Value* value);  // scalar as a Lua value, else a view
+void push_records_view(lua_State* L, std::span<const json::Value* const> records);
+// fg.preview of a view at `idx`: pushes the rendering and returns true, or returns false.
+bool push_view_preview(lua_State* L, int idx);
+extern char null_sentinel;  // address is fg.null (light userdata)
+// Canonical serialisation with sorted keys; numbers by source text. Appends to `out`.
+void fingerprint(const json::Value& value, std::string& out);
+
+// --- helpers.cpp
+// Pushes the `fg` template table (functions + null).
+void push_fg_table(lua_State* L);
+int report_function(lua_State* L);
+
+}  // namespace flowguard::lua::detail

@@ -1,0 +1,214 @@
+-- Agreement between fields of one record: zone suffixes, delivered = baseline - metered, settlement
+-- periods, UTC times, plausible dates and volumes. Each check judges only values of the right type and
+-- shape; malformed values are the schema's or the format rules' findings.
+
+local SPEC = "DFS API Schema V1.6"
+
+local function index(t, k) return t[k] end
+
+-- rec[key] when rec is an object view; nil for anything else (a record that is not an object).
+local function get(rec, key)
+  local ok, v = pcall(index, rec, key)
+  if ok then return v end
+  return nil
+end
+
+local function str(rec, key)
+  local v = get(rec, key)
+  if type(v) == "string" then return v end
+  return nil
+end
+
+local function num(rec, key)
+  local v = get(rec, key)
+  if type(v) == "number" then return v end
+  return nil
+end
+
+local function int(rec, key)
+  local v = get(rec, key)
+  if math.type(v) == "integer" then return v end
+  return nil
+end
+
+-- A Delivery Date as dd-mm-yyyy, whichever of the two spellings the type uses.
+local function dmy_date(rec, key)
+  local s = str(rec, key)
+  if not s then return nil end
+  if fg.parse_date(s) then return s end
+  local y, m, d = fg.parse_iso_date(s)
+  if y then return ("%02d-%02d-%04d"):format(d, m, y) end
+  return nil
+end
+
+local function hhmm(minutes)
+  minutes = minutes % 1440
+  return ("%02d:%02d"):format(minutes // 60, minutes % 60)
+end
+
+-- Days since 1970-01-01 -> dd-mm-yyyy (proleptic Gregorian).
+local function date_of(days)
+  local z = days + 719468
+  local era = (z >= 0 and z or z - 146096) // 146097
+  local doe = z - era * 146097
+  local yoe = (doe - doe // 1460 + doe // 36524 - doe // 146096) // 365
+  local doy = doe - (365 * yoe + yoe // 4 - yoe // 100)
+  local mp = (5 * doy + 2) // 153
+  local d = doy - (153 * mp + 2) // 5 + 1
+  local m = mp < 10 and mp + 3 or mp - 9
+  local y = yoe + era * 400 + (m <= 2 and 1 or 0)
+  return ("%02d-%02d-%04d"):format(d, m, y)
+end
+
+local function last_sunday(day31)  -- day number of the last Sunday on or before day31 (1970-01-01 was a Thursday)
+  return day31 - (day31 + 4) % 7
+end
+
+-- Minutes GB local time is ahead of UTC on a day (0 GMT, 60 BST); nil on the two clock-change days.
+local function gb_offset(days)
+  local year = tonumber(date_of(days):sub(7, 10))
+  local spring = last_sunday(fg.day_number(("31-03-%04d"):format(year)))
+  local autumn = last_sunday(fg.day_number(("31-10-%04d"):format(year)))
+  if days == spring or days == autumn then return nil end
+  if days > spring and days < autumn then return 60 end
+  return 0
+end
+
+local function zone_name(offset) return offset == 60 and "BST, UTC+1" or "GMT, UTC+0" end
+
+local LAUNCH = "01-11-2022"  -- the Demand Flexibility Service began in winter 2022/23
+
+return {
+  {
+    id = "DFS-ZONE-SUFFIX",
+    severity = "warning",
+    description = "A DFS Unit ID ending in a zone suffix (\"-Z2\") names the record's Zone",
+    spec = SPEC .. " §6, Unit Meter Point Schedule Submission field table (Zone, DFS Unit ID) and §8 samples",
+    types = { "dfs.unit-meter-point-schedule", "dfs.mpan-portfolio" },
+    record = function(rec, report)
+      local unit, zone = str(rec, "DFS Unit ID"), int(rec, "Zone")
+      if not unit or not zone then return end
+      local suffix = unit:match("%-[Zz](%d+)$")
+      if suffix and tonumber(suffix) ~= zone then
+        report("DFS Unit ID", ("DFS Unit ID %s ends in zone %s but Zone is %d; expected the suffix \"-Z%d\" or Zone %s")
+          :format(fg.preview(unit), suffix, zone, zone, suffix))
+      end
+    end,
+  },
+  {
+    id = "DFS-DELIVERED-KWH",
+    severity = "warning",
+    description = "For an Upwards event, Delivered kWh equals Baseline kWh minus Metered kWh (within 0.01)",
+    spec = SPEC .. " §6, Weekly Settlement Submission field table (Baseline kWh, Metered kWh, Delivered kWh)",
+    types = { "dfs.weekly-settlement" },
+    record = function(rec, report)
+      if str(rec, "Event Type") ~= "Upwards" then return end
+      local baseline, metered, delivered = num(rec, "Baseline kWh"), num(rec, "Metered kWh"), num(rec, "Delivered kWh")
+      if not baseline or not metered or not delivered then return end
+      local expected = baseline - metered
+      if math.abs(delivered - expected) > 0.01 + 1e-9 then
+        report("Delivered kWh", ("Delivered kWh %s is not Baseline kWh %s minus Metered kWh %s (%.2f); expected them to agree within 0.01 kWh for an Upwards event")
+          :format(fg.preview(delivered), fg.preview(baseline), fg.preview(metered), expected))
+      end
+    end,
+  },
+  {
+    id = "DFS-DELIVERED-MWH",
+    severity = "warning",
+    description = "For an Upwards event, Delivered MWh equals Baseline MWh minus Metered MWh (within 0.00001)",
+    spec = SPEC .. " §8 Appendix, Summarised Settlement Report API Response Schema and samples",
+    types = { "dfs.settlement-report" },
+    record = function(rec, report)
+      if str(rec, "Event Type") ~= "Upwards" then return end
+      local baseline, metered, delivered = num(rec, "Baseline MWh"), num(rec, "Metered MWh"), num(rec, "Delivered MWh")
+      if not baseline or not metered or not delivered then return end
+      local expected = baseline - metered
+      if math.abs(delivered - expected) > 0.00001 + 1e-12 then
+        report("Delivered MWh", ("Delivered MWh %s is not Baseline MWh %s minus Metered MWh %s (%.5f); expected them to agree for an Upwards event")
+          :format(fg.preview(delivered), fg.preview(baseline), fg.preview(metered), expected))
+      end
+    end,
+  },
+  {
+    id = "DFS-SETTLEMENT-PERIOD",
+    severity = "error",
+    description = "Settlement Period is the GB settlement period of From_Local on the Delivery Date",
+    spec = SPEC .. " §8 Appendix, settlement and ABSVD report schemas (Settlement Period, From_Local, Delivery Date)",
+    types = { "dfs.settlement-report", "dfs.absvd-domestic", "dfs.absvd-non-domestic" },
+    record = function(rec, report)
+      local period, from, date = int(rec, "Settlement Period"), str(rec, "From_Local"), dmy_date(rec, "Delivery Date")
+      if not period or not from or not date then return end
+      local expected = fg.settlement_period(from, date)
+      if expected and expected ~= period then
+        report("Settlement Period", ("Settlement Period is %d but From_Local %s on %s is settlement period %d; expected %d")
+          :format(period, fg.preview(from), date, expected, expected))
+      end
+    end,
+  },
+  {
+    id = "DFS-UTC-OFFSET",
+    severity = "warning",
+    description = "UTC times are the local times converted with the GB clock (GMT in winter, BST in summer)",
+    spec = SPEC .. " §8 Appendix, ABSVD Non-Domestic and Participant Exclusion Report schemas (_local and _UTC fields)",
+    types = { "dfs.absvd-non-domestic", "dfs.exclusion-report" },
+    record = function(rec, report)
+      -- Times of day on a Delivery Date.
+      local date = dmy_date(rec, "Delivery Date")
+      local days = date and fg.day_number(date)
+      local offset = days and gb_offset(days)
+      if offset then
+        for _, pair in ipairs({ { "From_Local", "From_UTC" }, { "To_Local", "To_UTC" } }) do
+          local l, u = str(rec, pair[1]), str(rec, pair[2])
+          local lm, um = l and fg.parse_time(l), u and fg.parse_time(u)
+          if lm and um and (lm - offset) % 1440 ~= um then
+            report(pair[2], ("%s %s is not %s %s in UTC on %s (%s); expected %s")
+              :format(pair[2], fg.preview(u), pair[1], fg.preview(l), date, zone_name(offset), fg.preview(hhmm(lm - offset))))
+          end
+        end
+      end
+      -- Full date-times.
+      for _, pair in ipairs({ { "ConflictStart_local", "ConflictStart_UTC" }, { "ConflictEnd_local", "ConflictEnd_UTC" } }) do
+        local l, u = str(rec, pair[1]), str(rec, pair[2])
+        local lm, um = l and fg.parse_datetime(l), u and fg.parse_datetime(u)
+        local off = lm and gb_offset(lm // 1440)
+        if lm and um and off and lm - off ~= um then
+          local e = lm - off
+          report(pair[2], ("%s %s is not %s %s in UTC (%s); expected %s")
+            :format(pair[2], fg.preview(u), pair[1], fg.preview(l), zone_name(off),
+                    fg.preview(date_of(e // 1440) .. " " .. hhmm(e % 1440))))
+        end
+      end
+    end,
+  },
+  {
+    id = "DFS-DATE-TOO-EARLY",
+    severity = "error",
+    description = "Submission and delivery dates are not before the Demand Flexibility Service began (01-11-2022)",
+    spec = SPEC .. " §2 Introduction (DFS launched in winter 2022/23) and §8 Example 1 (incorrect submission date)",
+    types = { "dfs.*" },
+    record = function(rec, report)
+      local launch = fg.day_number(LAUNCH)
+      for _, key in ipairs({ "Submission Date", "Delivery Date" }) do
+        local date = dmy_date(rec, key)
+        local days = date and fg.day_number(date)
+        if days and days < launch then
+          report(key, ("%s %s is before the Demand Flexibility Service began; expected a date on or after %s")
+            :format(key, fg.preview(get(rec, key)), LAUNCH))
+        end
+      end
+    end,
+  },
+  {
+    id = "DFS-VOLUME-POSITIVE",
+    severity = "warning",
+    description = "A bid offers a positive volume (DFS Volume MW greater than 0)",
+    spec = SPEC .. " §6, Bid Submission field table (DFS Volume MW)",
+    types = { "dfs.bid-submission" },
+    record = function(rec, report)
+      local volume = num(rec, "DFS Volume MW")
+      if volume and volume <= 0 then
+        report("DFS Volume MW", ("DFS Volume MW is %s; expected a volume greater than 0 MW"):format(fg.preview(volume)))
+      end
+    end,
+  },
+}

@@ -1,0 +1,151 @@
+-- Checks across the records of one document: repeated records, one event per Event ID, one
+-- participant per submission, and the pagination block of retrieval responses.
+
+local SPEC = "DFS API Schema V1.6"
+
+local function index(t, k) return t[k] end
+
+-- v[key] when v is an object view; nil for anything else.
+local function get(v, key)
+  local ok, r = pcall(index, v, key)
+  if ok then return r end
+  return nil
+end
+
+local function fingerprint(rec)
+  local ok, fp = pcall(function() return rec:fingerprint() end)
+  if ok and type(fp) == "string" then return fp end
+  return nil
+end
+
+-- Event ID / Event Type keys: the Bid Results response spells them EventID / EventType.
+local function event_keys(rec)
+  if get(rec, "EventID") ~= nil then return "EventID", "EventType" end
+  return "Event ID", "Event Type"
+end
+
+local PAGED = { "dfs.mpan-portfolio", "dfs.settlement-report", "dfs.absvd-domestic", "dfs.absvd-non-domestic",
+                "dfs.exclusion-report" }
+
+return {
+  {
+    id = "DFS-DUPLICATE-RECORD",
+    severity = "warning",
+    description = "The same record does not appear twice in one document",
+    spec = SPEC .. " §5 (records are submitted in batches; a repeated record is counted or rejected twice)",
+    types = { "dfs.*" },
+    document = function(records, report)
+      local seen = {}
+      for i = 1, #records do
+        local fp = fingerprint(records[i])
+        if fp then
+          if seen[fp] then
+            report{ record = i, message = ("record %d repeats record %d field for field; expected each record once"):format(i, seen[fp]) }
+          else
+            seen[fp] = i
+          end
+        end
+      end
+    end,
+  },
+  {
+    id = "DFS-EVENT-CONSISTENT",
+    severity = "warning",
+    description = "Records with the same Event ID agree on Event Type and Delivery Date",
+    spec = SPEC .. " §6 Bid Submission and Weekly Settlement field tables (Event ID, Event Type, Delivery Date)",
+    types = { "dfs.bid-submission", "dfs.weekly-settlement", "dfs.bid-results", "dfs.settlement-report",
+              "dfs.absvd-domestic", "dfs.absvd-non-domestic" },
+    document = function(records, report)
+      -- first[id][key] = { value, record index }: the first well-formed value seen for that event.
+      local first = {}
+      for i = 1, #records do
+        local rec = records[i]
+        local id_key, type_key = event_keys(rec)
+        local id = get(rec, id_key)
+        if math.type(id) == "integer" then
+          first[id] = first[id] or {}
+          for _, key in ipairs({ type_key, "Delivery Date" }) do
+            local v = get(rec, key)
+            local ok = type(v) == "string" and
+              (key == type_key and (v == "Upwards" or v == "Downwards") or
+               key == "Delivery Date" and (fg.parse_date(v) ~= nil or fg.parse_iso_date(v) ~= nil))
+            if ok then
+              local f = first[id][key]
+              if not f then
+                first[id][key] = { v, i }
+              elseif f[1] ~= v then
+                report{ record = i, field = key,
+                        message = ("%s is %s but record %d of the same %s %d has %s; expected one %s per event")
+                          :format(key, fg.preview(v), f[2], id_key, id, fg.preview(f[1]), key) }
+              end
+            end
+          end
+        end
+      end
+    end,
+  },
+  {
+    id = "DFS-PARTICIPANT-CONSISTENT",
+    severity = "warning",
+    description = "All records of one document name the same Registered DFS Participant",
+    spec = SPEC .. " §3 (each participant has its own client credentials) and §6 field tables (Registered DFS Participant)",
+    types = { "dfs.*" },
+    document = function(records, report)
+      local first, first_index
+      for i = 1, #records do
+        local p = get(records[i], "Registered DFS Participant")
+        if type(p) == "string" and p ~= "" then
+          if not first then
+            first, first_index = p, i
+          elseif p ~= first then
+            report{ record = i, field = "Registered DFS Participant",
+                    message = ("Registered DFS Participant is %s but record %d names %s; expected one participant per document")
+                      :format(fg.preview(p), first_index, fg.preview(first)) }
+          end
+        end
+      end
+    end,
+  },
+  {
+    id = "DFS-PAGINATION",
+    severity = "error",
+    description = "The pagination block is consistent: 1 <= currentPage <= totalPages, pageSize <= 5,000, totalPages = ceil(totalRecords / pageSize), data holds at most pageSize records",
+    spec = SPEC .. " §5, API payload size (at most 5,000 records per GET call) and Concept of Pagination",
+    types = PAGED,
+    document = function(records, report, root)
+      local pg = get(root, "pagination")
+      if pg == nil then return end
+      local function field(key)
+        local v = get(pg, key)
+        if math.type(v) == "integer" then return v end
+        return nil
+      end
+      local total, current, size, pages = field("totalRecords"), field("currentPage"), field("pageSize"), field("totalPages")
+      local function at(key, message) report{ pointer = "/pagination/" .. key, message = message } end
+
+      if total and total < 0 then at("totalRecords", ("totalRecords is %d; expected 0 or more"):format(total)) end
+      if pages and pages < 0 then at("totalPages", ("totalPages is %d; expected 0 or more"):format(pages)) end
+      if current and current < 1 then
+        at("currentPage", ("currentPage is %d; expected 1 or more (pages are numbered from 1)"):format(current))
+      elseif current and pages and pages >= 1 and current > pages then
+        at("currentPage", ("currentPage is %d but totalPages is %d; expected a page between 1 and %d"):format(current, pages, pages))
+      end
+      if size and size < 1 then
+        at("pageSize", ("pageSize is %d; expected 1 to 5,000"):format(size))
+      elseif size and size > 5000 then
+        at("pageSize", ("pageSize is %d; expected at most 5,000 (NESO returns no more than 5,000 records per call)"):format(size))
+      end
+      if size and size >= 1 and #records > size then
+        report{ pointer = "/data", message = ("data holds %d records but pageSize is %d; expected at most %d records on a page"):format(#records, size, size) }
+      end
+      if total and size and pages and total >= 0 and size >= 1 and pages >= 0 then
+        local expected = (total + size - 1) // size
+        local ok = pages == expected or (total == 0 and pages == 1)
+        if not ok then
+          at("totalPages", ("totalPages is %d but %d records at %d per page make %d pages; expected %d")
+            :format(pages, total, size, expected, expected))
+        end
+      end
+    end,
+  },
+}

@@ -18,6 +18,15 @@ local function fingerprint(rec)
   return nil
 end
 
+-- Day number of a dd-mm-yyyy or yyyy-mm-dd date, else nil.
+local function day_of(s)
+  local n = fg.day_number(s)
+  if n then return n end
+  local y, m, d = fg.parse_iso_date(s)
+  if y then return fg.day_number(("%02d-%02d-%04d"):format(d, m, y)) end
+  return nil
+end
+
 -- Event ID / Event Type keys: the Bid Results response spells them EventID / EventType.
 local function event_keys(rec)
   if get(rec, "EventID") ~= nil then return "EventID", "EventType" end
@@ -66,14 +75,20 @@ return {
           first[id] = first[id] or {}
           for _, key in ipairs({ type_key, "Delivery Date" }) do
             local v = get(rec, key)
-            local ok = type(v) == "string" and
-              (key == type_key and (v == "Upwards" or v == "Downwards") or
-               key == "Delivery Date" and (fg.parse_date(v) ~= nil or fg.parse_iso_date(v) ~= nil))
-            if ok then
+            -- Compare event types as text and dates as days (either spelling of a date names one day).
+            local norm
+            if type(v) == "string" then
+              if key == type_key then
+                if v == "Upwards" or v == "Downwards" then norm = v end
+              else
+                norm = day_of(v)
+              end
+            end
+            if norm then
               local f = first[id][key]
               if not f then
-                first[id][key] = { v, i }
-              elseif f[1] ~= v then
+                first[id][key] = { v, i, norm }
+              elseif f[3] ~= norm then
                 report{ record = i, field = key,
                         message = ("%s is %s but record %d of the same %s %d has %s; expected one %s per event")
                           :format(key, fg.preview(v), f[2], id_key, id, fg.preview(f[1]), key) }

@@ -10,7 +10,10 @@
 #include <bit>
 #include <charconv>
 #include <cmath>
+#include <cstdlib>
 #include <cstring>
+#include <new>
+#include <type_traits>
 #include <limits>
 #include <mutex>
 #include <system_error>
@@ -293,15 +296,56 @@ struct Frame {
   std::uint32_t start;   // index of the first child on the items/members stack
   std::uint32_t offset;  // of '[' or '{'
   bool object;
-  std::string_view key;  // pending key of the member being parsed (objects)
+  // The parent's pending member key (when the parent is an object): this container's own key.
+  std::string_view key;
   std::uint32_t key_offset;
+};
+
+// Growable stack of trivially copyable elements. Unlike std::vector, push() does not construct a
+// temporary and the growth path stays out of line, so the hot push inlines to a compare and a bump.
+template <typename T>
+class PodStack {
+ public:
+  PodStack() = default;
+  PodStack(const PodStack&) = delete;
+  PodStack& operator=(const PodStack&) = delete;
+  ~PodStack() { std::free(data_); }
+
+  T& push() {
+    if (size_ == capacity_) [[unlikely]] grow();
+    return data_[size_++];
+  }
+  T* data() noexcept { return data_; }
+  std::size_t size() const noexcept { return size_; }
+  void truncate(std::size_t n) noexcept { size_ = n; }
+  void clear() noexcept { size_ = 0; }
+  void release_if_larger(std::size_t keep) noexcept {
+    if (capacity_ > keep) {
+      std::free(data_);
+      data_ = nullptr;
+      size_ = capacity_ = 0;
+    }
+  }
+
+ private:
+  [[gnu::noinline]] void grow() {
+    static_assert(std::is_trivially_copyable_v<T>);
+    const std::size_t capacity = capacity_ ? capacity_ * 2 : 256;
+    void* grown = std::realloc(static_cast<void*>(data_), capacity * sizeof(T));
+    if (!grown) throw std::bad_alloc();
+    data_ = static_cast<T*>(grown);
+    capacity_ = capacity;
+  }
+  T* data_ = nullptr;
+  std::size_t size_ = 0;
+  std::size_t capacity_ = 0;
 };
 
 // Reused across parses on one thread so steady-state parsing allocates only the Document.
 struct Scratch {
   std::vector<Frame> frames;
-  std::vector<Value> items;
-  std::vector<Member> members;
+  PodStack<Value> items;
+  PodStack<Member> members;
   std::string text;                    // decoding strings with escapes
   std::vector<std::uint32_t> order;    // duplicate-key detection in large objects
   std::vector<std::uint32_t> dup_objects;
@@ -315,8 +359,8 @@ struct Scratch {
   void trim() {
     // Don't let one huge document pin memory for the thread's lifetime.
     constexpr std::size_t kKeep = std::size_t{1} << 16;
-    if (items.capacity() > kKeep) std::vector<Value>().swap(items);
-    if (members.capacity() > kKeep) std::vector<Member>().swap(members);
+    items.release_if_larger(kKeep);
+    members.release_if_larger(kKeep);
     if (frames.capacity() > kKeep) std::vector<Frame>().swap(frames);
     if (text.capacity() > (kKeep << 4)) std::string().swap(text);
     if (order.capacity() > kKeep) std::vector<std::uint32_t>().swap(order);
@@ -352,6 +396,19 @@ class Parser {
   bool parse_escaped(const char* quote, const char* start, const char*& p, std::string_view& out);
   bool parse_number(const char*& p, Value& v);
   bool parse_literal(const char*& p, Value& v, std::string_view word, Kind kind);
+  // Where the next value goes: a new item/member of the open container, or the root. Values are
+  // written in place (no temporary Value copied around).
+  Value& slot(bool in_object, std::string_view key, std::uint32_t key_offset) {
+    if (s_.frames.empty()) [[unlikely]] return doc_.root;
+    if (in_object) {
+      Member& m = s_.members.push();
+      m.key = key;
+      m.key_offset = key_offset;
+      return *new (&m.value) Value();
+    }
+    return *new (&s_.items.push()) Value();
+  }
+  bool parse_string_slow(const char* quote, const char* start, const char*& p, std::string_view& out);
   void close_array(const Frame& f, Value& v);
   void close_object(const Frame& f, Value& v);
   void find_duplicates(const Member* members, std::uint32_t n, std::uint32_t object_offset);
@@ -391,7 +448,6 @@ bool Parser::fail_expected(const char* p, const char* what) {
 
 bool Parser::parse_literal(const char*& p, Value& v, std::string_view word, Kind kind) {
   if (static_cast<std::size_t>(end_ - p) >= word.size() && std::memcmp(p, word.data(), word.size()) == 0) {
-    v = Value();
     v.kind_ = kind;
     v.offset_ = off(p);
     p += word.size();
@@ -432,7 +488,6 @@ bool Parser::parse_number(const char*& p, Value& v) {
     if (p == end_ || !is_digit(*p)) return fail_expected(p, "a digit in the exponent");
     while (p < end_ && is_digit(*p)) ++p;
   }
-  v = Value();
   v.kind_ = Kind::kNumber;
   v.offset_ = off(start);
   v.text_ = start;
@@ -446,6 +501,36 @@ bool Parser::parse_number(const char*& p, Value& v) {
     for (const char* d = digits; d < int_end; ++d) n = n * 10 + (*d - '0');
     v.number_ = negative ? -static_cast<double>(n) : static_cast<double>(n);
     return true;
+  }
+  if (!integer && p - digits <= 16) {
+    // Clinger's fast path: a mantissa below 2^53 and a power of ten up to 1e22 are both exact
+    // doubles, so one IEEE multiply/divide gives the correctly rounded result.
+    static constexpr double kPow10[] = {1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6,  1e7,  1e8,  1e9,  1e10, 1e11,
+                                        1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22};
+    std::uint64_t mantissa = 0;
+    int mantissa_digits = 0;
+    int exp10 = 0;
+    const char* q = digits;
+    for (; q < p && *q != 'e' && *q != 'E'; ++q) {
+      if (*q == '.') continue;
+      mantissa = mantissa * 10 + static_cast<std::uint64_t>(*q - '0');
+      mantissa_digits += (mantissa != 0);
+      if (q > int_end) --exp10;  // a fraction digit
+    }
+    if (q < p) {
+      ++q;
+      const bool neg = *q == '-';
+      if (*q == '+' || *q == '-') ++q;
+      int e = 0;
+      for (; q < p && e < 1000; ++q) e = e * 10 + (*q - '0');
+      exp10 += neg ? -e : e;
+    }
+    if (mantissa_digits <= 15 && exp10 >= -22 && exp10 <= 22) {
+      double d = static_cast<double>(mantissa);
+      d = exp10 < 0 ? d / kPow10[-exp10] : d * kPow10[exp10];
+      v.number_ = negative ? -d : d;
+      return true;
+    }
   }
   double d = 0.0;
   const auto [ptr, ec] = std::from_chars(start, p, d);
@@ -477,9 +562,19 @@ bool Parser::parse_number(const char*& p, Value& v) {
   return true;
 }
 
-bool Parser::parse_string(const char*& p, std::string_view& out) {
+inline bool Parser::parse_string(const char*& p, std::string_view& out) {
   const char* quote = p;
   const char* start = ++p;
+  p = scan_plain(p, end_);
+  if (p < end_ && *p == '"') [[likely]] {  // ASCII without escapes: the common case
+    out = std::string_view(start, static_cast<std::size_t>(p - start));
+    ++p;
+    return true;
+  }
+  return parse_string_slow(quote, start, p, out);
+}
+
+bool Parser::parse_string_slow(const char* quote, const char* start, const char*& p, std::string_view& out) {
   for (;;) {
     p = scan_plain(p, end_);
     if (p == end_) return fail(quote, "unterminated string: no closing '\"' before end of input");
@@ -593,7 +688,7 @@ void Parser::close_array(const Frame& f, Value& v) {
   } else {
     v.items_ = nullptr;
   }
-  s_.items.resize(f.start);
+  s_.items.truncate(f.start);
 }
 
 void Parser::close_object(const Frame& f, Value& v) {
@@ -610,7 +705,7 @@ void Parser::close_object(const Frame& f, Value& v) {
   } else {
     v.members_ = nullptr;
   }
-  s_.members.resize(f.start);
+  s_.members.truncate(f.start);
 }
 
 void Parser::find_duplicates(const Member* m, std::uint32_t n, std::uint32_t object_offset) {
@@ -619,7 +714,7 @@ void Parser::find_duplicates(const Member* m, std::uint32_t n, std::uint32_t obj
     // Small objects (the common case): a quadratic scan beats any set.
     for (std::uint32_t i = 1; i < n; ++i) {
       for (std::uint32_t j = 0; j < i; ++j) {
-        if (m[i].key.size() == m[j].key.size() && m[i].key == m[j].key) {
+        if (m[i].key.size() == m[j].key.size() && (m[i].key.empty() || m[i].key[0] == m[j].key[0]) && m[i].key == m[j].key) {
           doc_.duplicates.push_back({m[i].key_offset, m[i].key, nullptr});
           break;
         }
@@ -674,11 +769,11 @@ void Parser::resolve_duplicate_objects() {
 
 bool Parser::run() {
   auto& frames = s_.frames;
-  auto& items = s_.items;
-  auto& members = s_.members;
   const char* p = begin_;
   if (has_bom(doc_.source)) p += 3;
-  Value v;
+  bool in_object = false;  // kind of frames.back(), kept in a register
+  std::string_view key;    // pending member key while in an object
+  std::uint32_t key_offset = 0;
 
 value:
   p = skip_ws(p, end_);
@@ -688,56 +783,54 @@ value:
       if (frames.size() >= max_depth_) {
         return fail(p, "nesting deeper than " + std::to_string(max_depth_) + " levels", true);
       }
-      frames.push_back(Frame{static_cast<std::uint32_t>(members.size()), off(p), true, {}, 0});
+      frames.push_back(Frame{static_cast<std::uint32_t>(s_.members.size()), off(p), true, key, key_offset});
+      in_object = true;
       p = skip_ws(p + 1, end_);
       if (p < end_ && *p == '}') {
         ++p;
-        close_object(frames.back(), v);
-        frames.pop_back();
-        goto have_value;
+        goto close;
       }
       if (p == end_ || *p != '"') return fail_expected(p, "a string key or '}'");
-      goto key;
+      goto member_key;
     case '[':
       if (frames.size() >= max_depth_) {
         return fail(p, "nesting deeper than " + std::to_string(max_depth_) + " levels", true);
       }
-      frames.push_back(Frame{static_cast<std::uint32_t>(items.size()), off(p), false, {}, 0});
+      frames.push_back(Frame{static_cast<std::uint32_t>(s_.items.size()), off(p), false, key, key_offset});
+      in_object = false;
       p = skip_ws(p + 1, end_);
       if (p < end_ && *p == ']') {
         ++p;
-        close_array(frames.back(), v);
-        frames.pop_back();
-        goto have_value;
+        goto close;
       }
       goto value;
     case '"': {
-      const char* q = p;
+      const std::uint32_t at = off(p);
       std::string_view text;
       if (!parse_string(p, text)) return false;
-      v = Value();
+      Value& v = slot(in_object, key, key_offset);
       v.kind_ = Kind::kString;
-      v.offset_ = off(q);
+      v.offset_ = at;
       v.text_ = text.data();
       v.size_ = static_cast<std::uint32_t>(text.size());
-      goto have_value;
+      goto next;
     }
     case 't':
-      if (!parse_literal(p, v, "true", Kind::kTrue)) return false;
-      goto have_value;
+      if (!parse_literal(p, slot(in_object, key, key_offset), "true", Kind::kTrue)) return false;
+      goto next;
     case 'f':
-      if (!parse_literal(p, v, "false", Kind::kFalse)) return false;
-      goto have_value;
+      if (!parse_literal(p, slot(in_object, key, key_offset), "false", Kind::kFalse)) return false;
+      goto next;
     case 'n':
-      if (!parse_literal(p, v, "null", Kind::kNull)) return false;
-      goto have_value;
+      if (!parse_literal(p, slot(in_object, key, key_offset), "null", Kind::kNull)) return false;
+      goto next;
     case '-':
     case '0': case '1': case '2': case '3': case '4':
     case '5': case '6': case '7': case '8': case '9':
-      if (!parse_number(p, v)) return false;
-      goto have_value;
+      if (!parse_number(p, slot(in_object, key, key_offset))) return false;
+      goto next;
     case ']':
-      if (!frames.empty() && !frames.back().object) {
+      if (!frames.empty() && !in_object) {
         return fail(p, "expected a value after ',', found ']' (trailing commas are not allowed)");
       }
       return fail_expected(p, "a value");
@@ -745,31 +838,35 @@ value:
       return fail_expected(p, "a value");
   }
 
-key: {  // p is at the opening quote of a key
-  Frame& f = frames.back();
-  f.key_offset = off(p);
-  if (!parse_string(p, f.key)) return false;
+member_key:  // p is at the opening quote of a key
+  key_offset = off(p);
+  if (!parse_string(p, key)) return false;
   p = skip_ws(p, end_);
   if (p == end_ || *p != ':') return fail_expected(p, "':' after object key");
   ++p;
   goto value;
+
+close: {  // the container of frames.back() ended just before p
+  const Frame f = frames.back();
+  frames.pop_back();
+  in_object = !frames.empty() && frames.back().object;
+  // Children leave the stacks before the container takes its own slot on them.
+  Value v;
+  if (f.object) {
+    close_object(f, v);
+  } else {
+    close_array(f, v);
+  }
+  slot(in_object, f.key, f.key_offset) = v;
 }
 
-have_value:
+next:  // a value was stored in the current container (or is the root)
   if (frames.empty()) goto done;
-  {
-    Frame& f = frames.back();
-    if (f.object) {
-      members.push_back(Member{f.key, f.key_offset, v});
-    } else {
-      items.push_back(v);
-    }
-  }
   p = skip_ws(p, end_);
-  if (frames.back().object) {
+  if (in_object) {
     if (p < end_ && *p == ',') {
       p = skip_ws(p + 1, end_);
-      if (p < end_ && *p == '"') goto key;
+      if (p < end_ && *p == '"') goto member_key;
       if (p < end_ && *p == '}') {
         return fail(p, "expected a string key after ',', found '}' (trailing commas are not allowed)");
       }
@@ -777,9 +874,7 @@ have_value:
     }
     if (p < end_ && *p == '}') {
       ++p;
-      close_object(frames.back(), v);
-      frames.pop_back();
-      goto have_value;
+      goto close;
     }
     return fail_expected(p, "',' or '}' after object member");
   }
@@ -789,16 +884,13 @@ have_value:
   }
   if (p < end_ && *p == ']') {
     ++p;
-    close_array(frames.back(), v);
-    frames.pop_back();
-    goto have_value;
+    goto close;
   }
   return fail_expected(p, "',' or ']' after array item");
 
 done:
   p = skip_ws(p, end_);
   if (p != end_) return fail_expected(p, "end of input after the root value");
-  doc_.root = v;
   if (!doc_.duplicates.empty()) resolve_duplicate_objects();
   return true;
 }

@@ -196,7 +196,7 @@ bool append_report(HostState* h, const ReportArgs& a) noexcept {
 
 // Reads an optional severity at `idx` into `a`; raises on an unknown name.
 void read_severity(lua_State* L, int idx, ReportArgs& a) {
-  if (lua_isnil(L, idx)) return;
+  if (lua_isnoneornil(L, idx)) return;
   std::string_view s;
   if (!string_arg(L, idx, s)) luaL_error(L, "report: severity must be a string, got %s", luaL_typename(L, idx));
   const auto severity = severity_from_string(s);

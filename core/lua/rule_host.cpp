@@ -5,6 +5,7 @@
 // through lua_pcall with the budget and the cap armed.
 
 #include <algorithm>
+#include <cctype>
 #include <array>
 #include <fstream>
 #include <iterator>
@@ -82,6 +83,28 @@ int setup_entry(lua_State* L) {
   return 0;
 }
 
+// 1-based line of the first `id = "ID"` (or 'ID') in the source, or 0.
+int id_line(std::string_view source, std::string_view id) {
+  for (std::size_t at = source.find(id); at != std::string_view::npos; at = source.find(id, at + 1)) {
+    const std::size_t end = at + id.size();
+    if (at == 0 || end >= source.size()) continue;
+    const char quote = source[at - 1];
+    if ((quote != '"' && quote != '\'') || source[end] != quote) continue;
+    std::size_t p = at - 1;
+    while (p > 0 && (source[p - 1] == ' ' || source[p - 1] == '\t')) --p;
+    if (p == 0 || source[p - 1] != '=') continue;
+    --p;
+    while (p > 0 && (source[p - 1] == ' ' || source[p - 1] == '\t')) --p;
+    if (p < 2 || source.compare(p - 2, 2, "id") != 0) continue;
+    if (p > 2) {
+      const char before = source[p - 3];
+      if (std::isalnum(static_cast<unsigned char>(before)) || before == '_') continue;  // e.g. `uuid =`
+    }
+    return 1 + static_cast<int>(std::count(source.begin(), source.begin() + static_cast<std::ptrdiff_t>(at), '\n'));
+  }
+  return 0;
+}
+
 std::string describe_bytes(std::size_t bytes) {
   if (bytes % (1u << 20) == 0) return std::to_string(bytes >> 20) + " MiB";
   if (bytes % (1u << 10) == 0) return std::to_string(bytes >> 10) + " KiB";
@@ -149,20 +172,28 @@ struct RuleHost::Impl : detail::HostState {
   }
 
   Status load(const std::filesystem::path& file);
-  bool validate_rule(int table, int ordinal, const std::filesystem::path& file, RuleInfo& info,
-                     std::string& error);
+  bool validate_rule(int table, int ordinal, const std::filesystem::path& file, std::string_view source,
+                     RuleInfo& info, std::string& error);
 };
 
-bool RuleHost::Impl::validate_rule(int table, int ordinal, const std::filesystem::path& file, RuleInfo& info,
-                                   std::string& error) {
+bool RuleHost::Impl::validate_rule(int table, int ordinal, const std::filesystem::path& file,
+                                   std::string_view source, RuleInfo& info, std::string& error) {
   info.file = file;
-  // Line: where the first function is defined, else where the chunk returned.
+  // Line of the rule table: where its `id = "..."` is written (the table itself carries no line),
+  // else where its first function is defined, else where the chunk returned.
   int line = 0;
+  {
+    lua_pushliteral(L, "id");
+    lua_rawget(L, table);
+    std::string_view id;
+    if (get_string(L, -1, id) && !id.empty()) line = id_line(source, id);
+    lua_pop(L, 1);
+  }
   for (const char* key : {"record", "document"}) {
     lua_pushstring(L, key);
     if (lua_rawget(L, table) == LUA_TFUNCTION) {
       lua_Debug ar;
-      if (lua_getinfo(L, ">S", &ar) != 0 && ar.linedefined > 0 && (line == 0 || ar.linedefined < line)) {
+      if (lua_getinfo(L, ">S", &ar) != 0 && line == 0 && ar.linedefined > 0) {
         line = ar.linedefined;
       }
     } else {
@@ -173,6 +204,13 @@ bool RuleHost::Impl::validate_rule(int table, int ordinal, const std::filesystem
   info.line = line;
 
   std::string who = "rule #" + std::to_string(ordinal);
+  {
+    lua_pushliteral(L, "id");
+    lua_rawget(L, table);
+    std::string_view id;
+    if (get_string(L, -1, id) && valid_id(id)) who = "rule " + std::string(id);  // name it in every error
+    lua_pop(L, 1);
+  }
   auto fail = [&](const std::string& what) {
     error = file.string() + (info.line > 0 ? ":" + std::to_string(info.line) : std::string()) + ": " + who + ": " + what;
     return false;
@@ -195,7 +233,6 @@ bool RuleHost::Impl::validate_rule(int table, int ordinal, const std::filesystem
         problem = "id must be a string of letters, digits, '_', '.' or '-'";
       } else {
         info.id = std::string(s);
-        who = "rule " + info.id;
         seen_id = true;
       }
     } else if (key == "severity") {
@@ -379,6 +416,7 @@ Status RuleHost::Impl::load(const std::filesystem::path& file) {
   }
   if (request.syntax_error) {
     std::string message = with_path(error_text(), file);
+    if (message.compare(0, file.string().size(), file.string()) != 0) message = file.string() + ": " + message;
     lua_settop(L, base);
     return make_error(ErrorCode::kRule, message);
   }
@@ -415,7 +453,7 @@ Status RuleHost::Impl::load(const std::filesystem::path& file) {
     }
     RuleInfo info;
     std::string error;
-    if (!validate_rule(lua_gettop(L), static_cast<int>(i), file, info, error)) {
+    if (!validate_rule(lua_gettop(L), static_cast<int>(i), file, source, info, error)) {
       lua_settop(L, base);
       return make_error(ErrorCode::kRule, error);
     }

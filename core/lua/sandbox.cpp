@@ -116,12 +116,25 @@ int sb_pcall(lua_State* L) {
   return lua_gettop(L);
 }
 
+// The message handler of a sandboxed xpcall. An error raised by the budget hook reaches the handler
+// while Lua still has hooks disabled (we are inside the hook), so a rule's handler would run with no
+// budget at all: after a stop the rule's handler is skipped.
+int xpcall_handler(lua_State* L) {
+  if (host(L)->stop != Stop::kNone) return 1;
+  lua_pushvalue(L, lua_upvalueindex(1));
+  lua_insert(L, 1);
+  lua_call(L, lua_gettop(L) - 1, 1);
+  return 1;
+}
+
 int sb_xpcall(lua_State* L) {
   const int n = lua_gettop(L);
   luaL_checktype(L, 2, LUA_TFUNCTION);
-  // Move the handler below the function: [msgh, f, args...].
+  // Move the (wrapped) handler below the function: [msgh, f, args...].
   lua_pushvalue(L, 1);
-  lua_copy(L, 2, 1);
+  lua_pushvalue(L, 2);
+  lua_pushcclosure(L, xpcall_handler, 1);
+  lua_replace(L, 1);
   lua_replace(L, 2);
   const int status = lua_pcall(L, n - 2, LUA_MULTRET, 1);
   if (must_reraise(L, host(L), status)) return lua_error(L);

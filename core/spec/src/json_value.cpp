@@ -102,22 +102,21 @@ class Parser {
  public:
   Parser(const std::string& text, const std::string& what) : s_(text), what_(what) {}
 
-  Result<JValue> parse_document() {
-    JValue v;
-    if (!value(v, 0)) return fail();
+  bool parse_document(JValue& v) {
+    if (!value(v, 0)) return false;
     ws();
-    if (pos_ != s_.size()) { err_ = "unexpected text after the JSON value"; return fail(); }
-    return v;
+    if (pos_ != s_.size()) { err_ = "unexpected text after the JSON value"; return false; }
+    return true;
   }
 
- private:
-  Error fail() const {
+  Error error() const {  // where parsing stopped, as file:line:col
     std::size_t line = 1, col = 1;
     for (std::size_t i = 0; i < pos_ && i < s_.size(); ++i) {
       if (s_[i] == '\n') { ++line; col = 1; } else { ++col; }
     }
     return make_error(ErrorCode::kParse, what_ + ":" + std::to_string(line) + ":" + std::to_string(col) + ": " + err_);
   }
+ private:
   void ws() {
     while (pos_ < s_.size() && (s_[pos_] == ' ' || s_[pos_] == '\n' || s_[pos_] == '\r' || s_[pos_] == '\t')) ++pos_;
   }
@@ -282,9 +281,21 @@ std::string write_json(const JValue& value, bool pretty) {
   return out;
 }
 
+// GCC 12 flags moving a JValue into Result's std::variant as -Wmaybe-uninitialized (a known false
+// positive with nested variants); the value is fully constructed here.
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#endif
 Result<JValue> parse_json(const std::string& text, const std::string& what) {
-  return Parser(text, what).parse_document();
+  Parser parser(text, what);
+  JValue value;
+  if (!parser.parse_document(value)) return parser.error();
+  return value;
 }
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic pop
+#endif
 
 std::string escape_pointer_token(const std::string& token) {
   std::string out;

@@ -346,6 +346,11 @@ Result<JValue> Translator::schema(const YAML::Node& node, const std::string& fil
     if (!ref.IsScalar()) return schema_error(where(file, ref), "$ref must be a string");
     auto target = files_.ref_target(ref.Scalar(), file, ref);
     if (!target) return std::move(target).error();
+    // Resolve now, so a dangling ref is reported where it is written.
+    if (auto resolved = files_.resolve(*target); !resolved) {
+      if (resolved.error().code != ErrorCode::kSchema) return std::move(resolved).error();  // unreadable file: as is
+      return schema_error(where(file, ref), "$ref \"" + ref.Scalar() + "\" does not resolve (" + resolved.error().message + ")");
+    }
     const std::string name = definition_name(*target);
     if (auto [pos, inserted] = names_.emplace(name, *target); !inserted && pos->second != *target)
       return schema_error(where(file, ref), "definition name \"" + name + "\" would stand for both " +

@@ -129,15 +129,29 @@ std::pair<std::uint32_t, std::uint32_t> LineIndex::locate(std::uint64_t offset) 
 
 namespace {
 
-// Chunked bump allocator: blocks never move, so Values can point at each other.
+// Chunked bump allocator: chunks never move, so Values can point at each other. Chunks form an
+// intrusive list, so a small document costs one allocation here (the source copy shares it).
 class Arena {
  public:
+  Arena() = default;
+  Arena(const Arena&) = delete;
+  Arena& operator=(const Arena&) = delete;
+  ~Arena() {
+    while (head_) {
+      Chunk* next = head_->next;
+      ::operator delete(static_cast<void*>(head_));
+      head_ = next;
+    }
+  }
+
   void* allocate(std::size_t bytes, std::size_t align) {
     std::size_t pad = (align - (reinterpret_cast<std::uintptr_t>(cur_) & (align - 1))) & (align - 1);
-    if (bytes + pad > left_) {
+    if (bytes + pad > left_) [[unlikely]] {
       const std::size_t size = std::max(bytes + align, next_size_);
-      chunks_.push_back(std::make_unique_for_overwrite<std::byte[]>(size));  // no zero-fill
-      cur_ = chunks_.back().get();
+      auto* chunk = static_cast<Chunk*>(::operator new(sizeof(Chunk) + size));
+      chunk->next = head_;
+      head_ = chunk;
+      cur_ = reinterpret_cast<std::byte*>(chunk + 1);
       left_ = size;
       next_size_ = std::min<std::size_t>(next_size_ * 2, std::size_t{64} << 20);
       pad = (align - (reinterpret_cast<std::uintptr_t>(cur_) & (align - 1))) & (align - 1);
@@ -147,10 +161,13 @@ class Arena {
     left_ -= bytes + pad;
     return out;
   }
-  void set_first_chunk_size(std::size_t size) { next_size_ = size; }
+  void set_next_chunk_size(std::size_t size) { next_size_ = size; }
 
  private:
-  std::vector<std::unique_ptr<std::byte[]>> chunks_;
+  struct alignas(16) Chunk {
+    Chunk* next;
+  };
+  Chunk* head_ = nullptr;
   std::byte* cur_ = nullptr;
   std::size_t left_ = 0;
   std::size_t next_size_ = 4096;
@@ -159,7 +176,7 @@ class Arena {
 }  // namespace
 
 struct Document::Impl {
-  std::string source;
+  std::string_view source;  // NUL-terminated copy in the arena
   Value root;
   Arena arena;
   std::vector<DuplicateKey> duplicates;
@@ -177,7 +194,7 @@ const Value& Document::root() const noexcept {
   return impl_ ? impl_->root : kNull;
 }
 
-std::string_view Document::source() const noexcept { return impl_ ? std::string_view(impl_->source) : std::string_view(); }
+std::string_view Document::source() const noexcept { return impl_ ? impl_->source : std::string_view(); }
 
 const LineIndex& Document::lines() const {
   static const LineIndex kEmpty;
@@ -710,15 +727,26 @@ void Parser::close_object(const Frame& f, Value& v) {
 
 void Parser::find_duplicates(const Member* m, std::uint32_t n, std::uint32_t object_offset) {
   const std::size_t before = doc_.duplicates.size();
-  if (n <= 24) {
-    // Small objects (the common case): a quadratic scan beats any set.
-    for (std::uint32_t i = 1; i < n; ++i) {
-      for (std::uint32_t j = 0; j < i; ++j) {
-        if (m[i].key.size() == m[j].key.size() && (m[i].key.empty() || m[i].key[0] == m[j].key[0]) && m[i].key == m[j].key) {
-          doc_.duplicates.push_back({m[i].key_offset, m[i].key, nullptr});
-          break;
+  if (n <= 64) {
+    // Small objects (the common case): a 64-bit filter of cheap key hashes means a key is compared
+    // with earlier keys only when its hash bit was already seen, so a clean object costs O(n).
+    std::uint64_t seen = 0;
+    for (std::uint32_t i = 0; i < n; ++i) {
+      const std::string_view k = m[i].key;
+      const std::size_t size = k.size();
+      const unsigned h = size == 0 ? 0u
+                                   : (static_cast<unsigned>(size) * 31u + static_cast<unsigned char>(k[0]) * 7u +
+                                      static_cast<unsigned char>(k[size / 2]) * 3u + static_cast<unsigned char>(k[size - 1])) & 63u;
+      const std::uint64_t bit = std::uint64_t{1} << h;
+      if (seen & bit) {
+        for (std::uint32_t j = 0; j < i; ++j) {
+          if (m[j].key == k) {
+            doc_.duplicates.push_back({m[i].key_offset, k, nullptr});
+            break;
+          }
         }
       }
+      seen |= bit;
     }
   } else {
     auto& order = s_.order;
@@ -912,9 +940,13 @@ bool Document::parse(std::string_view bytes, Document& out, ParseError& error, c
     return false;
   }
   auto impl = std::make_unique<Impl>();
-  impl->source.assign(bytes.data(), bytes.size());
-  // Values take roughly 2-4x the source size for typical records; start near that, grow x2.
-  impl->arena.set_first_chunk_size(std::clamp<std::size_t>(bytes.size() * 2, 1024, std::size_t{64} << 20));
+  // Values take roughly 2-3x the source size for typical records: size the first chunk for the
+  // source copy plus that, then grow x2.
+  impl->arena.set_next_chunk_size(bytes.size() + 1 + std::clamp<std::size_t>(bytes.size() * 2, 1024, std::size_t{64} << 20));
+  char* copy = static_cast<char*>(impl->arena.allocate(bytes.size() + 1, 16));
+  if (!bytes.empty()) std::memcpy(copy, bytes.data(), bytes.size());
+  copy[bytes.size()] = '\0';
+  impl->source = std::string_view(copy, bytes.size());
 
   thread_local Scratch scratch;
   scratch.reset();

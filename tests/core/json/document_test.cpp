@@ -370,6 +370,18 @@ TEST_CASE("duplicate keys in large objects and nested arrays", "[json][duplicate
   }
 }
 
+TEST_CASE("duplicate keys in mid-sized objects with similar keys", "[json][duplicates]") {
+  std::string input = "{";
+  for (int i = 0; i < 60; ++i) input += "\"key_" + std::to_string(i % 10) + std::to_string(i / 10) + "\":" + std::to_string(i) + ",";
+  input += "\"key_30\":true}";
+  const Document doc = parse_ok(input);
+  REQUIRE(doc.duplicate_keys().size() == 1);
+  CHECK(doc.duplicate_keys()[0].key == "key_30");
+  CHECK(doc.duplicate_keys()[0].key_offset == doc.source().rfind("\"key_30\""));
+  CHECK(doc.root().find("key_30")->as_double() == 3.0);  // "key_30" first appears as i = 3
+  CHECK(parse_ok(R"({"":1,"a":2,"":3})").duplicate_keys().size() == 1);
+}
+
 TEST_CASE("depth limit", "[json][limits]") {
   const std::string ok = std::string(256, '[') + std::string(256, ']');
   CHECK(parse_ok(ok).root().is_array());

@@ -127,13 +127,21 @@ struct Program {
   // valijson fallback, per root node, built on first use (the whole-schema one eagerly).
   mutable std::mutex fallback_mutex;
   mutable std::unordered_map<std::uint32_t, std::shared_ptr<ValijsonSchema>> fallbacks;
+  mutable std::unordered_map<std::uint32_t, std::string> fallback_errors;
 
-  std::shared_ptr<ValijsonSchema> fallback_for(std::uint32_t root) const {
+  std::shared_ptr<ValijsonSchema> fallback_for(std::uint32_t root, std::string* error = nullptr) const {
     std::lock_guard lock(fallback_mutex);
-    if (auto it = fallbacks.find(root); it != fallbacks.end()) return it->second;
+    if (auto it = fallbacks.find(root); it != fallbacks.end()) {
+      if (error && !it->second) *error = fallback_errors[root];
+      return it->second;
+    }
     const Node& n = nodes[root];
     auto built = ValijsonSchema::build(*docs[n.doc], doc_paths[n.doc], n.pointer);
     std::shared_ptr<ValijsonSchema> result = built ? built.value() : nullptr;
+    if (!built) {
+      fallback_errors[root] = built.error().message;
+      if (error) *error = built.error().message;
+    }
     fallbacks.emplace(root, result);
     return result;
   }
@@ -1481,8 +1489,9 @@ void CompiledSchema::validate(const json::Value& instance, std::string_view poin
                               std::vector<Violation>& out, std::size_t max_violations) const {
   if (!impl_ || max_violations == 0) return;
   if (!impl_->fully_compiled) {
-    if (auto fb = impl_->fallback_for(root_)) fb->validate(instance, pointer_prefix, out, max_violations);
-    else out.push_back({"valijson", std::string(pointer_prefix), instance.offset(), "the schema could not be used by valijson"});
+    std::string error;
+    if (auto fb = impl_->fallback_for(root_, &error)) fb->validate(instance, pointer_prefix, out, max_violations);
+    else out.push_back({"valijson", std::string(pointer_prefix), instance.offset(), "the schema could not be used: " + error});
     return;
   }
   Ctx ctx;

@@ -14,6 +14,9 @@
 #include <string>
 #include <utility>
 
+#if !VALIJSON_USE_EXCEPTIONS
+#error "build with VALIJSON_USE_EXCEPTIONS=1: otherwise valijson calls abort() on a bad schema"
+#endif
 #include <valijson/exceptions.hpp>
 #include <valijson/internal/adapter.hpp>
 #include <valijson/internal/basic_adapter.hpp>

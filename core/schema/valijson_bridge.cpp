@@ -68,7 +68,7 @@ struct ValijsonSchema::State {
   std::filesystem::path folder;
   std::string origin_name;
   std::map<std::string, std::unique_ptr<json::Document>> fetched;  // referenced files, kept alive
-  std::unique_ptr<json::Document> synthetic;                      // {"$ref": "<origin>#<pointer>"}
+  std::unique_ptr<json::Document> synthetic;                      // {"$ref": "#<pointer>", <root members>}
   valijson::Schema schema;
 };
 
@@ -112,11 +112,16 @@ Result<std::shared_ptr<ValijsonSchema>> ValijsonSchema::build(const json::Docume
       vj::JsonAdapter root(doc.root());
       parser.populateSchema(root, st->schema, fetch, free_doc);
     } else {
+      // valijson treats a relative document URI as the current document, so the subschema is reached
+      // by a "$ref" placed in front of a copy of the root object (a root "$ref" hides its siblings).
+      if (!doc.root().is_object() || doc.root().size() == 0)
+        return make_error(ErrorCode::kSchema, origin.string() + ": no subschema at " + std::string(schema_pointer));
       std::string text = "{\"$ref\":";
-      json::write_json_string(text, st->origin_name + "#" + std::string(schema_pointer));
-      text += "}";
+      json::write_json_string(text, "#" + std::string(schema_pointer));
+      text += ",";
+      text += doc.source().substr(doc.root().offset() + 1);
       auto parsed = json::Document::parse(text);
-      if (!parsed) return make_error(ErrorCode::kInternal, "cannot build the valijson reference for " + text);
+      if (!parsed) return make_error(ErrorCode::kInternal, "cannot build the valijson reference for " + origin.string());
       st->synthetic = std::make_unique<json::Document>(std::move(parsed).value());
       vj::JsonAdapter root(st->synthetic->root());
       parser.populateSchema(root, st->schema, fetch, free_doc);

@@ -1,0 +1,123 @@
+// The native pattern matcher agrees with std::regex (ECMAScript) on ASCII inputs.
+#include <catch2/catch.hpp>
+
+#include <regex>
+#include <string>
+#include <vector>
+
+#include "pattern.hpp"
+
+using flowguard::schema::detail::NativePattern;
+using flowguard::schema::detail::Pattern;
+
+TEST_CASE("native matcher agrees with std::regex", "[schema][pattern]") {
+  const std::vector<std::string> patterns = {
+      "^\\d{2}-\\d{2}-\\d{4}$",
+      "^$|^\\d{2}-\\d{2}-\\d{4}$",
+      "^[A-Z]{3}$",
+      "^[0-9]{1,10}$",
+      "^([01]\\d|2[0-3]):[0-5]\\d$",
+      "^\\d{2}-\\d{2}-\\d{4} \\d{2}:\\d{2}$",
+      "^(Auto|Manual)$",
+      "^[A-Za-z0-9_]+$",
+      "^\\w+\\s*=\\s*\\w+$",
+      "abc",
+      "a.c",
+      "^a*b?a$",
+      "^(ab)*$",
+      "^(a|ab)(c|bcd)(d*)$",
+      "^[^,]+(,[^,]+)*$",
+      "^-?\\d+(\\.\\d{1,2})?$",
+      "^\\S+@\\S+\\.\\S+$",
+      "x{2,}",
+      "^a{0}b$",
+      "\\bfoo\\b",
+      "\\Bo\\B",
+      "^[\\d-]+$",
+      "^[a-c\\-x]+$",
+      "^(?:\\d{3}|[A-Z]{2})$",
+      "^(a*)*$",
+      "^(a|b|)+c$",
+      "[\\]\\[]",
+      "^\\.\\*\\+\\?$",
+      "a{2,3}",
+      "^\\x41\\u0042$",
+      "^[\\s\\S]{3}$",
+      "^\\p$",
+      "(?<name>ab)c",
+      "^[^\\d]{2}$",
+      "^[\\W]$",
+      "^(?:(?:a|b)c){2,3}$",
+      "colou?r",
+      "^\\d{13}$",
+      "^.{0,5}$",
+  };
+  const std::vector<std::string> inputs = {
+      "",          "18-03-2024", "18-03-203", "ABC",         "ABCD",       "abc",       "a c",      "axc",
+      "0",         "1234567890", "12345678901", "23:59",     "24:00",      "09:05",     "Auto",     "Manual",
+      "manual",    "a_b9",       "key = value", "key=",      "aa",         "aba",       "a",        "abab",
+      "abcd",      "abd",        "a,b,c",       "a,,b",      "-12.5",      "12.345",    "x@y.z",    "xx",
+      "xxx",       "b",          "foo bar",     "foobar",    "1-2-3",      "a-c",       "123",      "AB",
+      "A1",        "aaa",        "abc c",       "[",         "]",          ".*+?",      "a{,2}",    "AB",
+      "a\tb",      "p",          "\\p",         "abc",       "xy",         "12",        "!",        "acbc",
+      "acbcac",    "color",      "colour",      "1234567890123", "12345",  "123456",    "x\ny",     "a{,2}b",
+  };
+  int native = 0, simple = 0;
+  for (const auto& p : patterns) {
+    std::string error;
+    auto compiled = NativePattern::compile(p, &error);
+    INFO("pattern " << p << " " << error);
+    REQUIRE(error.empty());
+    if (!compiled) continue;  // std::regex fallback: nothing to compare
+    ++native;
+    simple += compiled->uses_simple_scanner();
+    std::regex reference;
+    try {
+      reference = std::regex(p, std::regex::ECMAScript);
+    } catch (const std::regex_error&) {
+      continue;  // libstdc++ lacks this ECMAScript feature (e.g. named groups): nothing to compare
+    }
+    for (const auto& s : inputs) {
+      INFO("input \"" << s << "\"");
+      CHECK(compiled->search(s) == std::regex_search(s, reference));
+    }
+  }
+  CHECK(native >= static_cast<int>(patterns.size()) - 2);
+  CHECK(simple >= 8);
+}
+
+TEST_CASE("common schema shapes use the simple scanner", "[schema][pattern]") {
+  for (const char* p : {"^\\d{2}-\\d{2}-\\d{4}$", "^$|^\\d{2}-\\d{2}-\\d{4}$", "^[A-Z]{3}$", "^[0-9]{1,10}$"}) {
+    auto compiled = NativePattern::compile(p, nullptr);
+    REQUIRE(compiled);
+    CHECK(compiled->uses_simple_scanner());
+  }
+  // Overlapping variable items need the NFA.
+  auto overlap = NativePattern::compile("^a*a$", nullptr);
+  REQUIRE(overlap);
+  CHECK_FALSE(overlap->uses_simple_scanner());
+  CHECK(overlap->search("aaa"));
+}
+
+TEST_CASE("code points, not bytes, and fallbacks", "[schema][pattern]") {
+  auto dot = NativePattern::compile("^.{2}$", nullptr);
+  REQUIRE(dot);
+  CHECK(dot->search("\xC3\xA9\xE2\x82\xAC"));  // "é€": two code points
+  auto range = NativePattern::compile("^[\\u00e0-\\u00ff]+$", nullptr);
+  REQUIRE(range);
+  CHECK(range->search("\xC3\xA9"));
+  CHECK_FALSE(range->search("e"));
+
+  auto look = Pattern::compile("^(?!x)\\w+$");  // lookahead: std::regex fallback
+  REQUIRE(look.ok());
+  CHECK_FALSE(look.value().is_native());
+  CHECK(look.value().search("abc"));
+  CHECK_FALSE(look.value().search("xbc"));
+  auto backref = Pattern::compile("^(a)\\1$");
+  REQUIRE(backref.ok());
+  CHECK(backref.value().search("aa"));
+
+  CHECK_FALSE(Pattern::compile("(ab").ok());
+  CHECK_FALSE(Pattern::compile("[b-a]").ok());
+  CHECK_FALSE(Pattern::compile("*a").ok());
+}

@@ -79,7 +79,7 @@ bool CharSet::intersects(const CharSet& other) const noexcept {
   return false;
 }
 
-char32_t decode_utf8(std::string_view s, std::size_t& i) noexcept {
+char32_t decode_utf8_slow(std::string_view s, std::size_t& i) noexcept {
   auto b0 = static_cast<unsigned char>(s[i]);
   if (b0 < 0x80) { ++i; return b0; }
   int len = b0 >= 0xF0 ? 4 : b0 >= 0xE0 ? 3 : b0 >= 0xC0 ? 2 : 0;

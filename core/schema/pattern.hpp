@@ -95,6 +95,14 @@ class Pattern {
 };
 
 // Decodes one UTF-8 code point at `i` (advancing it); invalid bytes decode as themselves.
-char32_t decode_utf8(std::string_view s, std::size_t& i) noexcept;
+char32_t decode_utf8_slow(std::string_view s, std::size_t& i) noexcept;
+inline char32_t decode_utf8(std::string_view s, std::size_t& i) noexcept {
+  auto b = static_cast<unsigned char>(s[i]);
+  if (b < 0x80) {  // ASCII: the common case, kept inline
+    ++i;
+    return b;
+  }
+  return decode_utf8_slow(s, i);
+}
 
 }  // namespace flowguard::schema::detail

@@ -1,0 +1,147 @@
+// fg_bench_engine: flowguard's engine in process, warm. Loads each file once, checks it W times to
+// warm up (schemas compiled, rules loaded, caches hot), then K timed times, and prints one JSON line
+// per file:
+//
+//   {"tool":"flowguard","mode":"schema+rules","type":"dfs.bid-submission","file":"...","records":5000,
+//    "bytes":...,"iterations":K,"median_s":...,"records_per_s":...,"mb_per_s":...,"findings":...}
+//
+// records_per_s is records / median iteration time (the median resists noise from other processes on
+// a shared machine); each iteration is a full Engine::check: parse, schema, rules, report.
+//
+//   fg_bench_engine [--type T] [--schema-only] [--iterations K] [--warmup W]
+//                   [--plugins DIR] [--schemas DIR] FILE...
+//
+// --schema-only: the engine has no switch for it, so the engine is created without default
+// directories, with the plugin and schema directories only: no rule directory, so no rule runs
+// (checked: the report's rules_run must be empty).
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <iterator>
+#include <string>
+#include <vector>
+
+#include "flowguard/engine.hpp"
+
+#ifndef FG_BENCH_PLUGIN_DIR
+#define FG_BENCH_PLUGIN_DIR ""
+#endif
+#ifndef FG_BENCH_SCHEMA_DIR
+#define FG_BENCH_SCHEMA_DIR ""
+#endif
+
+namespace {
+
+std::string json_string(const std::string& s) {
+  std::string out = "\"";
+  for (char c : s) {
+    if (c == '"' || c == '\\') out += '\\';
+    if (static_cast<unsigned char>(c) < 0x20) {
+      char buf[8];
+      std::snprintf(buf, sizeof buf, "\\u%04x", c);
+      out += buf;
+      continue;
+    }
+    out += c;
+  }
+  return out + "\"";
+}
+
+[[noreturn]] void usage(int code) {
+  (code ? std::cerr : std::cout)
+      << "usage: fg_bench_engine [--type T] [--schema-only] [--iterations K] [--warmup W] [--plugins DIR] [--schemas DIR] FILE...\n";
+  std::exit(code);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::string type;
+  bool schema_only = false;
+  int iterations = 20, warmup = 3;
+  std::string plugin_dir = FG_BENCH_PLUGIN_DIR, schema_dir = FG_BENCH_SCHEMA_DIR;
+  std::vector<std::string> files;
+  for (int a = 1; a < argc; ++a) {
+    const std::string arg = argv[a];
+    auto value = [&]() -> std::string {
+      if (a + 1 >= argc) usage(2);
+      return argv[++a];
+    };
+    if (arg == "--type") type = value();
+    else if (arg == "--schema-only") schema_only = true;
+    else if (arg == "--iterations") iterations = std::max(1, std::atoi(value().c_str()));
+    else if (arg == "--warmup") warmup = std::max(0, std::atoi(value().c_str()));
+    else if (arg == "--plugins") plugin_dir = value();
+    else if (arg == "--schemas") schema_dir = value();
+    else if (arg == "--help" || arg == "-h") usage(0);
+    else if (!arg.empty() && arg[0] == '-') usage(2);
+    else files.push_back(arg);
+  }
+  if (files.empty()) usage(2);
+
+  flowguard::EngineOptions options;
+  if (schema_only) {
+    options.use_default_dirs = false;
+    options.plugin_dirs = {plugin_dir};
+    options.schema_dirs = {schema_dir};
+  }
+  auto created = flowguard::Engine::create(options);
+  if (!created) {
+    std::cerr << "fg_bench_engine: cannot create the engine: " << created.error().message << "\n";
+    return 1;
+  }
+  auto& engine = **created;
+  for (const auto& issue : engine.load_issues())
+    std::cerr << "fg_bench_engine: load issue: " << issue.source << ": " << issue.message << "\n";
+
+  int status = 0;
+  for (const auto& file : files) {
+    std::ifstream in(file, std::ios::binary);
+    if (!in) {
+      std::cerr << "fg_bench_engine: cannot read " << file << "\n";
+      status = 1;
+      continue;
+    }
+    const std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+
+    flowguard::FileReport report;
+    for (int w = 0; w < warmup; ++w) report = engine.check(bytes, file, type);
+    std::vector<double> times;
+    times.reserve(static_cast<std::size_t>(iterations));
+    for (int k = 0; k < iterations; ++k) {
+      const auto t0 = std::chrono::steady_clock::now();
+      report = engine.check(bytes, file, type);
+      const auto t1 = std::chrono::steady_clock::now();
+      times.push_back(std::chrono::duration<double>(t1 - t0).count());
+    }
+    if (report.input_error) {
+      std::cerr << "fg_bench_engine: " << file << ": " << report.input_error->message << "\n";
+      status = 1;
+      continue;
+    }
+    if (schema_only && !report.rules_run.empty()) {
+      std::cerr << "fg_bench_engine: --schema-only but " << report.rules_run.size() << " rules ran\n";
+      status = 1;
+    }
+    std::vector<double> sorted = times;
+    std::sort(sorted.begin(), sorted.end());
+    const double median = sorted[sorted.size() / 2];
+    double total = 0;
+    for (double t : times) total += t;
+    const auto findings = report.errors + report.warnings + report.infos;
+    std::cout << "{\"tool\":\"flowguard\",\"mode\":" << (schema_only ? "\"schema\"" : "\"schema+rules\"")
+              << ",\"type\":" << json_string(report.type) << ",\"file\":" << json_string(file)
+              << ",\"records\":" << report.records << ",\"bytes\":" << bytes.size() << ",\"iterations\":" << iterations
+              << ",\"median_s\":" << median << ",\"mean_s\":" << total / static_cast<double>(times.size())
+              << ",\"min_s\":" << sorted.front()
+              << ",\"records_per_s\":" << static_cast<double>(report.records) / median
+              << ",\"mb_per_s\":" << static_cast<double>(bytes.size()) / 1e6 / median << ",\"findings\":" << findings
+              << ",\"errors\":" << report.errors << ",\"warnings\":" << report.warnings
+              << ",\"rules_run\":" << report.rules_run.size() << "}" << std::endl;
+  }
+  return status;
+}

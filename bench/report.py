@@ -1,0 +1,160 @@
+#!/usr/bin/env python3
+"""Turns bench/out/measurements.jsonl (written by bench/run.sh) into the comparison table.
+
+Prints the table and writes it, with the machine and the settings, to --out (bench/out/results.md).
+"""
+import argparse
+import json
+import os
+import platform
+import subprocess
+import sys
+
+TYPES = ["dfs.unit-meter-point-schedule", "dfs.bid-submission", "dfs.weekly-settlement", "dfs.mpan-forecast"]
+
+
+def machine():
+    cpu = "?"
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    cpu = line.split(":", 1)[1].strip()
+                    break
+    except OSError:
+        pass
+    mem = "?"
+    try:
+        with open("/proc/meminfo") as f:
+            for line in f:
+                if line.startswith("MemTotal"):
+                    mem = "%.1f GiB" % (int(line.split()[1]) / 1024 / 1024)
+                    break
+    except OSError:
+        pass
+    try:
+        load = "%.2f %.2f %.2f" % os.getloadavg()
+    except OSError:
+        load = "?"
+
+    def version(cmd):
+        try:
+            return subprocess.run(cmd, capture_output=True, text=True, timeout=10).stdout.strip().splitlines()[0]
+        except Exception:
+            return "absent"
+
+    return {
+        "cpus": os.cpu_count(),
+        "cpu": cpu,
+        "memory": mem,
+        "load": load,
+        "kernel": platform.release(),
+        "node": version(["node", "--version"]),
+        "hyperfine": version(["hyperfine", "--version"]),
+    }
+
+
+def fmt_rate(v):
+    if v is None:
+        return "–"
+    if v >= 1e6:
+        return "%.2f M" % (v / 1e6)
+    if v >= 1e3:
+        return "%.1f k" % (v / 1e3)
+    return "%.0f" % v
+
+
+def fmt(v, pattern):
+    return "–" if v is None else pattern % v
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("measurements")
+    ap.add_argument("--out")
+    ap.add_argument("--records", default="?")
+    ap.add_argument("--iterations", default="?")
+    ap.add_argument("--cold-runs", default="?")
+    ap.add_argument("--build-type", default="?")
+    ap.add_argument("--elapsed", default="?")
+    args = ap.parse_args()
+
+    rows = []
+    with open(args.measurements) as f:
+        for line in f:
+            line = line.strip()
+            if line:
+                rows.append(json.loads(line))
+
+    def find(tool, mode, typ, inp):
+        for r in rows:
+            if r.get("tool") == tool and r.get("mode") == mode and r.get("type", typ) == typ and r.get("input") == inp:
+                if tool == "simdjson" and not r.get("file", "").endswith("%s.%s.json" % (typ, inp)):
+                    continue
+                return r
+        return None
+
+    m = machine()
+    out = []
+    out.append("# flowguard vs ajv 8: DFS submission batches\n")
+    out.append("Machine: %s CPUs, %s, %s memory, Linux %s; load average at the end %s. Node %s, %s.  " %
+               (m["cpus"], m["cpu"], m["memory"], m["kernel"], m["load"], m["node"], m["hyperfine"]))
+    out.append("Settings: %s records per batch, %s timed warm iterations (median), %s runs per cold measurement, "
+               "flowguard build type %s; the whole run took %s s.\n" %
+               (args.records, args.iterations, args.cold_runs, args.build_type, args.elapsed))
+    out.append("Warm = in process, file already in memory, parse + validate (+ rules) per iteration "
+               "(ajv: JSON.parse + validate + JS checks; flowguard: Engine::check). Cold = one process per file "
+               "(`flowguard check --quiet`; `node bench.js --iterations 1`), start-up included. "
+               "ratio = flowguard warm / ajv warm (> 1: flowguard faster). "
+               "simdjson = parse only (no validation), the ceiling; \"fg/simdjson\" = flowguard warm as a share of it. "
+               "findings fg/ajv: the number of findings each reported (they should agree).\n")
+    header = ("| type | input | checks | ajv rec/s | flowguard rec/s | ratio | flowguard cold ms | ajv cold ms "
+              "| simdjson rec/s | fg/simdjson | findings fg/ajv |")
+    out.append(header)
+    out.append("|" + "|".join(["---"] * (header.count("|") - 1)) + "|")
+    slower = []
+    for typ in TYPES:
+        for inp in ("valid", "faulty"):
+            simd = find("simdjson", "parse", typ, inp)
+            simd_rate = simd.get("records_per_s") if simd else None
+            for mode in ("schema", "schema+rules"):
+                a = find("ajv", mode, typ, inp)
+                g = find("flowguard", mode, typ, inp)
+                gc = find("flowguard", mode + ",cold", typ, inp)
+                ac = find("ajv", mode + ",cold", typ, inp)
+                if not (a or g):
+                    continue
+                ar = a.get("records_per_s") if a else None
+                gr = g.get("records_per_s") if g else None
+                ratio = gr / ar if ar and gr else None
+                if ratio is not None and ratio < 1:
+                    slower.append("%s %s %s (%.2fx)" % (typ, inp, mode, ratio))
+                frac = gr / simd_rate if gr and simd_rate else None
+                findings = "%s/%s" % (g.get("findings", "?") if g else "–", a.get("findings", "?") if a else "–")
+                out.append("| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |" % (
+                    typ.replace("dfs.", ""), inp, mode, fmt_rate(ar), fmt_rate(gr), fmt(ratio, "%.2fx"),
+                    fmt(gc.get("mean_ms") if gc else None, "%.0f"), fmt(ac.get("mean_ms") if ac else None, "%.0f"),
+                    fmt_rate(simd_rate), fmt(frac * 100 if frac else None, "%.0f%%"), findings))
+    big = [r for r in rows if r.get("input") == "big"]
+    if big:
+        out.append("\n## Big input (streaming / memory target)\n")
+        out.append("| tool | checks | file | MB | records | seconds | rec/s | peak RSS MB | result |")
+        out.append("|---|---|---|---|---|---|---|---|---|")
+        for r in big:
+            ok = r.get("exit") in (0, 1)
+            res = "ok (exit %d)" % r["exit"] if ok else "failed (exit %s): %s" % (r.get("exit"), r.get("stderr", ""))
+            out.append("| %s | %s | %s | %.0f | %d | %.1f | %s | %.0f | %s |" % (
+                r["tool"], r["mode"], os.path.basename(r["file"]), r["bytes"] / 1e6, r["records"], r["seconds"],
+                fmt_rate(r["records"] / r["seconds"]) if ok and r["seconds"] else "–", r["peak_rss_mb"], res))
+    if slower:
+        out.append("\nflowguard is SLOWER than ajv in: " + "; ".join(slower) + ".")
+    text = "\n".join(out) + "\n"
+    sys.stdout.write(text)
+    if args.out:
+        with open(args.out, "w") as f:
+            f.write(text)
+        sys.stderr.write("\nwritten to %s\n" % args.out)
+
+
+if __name__ == "__main__":
+    main()

@@ -127,7 +127,7 @@ def main():
                 ar = a.get("records_per_s") if a else None
                 gr = g.get("records_per_s") if g else None
                 ratio = gr / ar if ar and gr else None
-                if ratio is not None and ratio < 1:
+                if ratio is not None and ratio < 0.995:
                     slower.append("%s %s %s (%.2fx)" % (typ, inp, mode, ratio))
                 frac = gr / simd_rate if gr and simd_rate else None
                 findings = "%s/%s" % (g.get("findings", "?") if g else "–", a.get("findings", "?") if a else "–")
@@ -141,7 +141,8 @@ def main():
         out.append("| tool | checks | file | MB | records | seconds | rec/s | peak RSS MB | result |")
         out.append("|---|---|---|---|---|---|---|---|---|")
         for r in big:
-            ok = r.get("exit") in (0, 1)
+            # flowguard exits 1 when it has error findings (the big array exceeds maxItems 5000).
+            ok = r.get("exit") == 0 or (r["tool"] == "flowguard" and r.get("exit") == 1)
             res = "ok (exit %d)" % r["exit"] if ok else "failed (exit %s): %s" % (r.get("exit"), r.get("stderr", ""))
             out.append("| %s | %s | %s | %.0f | %d | %.1f | %s | %.0f | %s |" % (
                 r["tool"], r["mode"], os.path.basename(r["file"]), r["bytes"] / 1e6, r["records"], r["seconds"],

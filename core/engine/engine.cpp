@@ -70,6 +70,28 @@ Result<std::string> read_file(const fs::path& file) {
   return bytes;
 }
 
+// The pointer of `target` inside `root` (found by address); used for the rare findings that
+// start from a value rather than a path. Depth is bounded by the parser's nesting limit.
+bool pointer_to(const json::Value& root, const json::Value* target, std::string& pointer) {
+  if (&root == target) return true;
+  const std::size_t keep = pointer.size();
+  if (root.is_array()) {
+    std::size_t i = 0;
+    for (const auto& item : root.items()) {
+      json::append_pointer(pointer, i++);
+      if (pointer_to(item, target, pointer)) return true;
+      pointer.resize(keep);
+    }
+  } else if (root.is_object()) {
+    for (const auto& m : root.members()) {
+      json::append_pointer(pointer, m.key);
+      if (pointer_to(m.value, target, pointer)) return true;
+      pointer.resize(keep);
+    }
+  }
+  return false;
+}
+
 std::string with_spec(std::string message, const std::string& spec) {
   if (!spec.empty()) message += " [" + spec + "]";
   return message;
@@ -218,10 +240,13 @@ FileReport Engine::check(std::string_view bytes, std::string_view source_name, s
   }
 
   std::vector<Finding> findings;
-  for (const auto& dup : doc.duplicate_keys())
-    findings.push_back({"json.duplicate-key", Severity::kWarning, "", 0, 0,
+  for (const auto& dup : doc.duplicate_keys()) {
+    std::string pointer;
+    if (dup.object && pointer_to(doc.root(), dup.object, pointer)) json::append_pointer(pointer, dup.key);
+    findings.push_back({"json.duplicate-key", Severity::kWarning, std::move(pointer), 0, 0,
                         "key \"" + std::string(dup.key) + "\" appears more than once in this object; receivers may keep either value",
                         dup.key_offset});
+  }
 
   // Which type?
   const TypeEntry* type = nullptr;

@@ -99,7 +99,7 @@ TEST_CASE("input that is not JSON exits 2 with line and column") {
   const auto r = run("check " + file.string());
   INFO(r.out);
   CHECK(r.status == 2);
-  CHECK_THAT(r.out, Catch::Contains("broken.json:2:17: error:"));
+  CHECK_THAT(r.out, Catch::Contains("broken.json:2:18: error: not valid JSON"));
 }
 
 TEST_CASE("usage errors exit 2") {
@@ -115,7 +115,7 @@ TEST_CASE("usage errors exit 2") {
   CHECK_THAT(unknown_type.out, Catch::Contains("dfs.bid-submission"));
 }
 
-TEST_CASE("--max-findings caps the output with a note") {
+TEST_CASE("max-findings caps the output with a note") {
   const auto r = run("check --max-findings 1 " + example("bid-submission-with-errors.json"));
   INFO(r.out);
   CHECK(r.status == 1);

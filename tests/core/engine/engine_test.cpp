@@ -103,7 +103,7 @@ TEST_CASE("a rule that loops yields one finding naming it; the other rules still
   CHECK_THAT(info->message, Catch::StartsWith("report has 2 records"));
 }
 
-TEST_CASE("--max-findings caps what is kept but not what is counted") {
+TEST_CASE("max-findings caps what is kept but not what is counted") {
   auto engine = make_engine(2);
   std::string doc = "[";
   for (int i = 0; i < 10; ++i) doc += std::string(i ? "," : "") + R"({"id": 0, "when": "01-02-2026", "amount": 1})";

@@ -81,8 +81,12 @@ Recognition recognize(const json::Value& root, const std::vector<const TypeEntry
   std::vector<Scored> scored;
   bool any_records = false;
   for (const TypeEntry* type : candidates) {
-    if (!shape_fits(root, *type)) continue;
-    const auto records = locate_records(root, *type);
+    // A lone record where an array of them is expected is still recognisably that type (the
+    // schema then says an array was expected), so score the object itself as the record.
+    const bool lone_record = type->shape == FG_SHAPE_RECORD_ARRAY && root.is_object();
+    if (!shape_fits(root, *type) && !lone_record) continue;
+    auto records = locate_records(root, *type);
+    if (lone_record) records.push_back({"", &root});
     std::set<std::string_view> keys;
     std::size_t sampled = 0;
     bool discriminated = !type->matches.empty();

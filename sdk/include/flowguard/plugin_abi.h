@@ -51,7 +51,15 @@ typedef struct fg_type {
   const char* const* key_hints; /* optional: keys typical of this type's records, for recognising
                                    it from content and naming the closest types; NULL-terminated */
   const char* spec;            /* required: the document (and section) that defines the type */
+  uint32_t flags;              /* optional: FG_TYPE_* bits */
+  const char* schema_error_code; /* optional: code carried by this type's schema findings, in the
+                                    receiving system's own terms (the DIP's "MSG1001"); NULL: none */
 } fg_type;
+
+/* fg_type.flags */
+#define FG_TYPE_CASE_INSENSITIVE_KEYS 0x1u /* keys that differ from the schema only in letter case are
+                                              accepted, with a warning naming the published spelling
+                                              (an error under --strict-keys), as the DIP does on ingress */
 
 typedef struct fg_plugin {
   uint32_t abi_major;          /* must be FG_PLUGIN_ABI_MAJOR as compiled by the plugin */
@@ -61,6 +69,8 @@ typedef struct fg_plugin {
   const char* description;     /* required: one line */
   const fg_type* types;        /* required: type_count entries */
   size_t type_count;
+  const char* unknown_variant_code; /* optional: code for a message whose discriminators match none of
+                                       this plugin's types (the DIP's "RCP1003"); NULL: none */
 } fg_plugin;
 
 typedef const fg_plugin* (*fg_plugin_entry_fn)(void);

@@ -20,9 +20,9 @@ struct Finding {
   std::uint32_t line = 0;  // 1-based; 0 when unknown
   std::uint32_t column = 0;  // 1-based, in Unicode code points; 0 when unknown
   std::string message;
-  std::string code;        // the receiving system's own error code when one exists (DIP "MSG1001"), else empty
   // Byte offset into the source; the engine turns it into line/column. Not part of reports.
   std::uint64_t offset = 0;
+  std::string code;  // the receiving system's own error code when one exists (DIP "MSG1001"), else empty
 };
 
 }  // namespace flowguard

@@ -110,7 +110,27 @@ struct Node {
                                [](const Prop& p, std::string_view k) { return p.key < k; });
     return (it != props.end() && it->key == key) ? &*it : nullptr;
   }
+  // The declared property equal to `key` ignoring ASCII case (after an exact lookup failed).
+  const Prop* find_prop_ci(std::string_view key) const noexcept;
 };
+
+bool iequal_ascii(std::string_view a, std::string_view b) noexcept {
+  if (a.size() != b.size()) return false;
+  for (std::size_t i = 0; i < a.size(); ++i) {
+    unsigned char x = static_cast<unsigned char>(a[i]), y = static_cast<unsigned char>(b[i]);
+    if (x == y) continue;
+    if (x >= 'A' && x <= 'Z') x = static_cast<unsigned char>(x + 32);
+    if (y >= 'A' && y <= 'Z') y = static_cast<unsigned char>(y + 32);
+    if (x != y) return false;
+  }
+  return true;
+}
+
+const Prop* Node::find_prop_ci(std::string_view key) const noexcept {
+  for (const auto& p : props)
+    if (iequal_ascii(p.key, key)) return &p;
+  return nullptr;
+}
 
 bool is_false_node(const Node& n) { return n.is_bool && !n.bool_value; }
 
@@ -859,7 +879,12 @@ std::string normalize_key(std::string_view k) {
 
 class Evaluator {
  public:
-  explicit Evaluator(const Program& im) : im_(im) {}
+  explicit Evaluator(const Program& im, bool case_insensitive_keys = false)
+      : im_(im), ci_(case_insensitive_keys) {}
+
+  // A key matched a declared property only ignoring case (set in any mode, even inside
+  // combinator branches: accepts() then defers to validate(), which says what it is).
+  bool case_deviation() const noexcept { return case_deviation_; }
 
   template <bool D>
   bool run(std::uint32_t ni, const json::Value& v, Ctx* c, std::string_view spec) const {
@@ -1034,13 +1059,13 @@ class Evaluator {
     NearMiss nm;
     std::vector<std::string_view> absent;  // declared/required keys missing from the instance
     for (const auto& p : n.props)
-      if (!v.find(p.key)) absent.push_back(p.key);
+      if (!find_key(v, p.key)) absent.push_back(p.key);
     for (auto r : n.required)
-      if (!v.find(r) && std::find(absent.begin(), absent.end(), r) == absent.end()) absent.push_back(r);
+      if (!find_key(v, r) && std::find(absent.begin(), absent.end(), r) == absent.end()) absent.push_back(r);
     if (absent.empty()) return nm;
     std::vector<bool> used(absent.size(), false);
     for (const auto& m : v.members()) {
-      if (n.find_prop(m.key)) continue;
+      if (n.find_prop(m.key) || (ci_ && n.find_prop_ci(m.key))) continue;
       std::size_t best = SIZE_MAX, best_score = SIZE_MAX;
       for (const auto& [from, to] : n.did_you_mean) {
         if (from != m.key) continue;
@@ -1071,6 +1096,15 @@ class Evaluator {
     return nm;
   }
 
+  // The member of `v` for key `k`: exact, else (case-insensitive mode) equal ignoring case.
+  const json::Value* find_key(const json::Value& v, std::string_view k) const {
+    if (const json::Value* x = v.find(k)) return x;
+    if (!ci_) return nullptr;
+    for (const auto& m : v.members())
+      if (iequal_ascii(m.key, k)) return &m.value;
+    return nullptr;
+  }
+
   bool accepts_key(std::uint32_t node, std::string_view key) const {
     // propertyNames validates keys as strings; our DOM cannot make a string Value without a parse.
     std::string text;
@@ -1097,7 +1131,18 @@ class Evaluator {
         if constexpr (D) {
           mark = c->pointer.size();
         }
-        if (const Prop* p = n.find_prop(m.key)) {
+        const Prop* p = n.find_prop(m.key);
+        if (!p && ci_ && (p = n.find_prop_ci(m.key)) != nullptr) {
+          case_deviation_ = true;
+          if constexpr (D) {
+            report(c, "keyCase", m.key_offset,
+                   "key " + quoted(m.key) + " differs in case from the published " + quoted(p->key) +
+                       "; it is accepted on ingress, where keys match ignoring case, but " + quoted(p->key) +
+                       " is the published spelling and receivers may enforce it",
+                   spec, m.key, true);
+          }
+        }
+        if (p) {
           matched = true;
           if constexpr (D) json::append_pointer(c->pointer, m.key);
           bool r = run<D>(p->node, m.value, c, spec);
@@ -1139,7 +1184,7 @@ class Evaluator {
       }
     }
     for (auto r : n.required) {
-      if (v.find(r)) continue;
+      if (find_key(v, r)) continue;
       if constexpr (!D) return false;
       ok = false;
       std::string msg = "missing required property " + quoted(r);
@@ -1174,9 +1219,9 @@ class Evaluator {
       }
     }
     for (const auto& dep : n.dependencies) {
-      if (!v.find(dep.key)) continue;
+      if (!find_key(v, dep.key)) continue;
       for (auto r : dep.required) {
-        if (v.find(r)) continue;
+        if (find_key(v, r)) continue;
         if constexpr (!D) return false;
         ok = false;
         report(c, "dependencies", v.offset(),
@@ -1318,7 +1363,7 @@ class Evaluator {
         for (const auto& p : n.props) {
           const Node& pn = im_.nodes[resolve(p.node)];
           if (!pn.const_value && !pn.enum_values) continue;
-          const json::Value* x = v.find(p.key);
+          const json::Value* x = find_key(v, p.key);
           if (!x) continue;
           bool match = pn.const_value ? json_equal(*pn.const_value, *x) : false;
           if (pn.enum_values)
@@ -1408,6 +1453,8 @@ class Evaluator {
   }
 
   const Program& im_;
+  bool ci_ = false;
+  mutable bool case_deviation_ = false;
 };
 
 // Compiles docs[0] of `program` (already pushed by the caller); errors as values.
@@ -1476,17 +1523,20 @@ std::optional<CompiledSchema> CompiledSchema::subschema(std::string_view schema_
   return CompiledSchema(impl_, it->second);
 }
 
-bool CompiledSchema::accepts(const json::Value& instance) const {
+bool CompiledSchema::accepts(const json::Value& instance, const ValidateOptions& options) const {
   if (!impl_) return false;
   if (!impl_->fully_compiled) {
     auto fb = impl_->fallback_for(root_);
     return fb && fb->accepts(instance);
   }
-  return Evaluator(*impl_).run<false>(root_, instance, nullptr, {});
+  if (!options.case_insensitive_keys) return Evaluator(*impl_).run<false>(root_, instance, nullptr, {});
+  Evaluator evaluator(*impl_, true);
+  return evaluator.run<false>(root_, instance, nullptr, {}) && !evaluator.case_deviation();
 }
 
 void CompiledSchema::validate(const json::Value& instance, std::string_view pointer_prefix,
-                              std::vector<Violation>& out, std::size_t max_violations) const {
+                              std::vector<Violation>& out, std::size_t max_violations,
+                              const ValidateOptions& options) const {
   if (!impl_ || max_violations == 0) return;
   if (!impl_->fully_compiled) {
     std::string error;
@@ -1498,7 +1548,7 @@ void CompiledSchema::validate(const json::Value& instance, std::string_view poin
   ctx.out = &out;
   ctx.max = max_violations;
   ctx.pointer.assign(pointer_prefix);
-  Evaluator(*impl_).run<true>(root_, instance, &ctx, {});
+  Evaluator(*impl_, options.case_insensitive_keys).run<true>(root_, instance, &ctx, {});
 }
 
 std::vector<std::string> CompiledSchema::declared_properties() const {

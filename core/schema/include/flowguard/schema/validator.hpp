@@ -43,6 +43,17 @@ struct Violation {
 //                 used for unknown-property and missing-property messages in addition to the
 //                 automatic near-miss detection (case/space/underscore-insensitive and edit distance).
 
+// How an instance is matched against the schema.
+struct ValidateOptions {
+  // Keys that differ from a declared property only in ASCII letter case count as that property
+  // (for "properties", "required", "additionalProperties" and "dependencies"), and each such key
+  // is reported as a Violation with keyword "keyCase" pointing at the key (offset = the key's),
+  // naming the published spelling. accepts() is false whenever such a key exists, so that callers
+  // run validate() to get the keyCase warnings. Exact-case keys take the same path as without the
+  // option. The valijson fallback (schemas that are not fully compiled) ignores this option.
+  bool case_insensitive_keys = false;
+};
+
 class CompiledSchema {
  public:
   // Cheap to copy: copies share the compiled program.
@@ -67,12 +78,17 @@ class CompiledSchema {
   std::optional<CompiledSchema> subschema(std::string_view schema_pointer) const;
 
   // Fast path: no allocation on valid input, stops at the first violation.
-  bool accepts(const json::Value& instance) const;
+  bool accepts(const json::Value& instance, const ValidateOptions& options = {}) const;
 
   // Diagnostic path: appends every violation (pointers are `pointer_prefix` + path below instance).
   // Stops after `max_violations` have been appended in this call.
   void validate(const json::Value& instance, std::string_view pointer_prefix,
-                std::vector<Violation>& out, std::size_t max_violations = SIZE_MAX) const;
+                std::vector<Violation>& out, std::size_t max_violations = SIZE_MAX,
+                const ValidateOptions& options = {}) const;
+  void validate(const json::Value& instance, std::string_view pointer_prefix, std::vector<Violation>& out,
+                const ValidateOptions& options, std::size_t max_violations = SIZE_MAX) const {
+    validate(instance, pointer_prefix, out, max_violations, options);
+  }
 
   // The property names declared under "properties" of the (sub)schema (for type recognition).
   std::vector<std::string> declared_properties() const;

@@ -5,6 +5,11 @@
 // Type names are "dip.<interfaceID>.<eventCode without brackets>", e.g. "dip.IF-031.MSApp"; a
 // document is recognised from /CommonBlock/S0/interfaceID and /CommonBlock/S0/eventCode. The
 // "dip" family covers them all; "dip.IF-031" is the family-plus-interface prefix.
+//
+// Every type matches keys ignoring case (FG_TYPE_CASE_INSENSITIVE_KEYS: the DIP does not enforce
+// field-name case on ingress) and its schema findings carry MSG1001 ("Schema Failure"). A message
+// whose interfaceID/eventCode pair is none of these gets RCP1003 ("Event Code Invalid, Unexpected
+// or Missing"); docs/dip-checks.md explains the choice (MSG1002/RCP1002 "Interface ID Invalid").
 #include "flowguard/plugin_abi.h"
 
 namespace {
@@ -21,6 +26,7 @@ const fg_plugin kPlugin = {
     "MHHS Data Integration Platform message payloads (Elexon DIP API v" FG_DIP_SPEC_VERSION ")",
     kDipTypes,
     sizeof kDipTypes / sizeof kDipTypes[0],
+    "RCP1003",
 };
 
 }  // namespace

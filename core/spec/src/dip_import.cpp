@@ -409,19 +409,11 @@ std::string render_dip_types_inc(const ImportSummary& summary) {
   o << "#define FG_DIP_SPEC_VERSION " << c_string(summary.spec_version) << "\n";
   o << "#define FG_DIP_TYPE_COUNT " << summary.variants.size() << "\n\n";
 
-  // One hint list per distinct key set.
-  std::map<std::vector<std::string>, std::string> hint_names;
-  for (const auto& v : summary.variants) {
-    if (hint_names.count(v.keys)) continue;
-    std::string name = "kDipHints";
-    for (const auto& k : v.keys) name += "_" + k;
-    hint_names[v.keys] = name;
-  }
-  for (const auto& [keys, name] : hint_names) {
-    o << "static const char* const " << name << "[] = {";
-    for (const auto& k : keys) o << c_string(k) << ", ";
-    o << "NULL};\n";
-  }
+  // Every DIP type: keys match ignoring case (the DIP does not enforce field-name case on ingress:
+  // SubmitEvents' note on upper/lower case), and schema findings carry the DIP's "Schema Failure"
+  // response code (ResponseCodes DI-999). No key hints: the S0 discriminators decide.
+  o << "#define FG_DIP_TYPE_FLAGS FG_TYPE_CASE_INSENSITIVE_KEYS\n";
+  o << "#define FG_DIP_SCHEMA_ERROR_CODE \"MSG1001\"\n";
   o << "\nstatic const fg_match kDipMatches[][2] = {\n";
   for (const auto& v : summary.variants)
     o << "    {{\"/CommonBlock/S0/interfaceID\", " << c_string(v.interface_id) << "}, {\"/CommonBlock/S0/eventCode\", "
@@ -432,8 +424,9 @@ std::string render_dip_types_inc(const ImportSummary& summary) {
     o << "    {" << c_string("dip." + v.interface_id + "." + v.name) << ",\n"
       << "     " << c_string(v.title) << ",\n"
       << "     " << c_string("dip/" + v.schema) << ", \"dip\", FG_SHAPE_MESSAGE, NULL, \"\", kDipMatches[" << i++
-      << "], 2, " << hint_names[v.keys] << ",\n"
-      << "     " << c_string("Elexon DIP API v" + summary.spec_version + ", " + v.component) << "},\n";
+      << "], 2, NULL,\n"
+      << "     " << c_string("Elexon DIP API v" + summary.spec_version + ", " + v.component)
+      << ",\n     FG_DIP_TYPE_FLAGS, FG_DIP_SCHEMA_ERROR_CODE},\n";
   }
   o << "};\n";
   return o.str();

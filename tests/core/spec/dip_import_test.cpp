@@ -246,6 +246,14 @@ TEST_CASE("import_dip writes one schema per interface and event code", "[spec][d
     CHECK(inc.find("\"dip/IF-902/Two.schema.json\", \"dip\", FG_SHAPE_MESSAGE, NULL, \"\"") != std::string::npos);
     CHECK(inc.find("{{\"/CommonBlock/S0/interfaceID\", \"IF-902\"}, {\"/CommonBlock/S0/eventCode\", \"[Two]\"}}") !=
           std::string::npos);
+    // Keys match ignoring case, schema findings carry MSG1001, no key hints (discriminators decide).
+    CHECK(inc.find("#define FG_DIP_TYPE_FLAGS FG_TYPE_CASE_INSENSITIVE_KEYS") != std::string::npos);
+    CHECK(inc.find("#define FG_DIP_SCHEMA_ERROR_CODE \"MSG1001\"") != std::string::npos);
+    CHECK(inc.find("kDipMatches[0], 2, NULL,") != std::string::npos);
+    std::size_t typed = 0;
+    for (std::size_t at = 0; (at = inc.find("FG_DIP_TYPE_FLAGS, FG_DIP_SCHEMA_ERROR_CODE},", at)) != std::string::npos; ++at) ++typed;
+    CHECK(typed == 4);
+    CHECK(inc.find("kDipHints") == std::string::npos);
   }
 }
 

@@ -177,6 +177,8 @@ struct ReportArgs {
   std::string_view message;
   bool has_severity = false;
   Severity severity = Severity::kError;
+  bool has_code = false;
+  std::string_view code;
 };
 
 bool append_report(HostState* h, const ReportArgs& a) noexcept {
@@ -187,6 +189,8 @@ bool append_report(HostState* h, const ReportArgs& a) noexcept {
     if (a.has_pointer) r.pointer = std::string(a.pointer);
     r.message = std::string(a.message);
     if (a.has_severity) r.severity = a.severity;
+    if (a.has_code) r.code = std::string(a.code);
+    r.rule = h->current_rule;
     h->out->push_back(std::move(r));
     return true;
   } catch (...) {
@@ -254,8 +258,14 @@ void read_table_form(lua_State* L, HostState* h, ReportArgs& a) {
       has_message = true;
     } else if (key == "severity") {
       read_severity(L, value, a);
+    } else if (key == "code") {
+      if (!string_arg(L, value, a.code) || a.code.empty() || a.code.size() > 64 ||
+          a.code.find_first_of("\r\n") != std::string_view::npos) {
+        luaL_error(L, "report{code=...}: code must be a non-empty one-line string of at most 64 bytes");
+      }
+      a.has_code = true;
     } else {
-      luaL_error(L, "report{...}: unknown key '%s' (expected record, field, pointer, message, severity)", k);
+      luaL_error(L, "report{...}: unknown key '%s' (expected record, field, pointer, message, severity, code)", k);
     }
     lua_pop(L, 1);
   }
@@ -296,6 +306,29 @@ int report_function(lua_State* L) {
   return 0;
 }
 
+namespace {
+int data_read_only(lua_State* L) { return luaL_error(L, "fg.data is read-only"); }
+}  // namespace
+
+void push_data_proxy(lua_State* L) {
+  lua_createtable(L, 0, 4);
+  lua_pushvalue(L, -1);
+  lua_setfield(L, LUA_REGISTRYINDEX, kDataTable);
+  const int table = lua_gettop(L);
+  lua_newuserdatauv(L, 0, 0);
+  lua_createtable(L, 0, 4);
+  lua_pushvalue(L, table);
+  lua_setfield(L, -2, "__index");
+  lua_pushcfunction(L, data_read_only);
+  lua_setfield(L, -2, "__newindex");
+  lua_pushliteral(L, "fg.data");
+  lua_setfield(L, -2, "__name");
+  lua_pushboolean(L, 0);
+  lua_setfield(L, -2, "__metatable");
+  lua_setmetatable(L, -2);
+  lua_remove(L, table);
+}
+
 void push_fg_table(lua_State* L) {
   const luaL_Reg functions[] = {{"is_mpan", fg_is_mpan},
                                 {"mpan_check_digit", fg_mpan_check_digit},
@@ -311,6 +344,8 @@ void push_fg_table(lua_State* L) {
   luaL_newlib(L, functions);
   lua_pushlightuserdata(L, &null_sentinel);
   lua_setfield(L, -2, "null");
+  push_data_proxy(L);
+  lua_setfield(L, -2, "data");
 }
 
 }  // namespace flowguard::lua::detail

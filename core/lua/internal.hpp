@@ -8,6 +8,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <span>
 #include <string>
 #include <vector>
@@ -19,6 +20,14 @@
 namespace flowguard::lua::detail {
 
 enum class Stop : std::uint8_t { kNone, kBudget, kMemory };
+
+// Shared read-only data (RuleHost::set_data). Views of it carry the slot and its epoch: replacing
+// the document bumps the epoch, so views of the old one refuse to be used.
+struct DataSlot {
+  std::string name;
+  std::shared_ptr<const json::Document> doc;
+  std::uint32_t epoch = 0;
+};
 
 // Why a call ended; the pcall/xpcall wrappers re-raise while this is set.
 struct HostState {
@@ -46,9 +55,20 @@ struct HostState {
   std::size_t record_index = 0;   // 0-based, record mode
   std::size_t record_count = 0;   // document mode
   std::vector<RuleReport>* out = nullptr;
+  std::size_t current_rule = 0;   // rule whose code is running (RuleReport::rule)
 
   int view_meta_ref = LUA_NOREF;  // metatable of views (registry ref: no name lookup per view)
   int report_ref = LUA_NOREF;     // the `report` function handed to every call
+
+  const void* view_meta = nullptr;  // the same metatable, by address (cheap identity check)
+
+  std::vector<DataSlot> data;         // fg.data.<name>
+  std::uint32_t data_epochs = 0;      // last epoch handed out
+
+  std::uint64_t duplicate_hash_mask = ~std::uint64_t{0};          // testing hook
+  std::vector<std::uint64_t> hashes;                               // records:duplicates() scratch
+  std::vector<std::size_t> order;                                  // records:duplicates() scratch
+  std::vector<std::pair<std::size_t, std::size_t>> duplicate_pairs;  // (first, duplicate), 0-based
 
   std::string scratch;  // reusable buffer for fingerprints and previews
 };
@@ -61,9 +81,12 @@ lua_State* new_state(HostState* h);
 int setup_sandbox(lua_State* L);
 // Pushes a fresh environment table for one rule file (runs inside a protected call).
 void push_file_env(lua_State* L);
-// Arms the budget and the memory cap for one call into rule code; disarm after.
+// Arms the budget and the memory cap for one call into rule code; disarm after (disarm ends the
+// call: views made in it go stale). In a fused call, arm() again before each rule restarts the
+// budget; rule_done() lifts the cap between rules without ending the call.
 void arm(HostState* h, bool loading);
 void disarm(HostState* h);
+void rule_done(HostState* h);
 // True when the error that ended a protected call with `status` was a budget or memory stop.
 Stop classify_stop(HostState* h, int status);
 
@@ -72,15 +95,25 @@ void register_views(lua_State* L);
 void push_record_view(lua_State* L, const json::Value* record, std::size_t index0);
 void push_value(lua_State* L, const json::Value* value);  // scalar as a Lua value, else a view
 void push_records_view(lua_State* L, std::span<const json::Value* const> records);
+// A view of data slot `slot`'s root that stays valid until the slot is replaced (scalar: its value).
+void push_data_view(lua_State* L, std::size_t slot);
 // fg.preview of a view at `idx`: pushes the rendering and returns true, or returns false.
 bool push_view_preview(lua_State* L, int idx);
 extern char null_sentinel;  // address is fg.null (light userdata)
 // Canonical serialisation with sorted keys; numbers by source text. Appends to `out`.
 void fingerprint(const json::Value& value, std::string& out);
+// 64-bit hash of the same canonical content (key order ignored, numbers by source text), and the
+// equality it stands for.
+std::uint64_t content_hash(const json::Value& value) noexcept;
+bool same_content(const json::Value& a, const json::Value& b);
 
 // --- helpers.cpp
 // Pushes the `fg` template table (functions + null).
 void push_fg_table(lua_State* L);
+// Pushes the read-only `fg.data` proxy (shared by every file's fg); its contents live in the
+// registry table kDataTable, filled by RuleHost::set_data.
+void push_data_proxy(lua_State* L);
+inline constexpr const char* kDataTable = "flowguard.data";
 int report_function(lua_State* L);
 
 }  // namespace flowguard::lua::detail

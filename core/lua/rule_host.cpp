@@ -28,10 +28,15 @@ bool RuleInfo::applies_to(std::string_view type) const noexcept {
   return false;
 }
 
+bool is_pair_check(std::string_view check) noexcept {
+  return check == "time_order" || check == "date_order" || check == "datetime_order";
+}
+
 namespace {
 
-constexpr std::array<std::string_view, 7> kChecks = {"mpan",      "date_dmy",        "date_iso",    "time_hhmm",
-                                                     "half_hour", "datetime_dmy_hm", "max_decimals"};
+constexpr std::array<std::string_view, 10> kChecks = {
+    "mpan",       "date_dmy",   "date_iso",       "time_hhmm", "half_hour", "datetime_dmy_hm", "max_decimals",
+    "time_order", "date_order", "datetime_order"};
 
 bool valid_id(std::string_view id) {
   if (id.empty()) return false;
@@ -169,6 +174,71 @@ struct RuleHost::Impl : detail::HostState {
     const RuleInfo& rule = rules[index];
     std::string why = failure(status, base, rule.file);
     return make_error(ErrorCode::kRule, "rule " + rule.id + " (" + rule.file.string() + ") failed: " + why);
+  }
+
+  // A fused call (run_record_rules): the dispatcher runs inside one protected call and calls each
+  // rule's record function under its own protected call, budget and cap.
+  struct FusedCall {
+    Impl* impl;
+    const std::size_t* rules;
+    std::size_t count;
+    std::size_t position;  // rule being (or next to be) run
+    const json::Value* record;
+    std::size_t record_index;
+    std::vector<RuleFailure>* failures;
+  };
+
+  // Records why rule `rule` failed; leaves the stack at `base`. Never throws (called from Lua).
+  void record_failure(std::vector<RuleFailure>& failures, std::size_t rule, int status, int base) noexcept {
+    try {
+      Error error = rule_failure(rule, status, base);
+      failures.push_back(RuleFailure{rule, std::move(error)});
+    } catch (...) {
+      lua_settop(L, base);
+      this->stop = detail::Stop::kNone;
+    }
+  }
+
+  static int fused_entry(lua_State* L) {
+    auto* call = static_cast<FusedCall*>(lua_touserdata(L, 1));
+    Impl* h = call->impl;
+    detail::push_record_view(L, call->record, call->record_index);  // 2: shared by every rule
+    lua_rawgeti(L, LUA_REGISTRYINDEX, h->report_ref);                // 3
+    for (; call->position < call->count; ++call->position) {
+      const std::size_t rule = call->rules[call->position];
+      if (rule >= h->functions.size()) continue;  // reported by run_record_rules
+      const int fn = h->functions[rule].record;
+      if (fn == LUA_NOREF) continue;
+      lua_rawgeti(L, LUA_REGISTRYINDEX, fn);
+      lua_pushvalue(L, 2);
+      lua_pushvalue(L, 3);
+      h->current_rule = rule;
+      detail::arm(h, false);  // a fresh budget per rule
+      const int status = lua_pcall(L, 2, 0, 0);
+      detail::rule_done(h);
+      if (status != LUA_OK) h->record_failure(*call->failures, rule, status, 3);
+    }
+    return 0;
+  }
+
+  struct DataRequest {
+    std::size_t slot;
+    const char* name;
+    std::size_t size;
+    bool present;
+  };
+
+  static int set_data_entry(lua_State* L) {
+    const auto* req = static_cast<const DataRequest*>(lua_touserdata(L, 1));
+    lua_getfield(L, LUA_REGISTRYINDEX, detail::kDataTable);
+    lua_pushlstring(L, req->name, req->size);
+    if (req->present) {
+      detail::push_data_view(L, req->slot);
+    } else {
+      lua_pushnil(L);
+    }
+    lua_rawset(L, -3);
+    return 0;
   }
 
   Status load(const std::filesystem::path& file);
@@ -311,7 +381,8 @@ bool RuleHost::Impl::validate_rule(int table, int ordinal, const std::filesystem
                 problem = where + ".check must be a string";
               } else if (std::find(kChecks.begin(), kChecks.end(), s) == kChecks.end()) {
                 problem = where + ": unknown check " + in_quotes(s) +
-                          " (known: mpan, date_dmy, date_iso, time_hhmm, half_hour, datetime_dmy_hm, max_decimals)";
+                          " (known: mpan, date_dmy, date_iso, time_hhmm, half_hour, datetime_dmy_hm, max_decimals, "
+                          "time_order, date_order, datetime_order)";
               } else {
                 check.check = std::string(s);
               }
@@ -347,6 +418,13 @@ bool RuleHost::Impl::validate_rule(int table, int ordinal, const std::filesystem
               problem = where + ": max_decimals needs arg = N (the most digits allowed after the decimal point)";
             } else if (check.check != "max_decimals" && has_arg) {
               problem = where + ": check " + in_quotes(check.check) + " takes no arg";
+            } else if (is_pair_check(check.check) && check.fields.size() != 2) {
+              problem = where + ": " + check.check + " compares exactly two fields (" +
+                        (check.check == "time_order" ? "START, END" : "FROM, TO") + "), got " +
+                        std::to_string(check.fields.size());
+            } else if (is_pair_check(check.check) && check.fields[0] == check.fields[1]) {
+              problem = where + ": " + check.check + " compares two different fields, got " + in_quotes(check.fields[0]) +
+                        " twice";
             }
           }
           lua_settop(L, entry - 1);
@@ -360,6 +438,12 @@ bool RuleHost::Impl::validate_rule(int table, int ordinal, const std::filesystem
           if (entries != n) problem = "fields must be a list (found non-list keys)";
         }
       }
+    } else if (key == "code") {
+      if (!get_string(L, value, s) || s.empty() || s.size() > 64 || s.find_first_of("\r\n") != std::string_view::npos) {
+        problem = "code must be a non-empty one-line string of at most 64 bytes (the receiving system's error code)";
+      } else {
+        info.code = std::string(s);
+      }
     } else if (key == "record" || key == "document") {
       if (lua_type(L, value) != LUA_TFUNCTION) {
         problem = std::string(key) + " must be a function";
@@ -370,7 +454,7 @@ bool RuleHost::Impl::validate_rule(int table, int ordinal, const std::filesystem
       }
     } else {
       problem = "unknown field " + in_quotes(key) +
-                " (expected id, severity, description, spec, types, fields, record, document)";
+                " (expected id, severity, description, spec, types, code, fields, record, document)";
     }
     if (!problem.empty()) {
       lua_settop(L, top);
@@ -551,6 +635,7 @@ Status RuleHost::run_record(std::size_t rule_index, const json::Value& record, s
   detail::push_record_view(L, &record, record_index);
   lua_rawgeti(L, LUA_REGISTRYINDEX, h.report_ref);
   h.out = &out;
+  h.current_rule = rule_index;
   h.record_mode = true;
   h.record_index = record_index;
   h.record_count = 0;
@@ -577,6 +662,7 @@ Status RuleHost::run_document(std::size_t rule_index, std::span<const json::Valu
   lua_rawgeti(L, LUA_REGISTRYINDEX, h.report_ref);
   detail::push_value(L, &root);
   h.out = &out;
+  h.current_rule = rule_index;
   h.record_mode = false;
   h.record_index = 0;
   h.record_count = records.size();
@@ -587,5 +673,64 @@ Status RuleHost::run_document(std::size_t rule_index, std::span<const json::Valu
   if (status == LUA_OK) return Ok{};
   return h.rule_failure(rule_index, status, base);
 }
+
+void RuleHost::run_record_rules(std::span<const std::size_t> rule_indexes, const json::Value& record,
+                                std::size_t record_index, std::vector<RuleReport>& out,
+                                std::vector<RuleFailure>& failures) {
+  Impl& h = *impl_;
+  for (const std::size_t rule : rule_indexes) {
+    if (rule >= h.rules.size()) {
+      failures.push_back({rule, make_error(ErrorCode::kUsage, "run_record_rules: no rule #" + std::to_string(rule))});
+    }
+  }
+  Impl::FusedCall call{&h, rule_indexes.data(), rule_indexes.size(), 0, &record, record_index, &failures};
+  lua_State* L = h.L;
+  const int base = lua_gettop(L);
+  h.out = &out;
+  h.record_mode = true;
+  h.record_index = record_index;
+  h.record_count = 0;
+  while (call.position < call.count) {
+    lua_pushcfunction(L, Impl::fused_entry);
+    lua_pushlightuserdata(L, &call);
+    const int status = lua_pcall(L, 1, 0, 0);
+    if (status == LUA_OK) break;
+    // The dispatcher itself failed (the heap is exhausted outside any rule's code): blame the rule
+    // it was at and go on with the next.
+    const std::size_t rule = call.rules[call.position];
+    if (rule < h.rules.size()) {
+      h.record_failure(failures, rule, status, base);
+    } else {
+      lua_settop(L, base);
+      h.stop = detail::Stop::kNone;
+    }
+    ++call.position;
+  }
+  detail::disarm(&h);
+  h.out = nullptr;
+  lua_settop(L, base);
+}
+
+void RuleHost::set_data(std::string name, std::shared_ptr<const json::Document> doc) {
+  Impl& h = *impl_;
+  std::size_t slot = 0;
+  while (slot < h.data.size() && h.data[slot].name != name) ++slot;
+  if (slot == h.data.size()) {
+    if (doc == nullptr) return;
+    h.data.push_back(detail::DataSlot{name, nullptr, 0});
+  }
+  const bool present = doc != nullptr;
+  h.data[slot].doc = std::move(doc);
+  h.data[slot].epoch = ++h.data_epochs;  // views of the previous document go stale
+  Impl::DataRequest request{slot, h.data[slot].name.data(), h.data[slot].name.size(), present};
+  lua_State* L = h.L;
+  const int base = lua_gettop(L);
+  lua_pushcfunction(L, Impl::set_data_entry);
+  lua_pushlightuserdata(L, &request);
+  lua_pcall(L, 1, 0, 0);  // cannot fail but for exhaustion of the process's own memory
+  lua_settop(L, base);
+}
+
+void RuleHost::set_duplicate_hash_mask_for_testing(std::uint64_t mask) noexcept { impl_->duplicate_hash_mask = mask; }
 
 }  // namespace flowguard::lua

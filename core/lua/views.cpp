@@ -1,9 +1,11 @@
 // Read-only views of JSON values for rules: one small userdata per record/object/array, nothing
 // copied up front. Scalars are converted when read. A view carries the generation of the call it
 // was made in; once that call ends the generation moves on and the view refuses to be used (the
-// Value it points to may be gone).
+// Value it points to may be gone). Views of shared data (fg.data) carry their data slot and its
+// epoch instead: they stay valid until RuleHost::set_data replaces that slot's document.
 
 #include <algorithm>
+#include <bit>
 #include <charconv>
 #include <cstring>
 #include <new>
@@ -18,21 +20,26 @@ namespace {
 
 enum class ViewKind : std::uint8_t { kRecord, kObject, kArray, kRecords };
 
+constexpr std::uint32_t kNoSlot = 0xFFFFFFFFu;
+
 struct View {
   const json::Value* value;          // record/object/array
   const json::Value* const* list;    // kRecords: the document's records
   std::size_t extra;                 // kRecord: 0-based record index; kRecords: record count
-  std::uint32_t generation;
+  std::uint32_t generation;          // call generation; for data views (slot set) the slot's epoch
+  std::uint32_t slot;                // data slot of a fg.data view, else kNoSlot
   ViewKind kind;
 };
 
-View* new_view(lua_State* L, ViewKind kind) {
+// A new view of the current call, or (with `parent`) one as long-lived as `parent`.
+View* new_view(lua_State* L, ViewKind kind, const View* parent = nullptr) {
   HostState* h = host(L);
   auto* v = static_cast<View*>(lua_newuserdatauv(L, sizeof(View), 0));
   v->value = nullptr;
   v->list = nullptr;
   v->extra = 0;
-  v->generation = h->generation;
+  v->generation = parent != nullptr ? parent->generation : h->generation;
+  v->slot = parent != nullptr ? parent->slot : kNoSlot;
   v->kind = kind;
   lua_rawgeti(L, LUA_REGISTRYINDEX, h->view_meta_ref);
   lua_setmetatable(L, -2);
@@ -41,8 +48,14 @@ View* new_view(lua_State* L, ViewKind kind) {
 
 void check_live(lua_State* L, const View* v) {
   const HostState* h = host(L);
-  if (v->generation != h->generation || !h->in_call) luaL_error(L, "record view used outside its rule call");
+  if (v->slot == kNoSlot) {
+    if (v->generation != h->generation || !h->in_call) luaL_error(L, "record view used outside its rule call");
+  } else if (v->slot >= h->data.size() || h->data[v->slot].epoch != v->generation) {
+    luaL_error(L, "fg.data view used after its data was replaced or removed");
+  }
 }
+
+void push_child(lua_State* L, const json::Value* value, const View* parent);
 
 // For metamethods: argument 1 is known to be a view.
 View* self_view(lua_State* L) {
@@ -52,12 +65,10 @@ View* self_view(lua_State* L) {
 }
 
 View* to_view(lua_State* L, int idx) {
-  auto* v = static_cast<View*>(lua_touserdata(L, idx));
-  if (v == nullptr || !lua_getmetatable(L, idx)) return nullptr;
-  lua_rawgeti(L, LUA_REGISTRYINDEX, host(L)->view_meta_ref);
-  const bool same = lua_rawequal(L, -1, -2) != 0;
-  lua_pop(L, 2);
-  return same ? v : nullptr;
+  if (lua_type(L, idx) != LUA_TUSERDATA || !lua_getmetatable(L, idx)) return nullptr;
+  const bool same = lua_topointer(L, -1) == host(L)->view_meta;
+  lua_pop(L, 1);
+  return same ? static_cast<View*>(lua_touserdata(L, idx)) : nullptr;
 }
 
 // For methods called as view:method(...): argument 1 must be a live view.
@@ -106,8 +117,18 @@ void push_item(lua_State* L, const View* v, lua_Integer i) {
   } else if (v->kind == ViewKind::kRecords) {
     push_record_view(L, child, static_cast<std::size_t>(i - 1));
   } else {
-    push_value(L, child);
+    push_child(L, child, v);
   }
+}
+
+// Direct member scan (first member with the key; objects here are small).
+inline const json::Value* find_key(const json::Value* object, const char* key, std::size_t n) {
+  for (const json::Member& m : object->members()) {
+    if (m.key.size() == n && (n == 0 || (m.key[0] == key[0] && std::memcmp(m.key.data(), key, n) == 0))) {
+      return &m.value;
+    }
+  }
+  return nullptr;
 }
 
 // Child addressed by argument `arg`: a key for objects, a 1-based index for arrays.
@@ -115,7 +136,7 @@ const json::Value* child_arg(lua_State* L, const View* v, int arg) {
   if (is_object_like(v)) {
     std::size_t n = 0;
     const char* key = luaL_checklstring(L, arg, &n);
-    return v->value->find(std::string_view(key, n));
+    return find_key(v->value, key, n);
   }
   return item(v, luaL_checkinteger(L, arg));
 }
@@ -149,7 +170,7 @@ int m_get(lua_State* L) {
   }
   const json::Value* c = child_arg(L, v, 2);
   if (c == nullptr) return 0;
-  push_value(L, c);
+  push_child(L, c, v);
   return 1;
 }
 
@@ -229,6 +250,68 @@ int m_fingerprint(lua_State* L) {
   return 1;
 }
 
+// records:duplicates(): computed into h->duplicate_pairs; false on allocation failure.
+bool compute_duplicates(HostState* h, const View* v) noexcept {
+  try {
+    const std::size_t n = v->extra;
+    h->duplicate_pairs.clear();
+    h->hashes.resize(n);
+    h->order.resize(n);
+    for (std::size_t i = 0; i < n; ++i) {
+      h->hashes[i] = content_hash(*v->list[i]) & h->duplicate_hash_mask;
+      h->order[i] = i;
+    }
+    const std::uint64_t* hashes = h->hashes.data();
+    std::sort(h->order.begin(), h->order.end(), [hashes](std::size_t a, std::size_t b) {
+      return hashes[a] != hashes[b] ? hashes[a] < hashes[b] : a < b;
+    });
+    std::vector<std::size_t> firsts;  // distinct contents of one hash group, earliest record first
+    for (std::size_t g = 0; g < n;) {
+      std::size_t end = g + 1;
+      while (end < n && hashes[h->order[end]] == hashes[h->order[g]]) ++end;
+      if (end - g > 1) {
+        firsts.clear();
+        for (std::size_t k = g; k < end; ++k) {
+          const std::size_t j = h->order[k];
+          bool found = false;
+          for (const std::size_t f : firsts) {
+            if (same_content(*v->list[f], *v->list[j])) {
+              h->duplicate_pairs.emplace_back(f, j);
+              found = true;
+              break;
+            }
+          }
+          if (!found) firsts.push_back(j);
+        }
+      }
+      g = end;
+    }
+    std::sort(h->duplicate_pairs.begin(), h->duplicate_pairs.end(),
+              [](const auto& a, const auto& b) { return a.second < b.second; });
+    return true;
+  } catch (...) {
+    return false;
+  }
+}
+
+int m_duplicates(lua_State* L) {
+  const View* v = check_view(L);
+  if (v->kind != ViewKind::kRecords) return luaL_error(L, "duplicates() works on the records of a document check");
+  HostState* h = host(L);
+  if (!compute_duplicates(h, v)) return luaL_error(L, "out of memory finding duplicate records");
+  const auto& pairs = h->duplicate_pairs;
+  lua_createtable(L, static_cast<int>(pairs.size()), 0);
+  for (std::size_t i = 0; i < pairs.size(); ++i) {
+    lua_createtable(L, 0, 2);
+    lua_pushinteger(L, static_cast<lua_Integer>(pairs[i].first + 1));
+    lua_setfield(L, -2, "first");
+    lua_pushinteger(L, static_cast<lua_Integer>(pairs[i].second + 1));
+    lua_setfield(L, -2, "duplicate");
+    lua_rawseti(L, -2, static_cast<lua_Integer>(i + 1));
+  }
+  return 1;
+}
+
 // Method names win over record fields of the same name; rec:get(key) reaches such a field.
 lua_CFunction find_method(const char* k, std::size_t n) {
   switch (n) {
@@ -243,6 +326,7 @@ lua_CFunction find_method(const char* k, std::size_t n) {
       return nullptr;
     case 5: return std::memcmp(k, "index", 5) == 0 ? m_index : nullptr;
     case 8: return std::memcmp(k, "decimals", 8) == 0 ? m_decimals : nullptr;
+    case 10: return std::memcmp(k, "duplicates", 10) == 0 ? m_duplicates : nullptr;
     case 11: return std::memcmp(k, "fingerprint", 11) == 0 ? m_fingerprint : nullptr;
     default: return nullptr;
   }
@@ -261,9 +345,9 @@ int mm_index(lua_State* L) {
       return 1;
     }
     if (!is_object_like(v)) return 0;
-    const json::Value* c = v->value->find(std::string_view(key, n));
+    const json::Value* c = find_key(v->value, key, n);
     if (c == nullptr) return 0;
-    push_value(L, c);
+    push_child(L, c, v);
     return 1;
   }
   if (type == LUA_TNUMBER) {
@@ -296,8 +380,8 @@ int mm_tostring(lua_State* L) {
   const auto* v = static_cast<const View*>(lua_touserdata(L, 1));
   switch (v->kind) {
     case ViewKind::kRecord: lua_pushfstring(L, "record view #%d", static_cast<int>(v->extra + 1)); break;
-    case ViewKind::kObject: lua_pushliteral(L, "object view"); break;
-    case ViewKind::kArray: lua_pushliteral(L, "array view"); break;
+    case ViewKind::kObject: lua_pushstring(L, v->slot == kNoSlot ? "object view" : "data object view"); break;
+    case ViewKind::kArray: lua_pushstring(L, v->slot == kNoSlot ? "array view" : "data array view"); break;
     case ViewKind::kRecords: lua_pushliteral(L, "records view"); break;
   }
   return 1;
@@ -314,7 +398,7 @@ int pairs_next(lua_State* L) {
     lua_pushinteger(L, pos + 1);
     lua_replace(L, lua_upvalueindex(1));
     lua_pushlstring(L, m.key.data(), m.key.size());
-    push_value(L, &m.value);
+    push_child(L, &m.value, v);
     return 2;
   }
   if (static_cast<std::size_t>(pos) >= item_count(v)) return 0;
@@ -348,6 +432,7 @@ void register_views(lua_State* L) {
   lua_setfield(L, -2, "__name");
   lua_pushboolean(L, 0);
   lua_setfield(L, -2, "__metatable");
+  host(L)->view_meta = lua_topointer(L, -1);
   host(L)->view_meta_ref = luaL_ref(L, LUA_REGISTRYINDEX);
 }
 
@@ -357,7 +442,10 @@ void push_record_view(lua_State* L, const json::Value* record, std::size_t index
   v->extra = index0;
 }
 
-void push_value(lua_State* L, const json::Value* value) {
+namespace {
+// A child value of `parent` (nullptr: of the current call): scalars as Lua values, containers as
+// views as long-lived as the parent.
+inline void push_child(lua_State* L, const json::Value* value, const View* parent) {
   switch (value->kind()) {
     case json::Kind::kNull: lua_pushlightuserdata(L, &null_sentinel); return;
     case json::Kind::kFalse: lua_pushboolean(L, 0); return;
@@ -368,11 +456,23 @@ void push_value(lua_State* L, const json::Value* value) {
       lua_pushlstring(L, s.data(), s.size());
       return;
     }
-    case json::Kind::kArray: new_view(L, ViewKind::kArray)->value = value; return;
-    case json::Kind::kObject: new_view(L, ViewKind::kObject)->value = value; return;
+    case json::Kind::kArray: new_view(L, ViewKind::kArray, parent)->value = value; return;
+    case json::Kind::kObject: new_view(L, ViewKind::kObject, parent)->value = value; return;
   }
   lua_pushnil(L);
 }
+}  // namespace
+
+void push_data_view(lua_State* L, std::size_t slot) {
+  HostState* h = host(L);
+  const json::Value& root = h->data[slot].doc->root();
+  View parent{};
+  parent.generation = h->data[slot].epoch;
+  parent.slot = static_cast<std::uint32_t>(slot);
+  push_child(L, &root, &parent);
+}
+
+void push_value(lua_State* L, const json::Value* value) { push_child(L, value, nullptr); }
 
 void push_records_view(lua_State* L, std::span<const json::Value* const> records) {
   View* v = new_view(L, ViewKind::kRecords);
@@ -441,6 +541,113 @@ void fingerprint(const json::Value& value, std::string& out) {
       return;
     }
   }
+}
+
+namespace {
+
+constexpr std::uint64_t kMul = 0x9E3779B97F4A7C15ull;
+
+constexpr std::uint64_t fmix(std::uint64_t x) noexcept {
+  x ^= x >> 33;
+  x *= 0xff51afd7ed558ccdull;
+  x ^= x >> 33;
+  x *= 0xc4ceb9fe1a85ec53ull;
+  x ^= x >> 33;
+  return x;
+}
+
+std::uint64_t hash_bytes(std::string_view s, std::uint64_t tag) noexcept {
+  std::uint64_t h = fmix(tag ^ (s.size() * kMul));
+  const char* p = s.data();
+  std::size_t n = s.size();
+  for (; n >= 8; p += 8, n -= 8) {
+    std::uint64_t w;
+    std::memcpy(&w, p, 8);
+    h = std::rotl((h ^ fmix(w)) * kMul, 29);
+  }
+  if (n > 0) {
+    std::uint64_t w = 0;
+    std::memcpy(&w, p, n);
+    h = std::rotl((h ^ fmix(w + n)) * kMul, 29);
+  }
+  return fmix(h);
+}
+
+bool less_member_ptr(const json::Member* a, const json::Member* b) { return a->key < b->key; }
+
+}  // namespace
+
+// Tags keep kinds apart ("1" the string vs 1 the number); objects sum their members' hashes, so
+// key order does not matter (and a repeated key counts each time, as in the fingerprint).
+std::uint64_t content_hash(const json::Value& value) noexcept {
+  switch (value.kind()) {
+    case json::Kind::kNull: return fmix(1);
+    case json::Kind::kFalse: return fmix(2);
+    case json::Kind::kTrue: return fmix(3);
+    case json::Kind::kNumber: return hash_bytes(value.number_text(), 4);
+    case json::Kind::kString: return hash_bytes(value.as_string(), 5);
+    case json::Kind::kArray: {
+      std::uint64_t h = fmix(6 ^ (value.size() * kMul));
+      for (const json::Value& item : value.items()) h = std::rotl((h ^ content_hash(item)) * kMul, 31);
+      return fmix(h);
+    }
+    case json::Kind::kObject: {
+      std::uint64_t sum = 0;
+      for (const json::Member& m : value.members()) {
+        sum += fmix(hash_bytes(m.key, 8) ^ std::rotl(content_hash(m.value), 23));
+      }
+      return fmix(sum ^ fmix(7 ^ (value.size() * kMul)));
+    }
+  }
+  return 0;
+}
+
+// Equal exactly when fingerprint() would give the same string.
+bool same_content(const json::Value& a, const json::Value& b) {
+  if (a.kind() != b.kind()) return false;
+  switch (a.kind()) {
+    case json::Kind::kNull:
+    case json::Kind::kFalse:
+    case json::Kind::kTrue: return true;
+    case json::Kind::kNumber: return a.number_text() == b.number_text();
+    case json::Kind::kString: return a.as_string() == b.as_string();
+    case json::Kind::kArray: {
+      const auto x = a.items();
+      const auto y = b.items();
+      if (x.size() != y.size()) return false;
+      for (std::size_t i = 0; i < x.size(); ++i) {
+        if (!same_content(x[i], y[i])) return false;
+      }
+      return true;
+    }
+    case json::Kind::kObject: {
+      const auto x = a.members();
+      const auto y = b.members();
+      if (x.size() != y.size()) return false;
+      // Same keys in the same order (the usual repeat): compare in place; sorting would pair the
+      // members the same way.
+      bool same_order = true;
+      for (std::size_t i = 0; i < x.size() && same_order; ++i) same_order = x[i].key == y[i].key;
+      if (same_order) {
+        for (std::size_t i = 0; i < x.size(); ++i) {
+          if (!same_content(x[i].value, y[i].value)) return false;
+        }
+        return true;
+      }
+      std::vector<const json::Member*> sx, sy;
+      sx.reserve(x.size());
+      sy.reserve(y.size());
+      for (const json::Member& m : x) sx.push_back(&m);
+      for (const json::Member& m : y) sy.push_back(&m);
+      std::stable_sort(sx.begin(), sx.end(), less_member_ptr);
+      std::stable_sort(sy.begin(), sy.end(), less_member_ptr);
+      for (std::size_t i = 0; i < sx.size(); ++i) {
+        if (sx[i]->key != sy[i]->key || !same_content(sx[i]->value, sy[i]->value)) return false;
+      }
+      return true;
+    }
+  }
+  return false;
 }
 
 }  // namespace flowguard::lua::detail

@@ -28,7 +28,9 @@ struct Limits {
 // A check the engine runs natively (declared by a rule's `fields` table; see rule-api.md).
 struct FieldCheck {
   std::string check;                // "mpan", "date_dmy", "date_iso", "time_hhmm", "half_hour",
-                                    // "datetime_dmy_hm", "max_decimals"
+                                    // "datetime_dmy_hm", "max_decimals"; pair checks (exactly two
+                                    // fields, START/FROM then END/TO): "time_order", "date_order",
+                                    // "datetime_order"
   std::vector<std::string> fields;  // record fields it applies to (absent/empty-string fields are skipped)
   int argument = 0;                 // e.g. the N of max_decimals
 };
@@ -38,6 +40,7 @@ struct RuleInfo {
   Severity severity = Severity::kError;
   std::string description;
   std::string spec;
+  std::string code;                // optional: the receiving system's error code ("RCP1008"); empty when none
   std::vector<std::string> types;  // type names; a trailing ".*" matches a family ("dfs.*")
   std::filesystem::path file;
   int line = 0;                    // line of the rule's table in its file
@@ -48,6 +51,10 @@ struct RuleInfo {
   bool applies_to(std::string_view type) const noexcept;
 };
 
+// True for the checks that compare two fields of a record ("time_order", "date_order",
+// "datetime_order"); their FieldCheck::fields are exactly {START/FROM, END/TO}.
+bool is_pair_check(std::string_view check) noexcept;
+
 // One thing a rule reported. `record` is a 0-based index into the records (nullopt: the document);
 // `field` is a key of that record (may be empty); `pointer`, when set, overrides both and is a
 // pointer into the whole document.
@@ -57,6 +64,14 @@ struct RuleReport {
   std::optional<std::string> pointer;
   std::string message;
   std::optional<Severity> severity;  // overrides the rule's severity when given
+  std::optional<std::string> code;   // overrides the rule's code when given (report{code = ...})
+  std::size_t rule = 0;              // index into RuleHost::rules() of the rule that reported
+};
+
+// A rule whose check failed in a fused call (raised, exceeded its budget or the memory cap).
+struct RuleFailure {
+  std::size_t rule_index;
+  Error error;  // message names the rule, its file and what happened (as run_record's Error)
 };
 
 class RuleHost {
@@ -80,10 +95,28 @@ class RuleHost {
   Status run_record(std::size_t rule_index, const json::Value& record, std::size_t record_index,
                     std::vector<RuleReport>& out);
 
+  // Runs the record checks of all `rule_indexes` (in that order; rules without a record check are
+  // skipped) on one record, with one entry into Lua and one record view shared by those rules.
+  // Each rule has its own instruction budget; a rule that fails appends a RuleFailure and the
+  // following rules still run. Reports are appended to `out` (RuleReport::rule says whose),
+  // including those a failing rule made before it failed.
+  void run_record_rules(std::span<const std::size_t> rule_indexes, const json::Value& record,
+                        std::size_t record_index, std::vector<RuleReport>& out,
+                        std::vector<RuleFailure>& failures);
+
   // Runs rule `rule_index`'s document check. `records` are the document's records in order,
   // `root` the whole document.
   Status run_document(std::size_t rule_index, std::span<const json::Value* const> records,
                       const json::Value& root, std::vector<RuleReport>& out);
+
+  // Shared read-only data: rules see `fg.data.<name>` as a view of `doc`'s root (a scalar root as
+  // its Lua value) that stays valid across calls. The host keeps `doc` alive; setting the same name
+  // again replaces it (views of the old document then raise when used), a null `doc` removes it.
+  void set_data(std::string name, std::shared_ptr<const json::Document> doc);
+
+  // Testing only: hashes used by records:duplicates() are ANDed with `mask` (0 makes every record
+  // collide, to exercise the equality check). Default: all bits.
+  void set_duplicate_hash_mask_for_testing(std::uint64_t mask) noexcept;
 
  private:
   RuleHost();

@@ -1,0 +1,173 @@
+// records:duplicates() and shared read-only data (fg.data).
+#include "support.hpp"
+
+using namespace fgtest;
+
+namespace {
+
+std::string doc_rule(const std::string& id, const std::string& body) {
+  return "return { id = \"" + id +
+         "\", severity = \"warning\", description = \"d\", spec = \"s\", types = { \"t.x\" },\n"
+         "  document = function(records, report, root)\n" +
+         body + "\n  end }\n";
+}
+
+struct Docs {
+  flowguard::json::Document doc;
+  std::vector<const flowguard::json::Value*> records;
+  explicit Docs(const std::string& text) : doc(parse(text)) {
+    for (const auto& item : doc.root().items()) records.push_back(&item);
+  }
+};
+
+// Runs DUPS on `text` (an array of records): "first>duplicate" per pair.
+std::vector<std::string> duplicates(RuleHost& host, const std::string& text) {
+  Docs d(text);
+  std::vector<RuleReport> out;
+  const auto status = host.run_document(index_of(host, "DUPS"), d.records, d.doc.root(), out);
+  if (!status.ok()) FAIL(status.error().message);
+  std::vector<std::string> pairs;
+  for (const auto& r : out) pairs.push_back(r.message);
+  return pairs;
+}
+
+const char* kDupsBody = R"(
+  local d = records:duplicates()
+  for i, p in ipairs(d) do report{ record = p.duplicate, message = p.first .. ">" .. p.duplicate } end
+  -- agrees with fingerprints
+  local seen, n = {}, 0
+  for i = 1, #records do
+    local fp = records[i]:fingerprint()
+    if seen[fp] then n = n + 1; assert(d[n].first == seen[fp] and d[n].duplicate == i, "disagrees at " .. i) else seen[fp] = i end
+  end
+  assert(n == #d, "fingerprints found " .. n .. ", duplicates() " .. #d))";
+
+const char* kRecords = R"([
+  {"a": 1, "b": "x", "o": {"p": [1, 2], "q": null}},
+  {"b": "x", "a": 1, "o": {"q": null, "p": [1, 2]}},
+  {"a": 1, "b": "x", "o": {"p": [2, 1], "q": null}},
+  {"a": 1.0, "b": "x", "o": {"p": [1, 2], "q": null}},
+  {"a": "1", "b": "x", "o": {"p": [1, 2], "q": null}},
+  {"a": 1, "b": "x", "o": {"p": [1, 2], "q": null}, "c": true},
+  {"a": 1, "b": "x", "o": {"q": null, "p": [1, 2]}},
+  [1, 2], [2, 1], [1, 2], "s", "s", 7, null, null,
+  {"k": 1, "k": 2}, {"k": 2, "k": 1}, {"k": 1, "k": 2},
+  {}, {}
+])";
+
+}  // namespace
+
+TEST_CASE("records:duplicates() finds repeats with key order ignored and numbers by text", "[lua][duplicates]") {
+  TempDir dir;
+  auto host = make_host();
+  load_ok(*host, dir, "d.lua", doc_rule("DUPS", kDupsBody));
+  const std::vector<std::string> expected = {"1>2", "1>7", "8>10", "11>12", "14>15", "16>18", "19>20"};
+  CHECK(duplicates(*host, kRecords) == expected);
+  CHECK(duplicates(*host, "[]").empty());
+  CHECK(duplicates(*host, R"([{"a": 1}])").empty());
+}
+
+TEST_CASE("records:duplicates() checks content when hashes collide", "[lua][duplicates]") {
+  TempDir dir;
+  auto host = make_host();
+  load_ok(*host, dir, "d.lua", doc_rule("DUPS", kDupsBody));
+  for (const std::uint64_t mask : {std::uint64_t{0}, std::uint64_t{1}, std::uint64_t{0xF}}) {
+    INFO("mask " << mask);
+    host->set_duplicate_hash_mask_for_testing(mask);  // 0: every record has the same hash
+    const std::vector<std::string> expected = {"1>2", "1>7", "8>10", "11>12", "14>15", "16>18", "19>20"};
+    CHECK(duplicates(*host, kRecords) == expected);
+    CHECK(duplicates(*host, R"([{"a": 1}, {"a": 2}, {"b": 1}, [1], "a", 1, {"a": 1}])") == std::vector<std::string>{"1>7"});
+  }
+}
+
+TEST_CASE("duplicates() is a method of the records list only", "[lua][duplicates]") {
+  TempDir dir;
+  auto host = make_host();
+  load_ok(*host, dir, "r.lua", record_rule("R", "rec:duplicates()"));
+  const auto doc = parse(R"({"a": 1})");
+  std::vector<RuleReport> out;
+  const auto status = host->run_record(0, doc.root(), 0, out);
+  REQUIRE_FALSE(status.ok());
+  CHECK_THAT(status.error().message, Catch::Contains("duplicates() works on the records of a document check"));
+}
+
+TEST_CASE("fg.data views are read-only, valid across calls, and go stale when replaced", "[lua][data]") {
+  TempDir dir;
+  auto host = make_host();
+  auto registry = std::make_shared<const flowguard::json::Document>(parse(
+      R"({"units": [{"id": "T_A-1", "fuel": "CCGT", "cap": 420.50}, {"id": "E_B-2", "fuel": "WIND"}],
+          "version": 3, "name": "registry"})"));
+  host->set_data("registry", registry);
+  host->set_data("limit", std::make_shared<const flowguard::json::Document>(parse("5000")));
+  load_ok(*host, dir, "a.lua", R"(
+    local kept   -- a data view kept across calls (unlike record views)
+    return { id = "DATA", severity = "error", description = "d", spec = "s", types = { "t.x" },
+      record = function(rec, report)
+        local r = fg.data.registry
+        if kept == nil then kept = r.units end
+        assert(fg.data.limit == 5000 and fg.data.absent == nil)
+        assert(r:kind("units") == "array" and r:has("version") and not r:has("nope"))
+        assert(#kept == 2 and kept[1].id == "T_A-1" and kept[2]:get("fuel") == "WIND")
+        assert(kept[1]:raw("cap") == "420.50" and kept[1]:decimals("cap") == 2)
+        local keys = table.concat(r:keys(), ",")
+        assert(keys == "units,version,name", keys)
+        local n = 0
+        for i, u in ipairs(kept) do n = n + 1 end
+        for k, v in pairs(r) do n = n + 1 end
+        assert(n == 5)
+        assert(kept == r.units)
+        assert(not pcall(function() r.version = 4 end))
+        assert(not pcall(function() fg.data.registry = 1 end))
+        assert(not pcall(function() fg.data.other = 1 end))
+        report("x", tostring(r.version) .. " " .. tostring(rec:index()))
+      end })");
+  load_ok(*host, dir, "b.lua", R"(
+    local kept
+    return { id = "STALE", severity = "error", description = "d", spec = "s", types = { "t.x" },
+      record = function(rec, report)
+        if kept == nil then kept = fg.data.registry return end
+        local ok, err = pcall(function() return kept.version end)
+        report("x", tostring(ok) .. " " .. tostring(err) .. " " .. tostring(fg.data.registry and fg.data.registry.version))
+      end })");
+  const auto rec = parse(R"({"x": 1})");
+  std::vector<RuleReport> out;
+  for (std::size_t i = 0; i < 3; ++i) {
+    const auto status = host->run_record(index_of(*host, "DATA"), rec.root(), i, out);
+    if (!status.ok()) FAIL(status.error().message);
+  }
+  REQUIRE(out.size() == 3);
+  CHECK(out[2].message == "3 3");
+  registry.reset();  // the host keeps the document alive
+
+  out.clear();
+  REQUIRE(host->run_record(index_of(*host, "STALE"), rec.root(), 0, out).ok());
+  REQUIRE(host->run_record(index_of(*host, "STALE"), rec.root(), 0, out).ok());
+  REQUIRE(out.size() == 1);
+  CHECK(out[0].message == "true 3 3");
+  host->set_data("registry", std::make_shared<const flowguard::json::Document>(parse(R"({"version": 4})")));
+  REQUIRE(host->run_record(index_of(*host, "STALE"), rec.root(), 0, out).ok());
+  REQUIRE(out.size() == 2);
+  CHECK_THAT(out[1].message, Catch::StartsWith("false ") && Catch::Contains("fg.data view used after its data was replaced or removed") &&
+                                 Catch::EndsWith(" 4"));
+  host->set_data("registry", nullptr);
+  REQUIRE(host->run_record(index_of(*host, "STALE"), rec.root(), 0, out).ok());
+  REQUIRE(out.size() == 3);
+  CHECK_THAT(out[2].message, Catch::EndsWith(" nil"));
+}
+
+TEST_CASE("fg.data is visible at load time and in document checks", "[lua][data]") {
+  TempDir dir;
+  auto host = make_host();
+  host->set_data("codes", std::make_shared<const flowguard::json::Document>(parse(R"(["RCP1008", "MSG1006"])")));
+  load_ok(*host, dir, "a.lua", R"(
+    local first = fg.data.codes[1]
+    return { id = "DOC", severity = "error", description = "d", spec = "s", types = { "t.x" },
+      document = function(records, report, root)
+        report{ message = first .. " " .. fg.data.codes[2] .. " " .. #fg.data.codes }
+      end })");
+  Docs d("[]");
+  std::vector<RuleReport> out;
+  REQUIRE(host->run_document(0, d.records, d.doc.root(), out).ok());
+  REQUIRE(out.size() == 1);
+  CHECK(out[0].message == "RCP1008 MSG1006 2");
+}

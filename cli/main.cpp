@@ -6,6 +6,7 @@
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <charconv>
 #include <cstdio>
 #include <iostream>
@@ -42,6 +43,9 @@ check options:
   --no-default-dirs         only use the directories given on the command line
   --lua-instructions N      instruction budget per rule call (default 10000000)
   --lua-memory MIB          memory cap of the rule state in MiB (default 64)
+  --no-rules                schema only: skip the Lua rules and native rule checks
+  --strict-keys             keys that differ from the spec only in letter case are errors (DIP)
+  --jobs N                  check large documents on N threads (default 1)
   --quiet                   text format: findings only, no notes or summary
 
 exit status: 0 no errors, 1 error findings, 2 usage or input error, 3 a plugin/schema/rule failed to load
@@ -91,7 +95,7 @@ int run_check(const std::vector<std::string_view>& args) {
       return std::string(args[++i]);
     };
     if (arg == "--type" || arg == "--format" || arg == "--rules" || arg == "--max-findings" || arg == "--plugins" ||
-        arg == "--schemas" || arg == "--lua-instructions" || arg == "--lua-memory") {
+        arg == "--schemas" || arg == "--lua-instructions" || arg == "--lua-memory" || arg == "--jobs") {
       auto v = value(arg);
       if (!v) return usage_error(std::string(arg) + " needs a value");
       if (arg == "--type") type = *v;
@@ -103,11 +107,16 @@ int run_check(const std::vector<std::string_view>& args) {
         auto n = parse_count(*v);
         if (!n || *n == 0) return usage_error(std::string(arg) + " expects a positive whole number, got \"" + *v + "\"");
         if (arg == "--max-findings") options.max_findings = *n;
+        else if (arg == "--jobs") options.jobs = static_cast<unsigned>(std::min<std::size_t>(*n, 256));
         else if (arg == "--lua-instructions") options.lua_instructions_per_call = *n;
         else options.lua_memory_bytes = *n << 20;
       }
     } else if (arg == "--no-default-dirs") {
       options.use_default_dirs = false;
+    } else if (arg == "--no-rules") {
+      options.run_rules = false;
+    } else if (arg == "--strict-keys") {
+      options.strict_keys = true;
     } else if (arg == "--quiet") {
       quiet = true;
     } else if (arg == "-" || arg.empty() || arg[0] != '-') {

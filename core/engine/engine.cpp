@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <boost/dll/runtime_symbol_info.hpp>
+#include <chrono>
+#include <thread>
 #include <cstdlib>
 #include <fstream>
 #include <iterator>
@@ -97,6 +99,14 @@ std::string with_spec(std::string message, const std::string& spec) {
   return message;
 }
 
+// One record's share of the work: the type it is checked as.
+struct RecordPlan {
+  const TypeEntry* type = nullptr;  // nullptr: matched no type (already reported)
+};
+
+// Below this many records a document is checked on one thread: starting workers costs more.
+constexpr std::size_t kMinRecordsPerWorker = 1000;
+
 }  // namespace
 
 struct Engine::Impl {
@@ -106,7 +116,12 @@ struct Engine::Impl {
   std::vector<TypeEntry> types;
   std::vector<LoadIssue> issues;
 
+  // rules: the main rule host; workers: one more per extra job (a lua_State is single-threaded).
+  // All load the same directories in the same order, so rule indexes agree across hosts.
   std::unique_ptr<lua::RuleHost> rules;
+  std::vector<std::unique_ptr<lua::RuleHost>> workers;
+  std::vector<std::size_t> worker_dirs_loaded;  // how many of rule_dir_order each worker has loaded
+  std::vector<fs::path> rule_dir_order;
   std::set<fs::path> loaded_rule_dirs;
 
   struct CompiledType {
@@ -114,12 +129,6 @@ struct Engine::Impl {
     std::optional<schema::CompiledSchema> document_schema;
   };
   std::map<std::string, CompiledType> compiled;
-
-  const TypeEntry* find_type(std::string_view name) const {
-    for (const auto& t : types)
-      if (t.name == name) return &t;
-    return nullptr;
-  }
 
   void load_rule_dir(const fs::path& dir, bool must_exist) {
     const auto key = canonical_or_self(dir);
@@ -129,12 +138,72 @@ struct Engine::Impl {
       if (must_exist) issues.push_back({dir.string(), "rule directory does not exist"});
       return;
     }
+    rule_dir_order.push_back(dir);
     for (auto& error : rules->load_directory(dir)) issues.push_back({dir.string(), std::move(error.message)});
   }
 
   void ensure_rule_set(const TypeEntry& type) {
     if (type.rule_set.empty()) return;
     for (const auto& root : rule_roots) load_rule_dir(root / type.rule_set, false);
+  }
+
+  // Brings every worker's rule host up to the main host's directories (their load errors are the
+  // main host's, already reported).
+  bool sync_workers(std::size_t count) {
+    lua::Limits limits;
+    limits.instructions_per_call = options.lua_instructions_per_call;
+    limits.memory_bytes = options.lua_memory_bytes;
+    while (workers.size() < count) {
+      auto host = lua::RuleHost::create(limits);
+      if (!host) return false;
+      workers.push_back(std::move(host).value());
+      worker_dirs_loaded.push_back(0);
+    }
+    for (std::size_t w = 0; w < count; ++w)
+      for (; worker_dirs_loaded[w] < rule_dir_order.size(); ++worker_dirs_loaded[w])
+        workers[w]->load_directory(rule_dir_order[worker_dirs_loaded[w]]);
+    for (std::size_t w = 0; w < count; ++w)
+      if (workers[w]->rules().size() != rules->rules().size()) return false;
+    return true;
+  }
+
+  void run_record_stage(const std::vector<engine::RecordRef>& records, const std::vector<RecordPlan>& plans,
+                        std::size_t begin, std::size_t end, lua::RuleHost& host,
+                        const std::unordered_set<std::string>& schema_flagged, const json::Value& root,
+                        std::vector<Finding>& out, std::vector<std::size_t>& failed_rules);
+
+  // The record stage over all records: split across `options.jobs` threads for large documents.
+  void run_records_parallel(const std::vector<engine::RecordRef>& records, const std::vector<RecordPlan>& plans,
+                            const std::unordered_set<std::string>& schema_flagged, const json::Value& root,
+                            std::vector<Finding>& out, std::vector<std::size_t>& failed_rules) {
+    const std::size_t jobs = std::min<std::size_t>(std::max(1u, options.jobs), records.size() / kMinRecordsPerWorker);
+    if (jobs <= 1 || !sync_workers(jobs - 1)) {
+      run_record_stage(records, plans, 0, records.size(), *rules, schema_flagged, root, out, failed_rules);
+      return;
+    }
+    std::vector<std::vector<Finding>> outs(jobs);
+    std::vector<std::vector<std::size_t>> failures(jobs);
+    std::vector<std::thread> threads;
+    const std::size_t chunk = (records.size() + jobs - 1) / jobs;
+    for (std::size_t j = 0; j < jobs; ++j) {
+      const std::size_t begin = j * chunk, end = std::min(records.size(), begin + chunk);
+      lua::RuleHost& host = j == 0 ? *rules : *workers[j - 1];
+      threads.emplace_back([&, j, begin, end, &host = host] {
+        run_record_stage(records, plans, begin, end, host, schema_flagged, root, outs[j], failures[j]);
+      });
+    }
+    for (auto& t : threads) t.join();
+    // A rule that failed in one chunk reports once: keep the first chunk's failure finding.
+    std::set<std::size_t> failed;
+    for (std::size_t j = 0; j < jobs; ++j) {
+      for (auto& f : outs[j]) out.push_back(std::move(f));
+      failed.insert(failures[j].begin(), failures[j].end());
+    }
+    failed_rules.assign(failed.begin(), failed.end());
+    std::set<std::string> seen_failure;
+    std::erase_if(out, [&](const Finding& f) {
+      return f.message.rfind("rule failed: ", 0) == 0 && !seen_failure.insert(f.rule).second;
+    });
   }
 
   // The schema of a type, compiled on first use. nullptr (with a load issue) when it cannot be.
@@ -222,8 +291,104 @@ FileReport Engine::check_file(const fs::path& file, std::string_view type_hint) 
   return check(*bytes, file.string(), type_hint);
 }
 
+namespace {
+
+using Clock = std::chrono::steady_clock;
+double ms_since(Clock::time_point t0) { return std::chrono::duration<double, std::milli>(Clock::now() - t0).count(); }
+
+Finding make_finding(std::string rule, Severity severity, std::string pointer, std::string message, std::uint64_t offset,
+                     std::string code = {}) {
+  Finding f;
+  f.rule = std::move(rule);
+  f.severity = severity;
+  f.pointer = std::move(pointer);
+  f.message = std::move(message);
+  f.offset = offset;
+  f.code = std::move(code);
+  return f;
+}
+
+// The offset a rule's report points at: the field when present, else the record, else the
+// nearest existing ancestor of an explicit pointer.
+std::pair<std::string, std::uint64_t> place_of(const lua::RuleReport& rep, const json::Value& root,
+                                               const std::vector<engine::RecordRef>& records) {
+  if (rep.pointer) {
+    const json::Value* at = json::resolve_pointer(root, *rep.pointer);
+    std::string probe = *rep.pointer;
+    while (!at && !probe.empty()) {
+      probe.erase(probe.rfind('/'));
+      at = json::resolve_pointer(root, probe);
+    }
+    return {*rep.pointer, at ? at->offset() : root.offset()};
+  }
+  if (rep.record && *rep.record < records.size()) {
+    const auto& rec = records[*rep.record];
+    std::string pointer = rec.pointer;
+    std::uint64_t offset = rec.value->offset();
+    if (!rep.field.empty() && rec.value->is_object())
+      if (const json::Member* m = rec.value->find_member(rep.field)) {
+        json::append_pointer(pointer, rep.field);
+        offset = m->value.offset();
+      }
+    return {std::move(pointer), offset};
+  }
+  return {"", root.offset()};
+}
+
+}  // namespace
+
+void Engine::Impl::run_record_stage(const std::vector<engine::RecordRef>& records, const std::vector<RecordPlan>& plans,
+                                    std::size_t begin, std::size_t end, lua::RuleHost& host,
+                                    const std::unordered_set<std::string>& schema_flagged, const json::Value& root,
+                                    std::vector<Finding>& out, std::vector<std::size_t>& failed_rules) {
+  const auto& rules = host.rules();
+  std::vector<lua::RuleReport> reports;
+  std::vector<std::size_t> record_rules;
+  for (std::size_t i = begin; i < end; ++i) {
+    const TypeEntry* type = plans[i].type;
+    const json::Value& record = *records[i].value;
+    if (!type || !record.is_object()) continue;  // the schema says why a record is not an object
+    record_rules.clear();
+    for (std::size_t r = 0; r < rules.size(); ++r) {
+      const auto& rule = rules[r];
+      if (!rule.applies_to(type->name)) continue;
+      if (std::find(failed_rules.begin(), failed_rules.end(), r) != failed_rules.end()) continue;
+      // Native field checks: no Lua on this path.
+      for (const auto& check : rule.field_checks) {
+        auto add = [&](const std::string& field, const json::Value& value, std::string message) {
+          std::string pointer = records[i].pointer;
+          json::append_pointer(pointer, field);
+          if (schema_flagged.count(pointer)) return;  // one finding per field: the schema's
+          out.push_back(make_finding(rule.id, rule.severity, std::move(pointer), with_spec(std::move(message), rule.spec),
+                                     value.offset()));
+        };
+        engine::run_field_check(check, record, add);
+      }
+      if (rule.has_record) record_rules.push_back(r);
+    }
+    if (record_rules.empty()) continue;
+    for (std::size_t r : record_rules) {
+      const auto& rule = rules[r];
+      auto status = host.run_record(r, record, i, reports);
+      for (auto& rep : reports) {
+        auto [pointer, offset] = place_of(rep, root, records);
+        out.push_back(make_finding(rule.id, rep.severity.value_or(rule.severity), std::move(pointer),
+                                   with_spec(std::move(rep.message), rule.spec), offset));
+      }
+      reports.clear();
+      if (!status) {
+        // A broken rule fails once per document, not once per record.
+        failed_rules.push_back(r);
+        out.push_back(make_finding(rule.id, Severity::kError, records[i].pointer, "rule failed: " + status.error().message,
+                                   record.offset()));
+      }
+    }
+  }
+}
+
 FileReport Engine::check(std::string_view bytes, std::string_view source_name, std::string_view type_hint) {
   Impl& impl = *impl_;
+  const auto t_start = Clock::now();
   FileReport report;
   report.path = std::string(source_name);
 
@@ -231,25 +396,27 @@ FileReport Engine::check(std::string_view bytes, std::string_view source_name, s
   json::ParseError parse_error;
   json::ParseOptions parse_options;
   parse_options.max_depth = impl.options.max_depth;
-  if (!json::Document::parse(bytes, doc, parse_error, parse_options)) {
+  const bool parsed = json::Document::parse(bytes, doc, parse_error, parse_options);
+  report.times.parse = ms_since(t_start);
+  if (!parsed) {
     report.input_error = make_error(
         parse_error.limit ? ErrorCode::kLimit : ErrorCode::kParse,
         report.path + ":" + std::to_string(parse_error.line) + ":" + std::to_string(parse_error.column) + ": " +
             (parse_error.limit ? "input exceeds a limit: " : "not valid JSON: ") + parse_error.message);
     return report;
   }
+  const json::Value& root = doc.root();
 
   std::vector<Finding> findings;
   for (const auto& dup : doc.duplicate_keys()) {
     std::string pointer;
-    if (dup.object && pointer_to(doc.root(), dup.object, pointer)) json::append_pointer(pointer, dup.key);
-    findings.push_back({"json.duplicate-key", Severity::kWarning, std::move(pointer), 0, 0,
-                        "key \"" + std::string(dup.key) + "\" appears more than once in this object; receivers may keep either value",
-                        dup.key_offset});
+    if (dup.object && pointer_to(root, dup.object, pointer)) json::append_pointer(pointer, dup.key);
+    findings.push_back(make_finding("json.duplicate-key", Severity::kWarning, std::move(pointer),
+                                    "key \"" + std::string(dup.key) + "\" appears more than once in this object; receivers may keep either value",
+                                    dup.key_offset));
   }
 
-  // Which type?
-  const TypeEntry* type = nullptr;
+  // Which types may this be?
   std::vector<const TypeEntry*> candidates;
   for (const auto& t : impl.types)
     if (type_hint.empty() || t.name == type_hint ||
@@ -257,130 +424,166 @@ FileReport Engine::check(std::string_view bytes, std::string_view source_name, s
          t.name[type_hint.size()] == '.'))
       candidates.push_back(&t);
   if (!type_hint.empty() && candidates.empty()) {
-    report.input_error = make_error(ErrorCode::kUnknownType,
-                                    "unknown type \"" + std::string(type_hint) + "\"" +
-                                        engine::closest_names(type_hint, impl.types));
+    report.input_error = make_error(ErrorCode::kUnknownType, "unknown type \"" + std::string(type_hint) + "\"" +
+                                                                 engine::closest_names(type_hint, impl.types));
     return report;
   }
-  if (candidates.size() == 1 && !type_hint.empty() && candidates[0]->name == type_hint) {
+
+  // Message families (the DIP): each message is matched to its own variant by discriminators.
+  std::vector<const TypeEntry*> variants;
+  for (const TypeEntry* t : candidates)
+    if (t->shape == FG_SHAPE_MESSAGE && !t->matches.empty()) variants.push_back(t);
+  std::vector<engine::RecordRef> records;
+  std::vector<RecordPlan> plans;
+  const TypeEntry* type = nullptr;  // the single type of a non-message document
+  bool message_mode = false;
+  if (!variants.empty()) {
+    auto messages = engine::locate_messages(root);
+    std::vector<RecordPlan> message_plans(messages.size());
+    bool any = false;
+    for (std::size_t i = 0; i < messages.size(); ++i) {
+      message_plans[i].type = engine::match_variant(*messages[i].value, variants);
+      any = any || message_plans[i].type;
+    }
+    // A hint inside a message family commits to it; without a hint, one recognised message does.
+    const bool hint_is_family = !type_hint.empty() && candidates.size() == variants.size();
+    if (any || hint_is_family) {
+      message_mode = true;
+      records = std::move(messages);
+      plans = std::move(message_plans);
+    }
+  }
+
+  if (message_mode) {
+    std::set<std::string> names;
+    for (std::size_t i = 0; i < records.size(); ++i) {
+      if (plans[i].type) {
+        names.insert(plans[i].type->name);
+      } else {
+        findings.push_back(make_finding("type.unknown-variant", Severity::kError, records[i].pointer,
+                                        engine::describe_unknown_variant(*records[i].value, variants),
+                                        records[i].value->offset(), variants.front()->unknown_variant_code));
+      }
+    }
+    if (names.size() == 1) report.type = *names.begin();
+    else report.type = variants.front()->name.substr(0, variants.front()->name.find('.'));  // the family
+    report.type_from_content = true;
+  } else if (candidates.size() == 1 && !type_hint.empty() && candidates[0]->name == type_hint) {
     type = candidates[0];
   } else {
-    auto recognition = engine::recognize(doc.root(), candidates);
+    auto recognition = engine::recognize(root, candidates);
     if (recognition.type) {
       type = recognition.type;
       report.type_from_content = type_hint.empty() || type_hint != type->name;
     } else {
-      findings.push_back({"type.unrecognised", Severity::kError, "", 0, 0, recognition.explanation, doc.root().offset()});
+      findings.push_back(make_finding("type.unrecognised", Severity::kError, "", recognition.explanation, root.offset()));
     }
   }
-
   if (type) {
     report.type = type->name;
-    impl.ensure_rule_set(*type);
-    const auto records = engine::locate_records(doc.root(), *type);
-    report.records = records.size();
+    records = engine::locate_records(root, *type);
+    plans.assign(records.size(), RecordPlan{type});
+  }
+  report.records = records.size();
 
-    // Schema: the fast accept path first; the diagnostic walk only for documents that fail it.
-    std::unordered_set<std::string> schema_flagged;
-    if (const auto* schema = impl.schema_for(*type); schema && !schema->accepts(doc.root())) {
-      std::vector<schema::Violation> violations;
-      schema->validate(doc.root(), "", violations);
-      for (auto& v : violations) {
-        schema_flagged.insert(v.pointer);
-        findings.push_back({"schema." + v.keyword, Severity::kError, std::move(v.pointer), 0, 0, std::move(v.message), v.offset});
+  // Schema: the fast accept path first; the diagnostic walk only for what fails it.
+  const auto t_schema = Clock::now();
+  std::unordered_set<std::string> schema_flagged;
+  auto add_violations = [&](std::vector<schema::Violation>& violations, const TypeEntry& t) {
+    for (auto& v : violations) {
+      if (v.keyword == "keyCase") {
+        // Accepted on ingress (the DIP ignores key case) unless the user asked for exact keys.
+        findings.push_back(make_finding("schema.key-case", impl.options.strict_keys ? Severity::kError : Severity::kWarning,
+                                        std::move(v.pointer), std::move(v.message), v.offset,
+                                        impl.options.strict_keys ? t.schema_error_code : std::string()));
+        continue;
       }
-    } else if (!schema) {
-      findings.push_back({"schema.unavailable", Severity::kError, "", 0, 0,
-                          "the schema of " + type->name + " could not be loaded, so the document was not validated against it",
-                          doc.root().offset()});
+      schema_flagged.insert(v.pointer);
+      findings.push_back(make_finding("schema." + v.keyword, Severity::kError, std::move(v.pointer), std::move(v.message),
+                                      v.offset, t.schema_error_code));
     }
+    violations.clear();
+  };
+  auto schema_missing = [&](const TypeEntry& t, const std::string& pointer, std::uint64_t offset) {
+    findings.push_back(make_finding("schema.unavailable", Severity::kError, pointer,
+                                    "the schema of " + t.name + " could not be loaded, so this was not validated against it",
+                                    offset));
+  };
+  std::vector<schema::Violation> violations;
+  if (type) {
+    if (const auto* schema = impl.schema_for(*type)) {
+      const schema::ValidateOptions options{type->case_insensitive_keys};
+      if (!schema->accepts(root, options)) {
+        schema->validate(root, "", violations, SIZE_MAX, options);
+        add_violations(violations, *type);
+      }
+    } else {
+      schema_missing(*type, "", root.offset());
+    }
+  } else if (message_mode) {
+    for (std::size_t i = 0; i < records.size(); ++i) {
+      const TypeEntry* t = plans[i].type;
+      if (!t) continue;
+      const auto* schema = impl.schema_for(*t);
+      if (!schema) {
+        schema_missing(*t, records[i].pointer, records[i].value->offset());
+        continue;
+      }
+      const schema::ValidateOptions options{t->case_insensitive_keys};
+      if (!schema->accepts(*records[i].value, options)) {
+        schema->validate(*records[i].value, records[i].pointer, violations, SIZE_MAX, options);
+        add_violations(violations, *t);
+      }
+    }
+  }
+  report.times.schema = ms_since(t_schema);
+
+  // Rules.
+  const auto t_rules = Clock::now();
+  if (impl.options.run_rules && !records.empty()) {
+    std::set<const TypeEntry*> present;
+    for (const auto& p : plans)
+      if (p.type) present.insert(p.type);
+    for (const TypeEntry* t : present) impl.ensure_rule_set(*t);
 
     const auto& rules = impl.rules->rules();
+    for (const auto& rule : rules)
+      for (const TypeEntry* t : present)
+        if (rule.applies_to(t->name)) {
+          report.rules_run.push_back(rule.id);
+          break;
+        }
+
+    std::vector<std::size_t> failed_rules;
+    impl.run_records_parallel(records, plans, schema_flagged, root, findings, failed_rules);
+
+    // Document checks: once per document, for rules that apply to any type present.
+    std::vector<const json::Value*> record_values;
+    record_values.reserve(records.size());
+    for (const auto& rec : records) record_values.push_back(rec.value);
     std::vector<lua::RuleReport> reports;
     for (std::size_t r = 0; r < rules.size(); ++r) {
       const auto& rule = rules[r];
-      if (!rule.applies_to(type->name)) continue;
-      report.rules_run.push_back(rule.id);
-
-      auto add = [&](std::string pointer, std::uint64_t offset, std::string message, std::optional<Severity> severity) {
-        findings.push_back({rule.id, severity.value_or(rule.severity), std::move(pointer), 0, 0,
-                            with_spec(std::move(message), rule.spec), offset});
-      };
-
-      // Native field checks: no Lua on this path.
-      for (const auto& check : rule.field_checks)
-        for (std::size_t i = 0; i < records.size(); ++i) {
-          const json::Value& record = *records[i].value;
-          if (!record.is_object()) continue;
-          for (const auto& field : check.fields) {
-            const json::Value* value = record.find(field);
-            if (!value) continue;
-            std::string pointer = records[i].pointer;
-            json::append_pointer(pointer, field);
-            if (schema_flagged.count(pointer)) continue;  // one finding per field: the schema's
-            if (auto problem = engine::run_field_check(check, field, *value))
-              add(std::move(pointer), value->offset(), std::move(*problem), std::nullopt);
-          }
-        }
-
-      auto drain = [&]() {
-        for (auto& rep : reports) {
-          std::string pointer;
-          std::uint64_t offset = doc.root().offset();
-          if (rep.pointer) {
-            pointer = *rep.pointer;
-            const json::Value* at = json::resolve_pointer(doc.root(), pointer);
-            // Point at the nearest existing ancestor when the place itself does not exist.
-            std::string probe = pointer;
-            while (!at && !probe.empty()) {
-              probe.erase(probe.rfind('/'));
-              at = json::resolve_pointer(doc.root(), probe);
-            }
-            if (at) offset = at->offset();
-          } else if (rep.record && *rep.record < records.size()) {
-            const auto& rec = records[*rep.record];
-            pointer = rec.pointer;
-            offset = rec.value->offset();
-            if (!rep.field.empty() && rec.value->is_object()) {
-              if (const json::Member* m = rec.value->find_member(rep.field)) {
-                json::append_pointer(pointer, rep.field);
-                offset = m->value.offset();
-              }
-            }
-          }
-          add(std::move(pointer), offset, std::move(rep.message), rep.severity);
-        }
-        reports.clear();
-      };
-
-      auto failed = [&](const Error& error, std::string pointer, std::uint64_t offset) {
-        findings.push_back({rule.id, Severity::kError, std::move(pointer), 0, 0, "rule failed: " + error.message, offset});
-      };
-
-      if (rule.has_record)
-        for (std::size_t i = 0; i < records.size(); ++i) {
-          auto status = impl.rules->run_record(r, *records[i].value, i, reports);
-          drain();
-          if (!status) {
-            failed(status.error(), records[i].pointer, records[i].value->offset());
-            break;  // a broken rule fails once, not once per record
-          }
-        }
-      if (rule.has_document) {
-        std::vector<const json::Value*> record_ptrs;
-        record_ptrs.reserve(records.size());
-        for (const auto& rec : records) record_ptrs.push_back(rec.value);
-        auto status = impl.rules->run_document(r, record_ptrs, doc.root(), reports);
-        drain();
-        if (!status) failed(status.error(), "", doc.root().offset());
+      if (!rule.has_document) continue;
+      if (std::find(failed_rules.begin(), failed_rules.end(), r) != failed_rules.end()) continue;
+      if (std::none_of(present.begin(), present.end(), [&](const TypeEntry* t) { return rule.applies_to(t->name); })) continue;
+      auto status = impl.rules->run_document(r, record_values, root, reports);
+      for (auto& rep : reports) {
+        auto [pointer, offset] = place_of(rep, root, records);
+        findings.push_back(make_finding(rule.id, rep.severity.value_or(rule.severity), std::move(pointer),
+                                        with_spec(std::move(rep.message), rule.spec), offset));
       }
+      reports.clear();
+      if (!status) findings.push_back(make_finding(rule.id, Severity::kError, "", "rule failed: " + status.error().message, root.offset()));
     }
   }
+  report.times.rules = ms_since(t_rules);
 
-  // Document order, then rule id, so output is stable and reads top to bottom.
+  // Document order, then rule id and message, so output is stable and reads top to bottom.
   std::stable_sort(findings.begin(), findings.end(), [](const Finding& a, const Finding& b) {
     if (a.offset != b.offset) return a.offset < b.offset;
-    return a.rule < b.rule;
+    if (a.rule != b.rule) return a.rule < b.rule;
+    return a.message < b.message;
   });
   for (const auto& f : findings)
     ++(f.severity == Severity::kError ? report.errors : f.severity == Severity::kWarning ? report.warnings : report.infos);
@@ -391,6 +594,7 @@ FileReport Engine::check(std::string_view bytes, std::string_view source_name, s
   const auto& lines = doc.lines();
   for (auto& f : findings) std::tie(f.line, f.column) = lines.locate(f.offset);
   report.findings = std::move(findings);
+  report.times.total = ms_since(t_start);
   return report;
 }
 

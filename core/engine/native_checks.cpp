@@ -1,5 +1,7 @@
 #include "native_checks.hpp"
 
+#include <optional>
+
 #include "flowguard/domain/checks.hpp"
 
 namespace flowguard::engine {
@@ -10,21 +12,22 @@ std::string subject(std::string_view field, const json::Value& value) {
   return "\"" + std::string(field) + "\" is " + json::preview(value);
 }
 
-}  // namespace
+const json::Value* text_field(const json::Value& record, const std::string& field) {
+  const json::Value* v = record.find(field);
+  return v && v->is_string() && !v->as_string().empty() ? v : nullptr;
+}
 
-std::optional<std::string> run_field_check(const lua::FieldCheck& check, std::string_view field,
-                                           const json::Value& value) {
-  const std::string& name = check.check;
+std::optional<std::string> single_field_problem(const std::string& name, int argument, std::string_view field,
+                                                const json::Value& value) {
   if (name == "max_decimals") {
     if (!value.is_number()) return std::nullopt;
     const int places = domain::decimal_places(value.number_text());
-    if (places <= check.argument) return std::nullopt;
+    if (places <= argument) return std::nullopt;
     return subject(field, value) + " with " + std::to_string(places) + " decimal places; expected at most " +
-           std::to_string(check.argument);
+           std::to_string(argument);
   }
   if (!value.is_string() || value.as_string().empty()) return std::nullopt;
   const std::string_view text = value.as_string();
-
   if (name == "mpan") {
     if (domain::is_mpan_core(text)) return std::nullopt;
     bool digits = text.size() == 13;
@@ -56,6 +59,51 @@ std::optional<std::string> run_field_check(const lua::FieldCheck& check, std::st
     return subject(field, value) + "; expected a date and time that exist, in dd-mm-yyyy HH:MM";
   }
   return subject(field, value) + "; unknown native check \"" + name + "\"";
+}
+
+// An orderable reading of a value for the pair checks; nullopt when it does not parse (the format
+// checks report that).
+std::optional<std::int64_t> order_key(const std::string& check, std::string_view text, bool is_end) {
+  if (check == "time_order") {
+    auto minutes = domain::parse_time_hhmm(text);
+    if (minutes && is_end && *minutes == 0) return 24 * 60;  // an end of 00:00 is midnight at the end of the day
+    return minutes;
+  }
+  if (check == "date_order") {
+    if (auto d = domain::parse_date_dmy(text)) return domain::days_from_civil(*d);
+    if (auto d = domain::parse_date_iso(text)) return domain::days_from_civil(*d);
+    return std::nullopt;
+  }
+  if (check == "datetime_order") return domain::parse_datetime_dmy_hm(text);
+  return std::nullopt;
+}
+
+}  // namespace
+
+void run_field_check(const lua::FieldCheck& check, const json::Value& record, const FieldProblem& problem) {
+  const std::string& name = check.check;
+  if (name == "time_order" || name == "date_order" || name == "datetime_order") {
+    if (check.fields.size() != 2) return;  // the loader guarantees two fields
+    const json::Value* from = text_field(record, check.fields[0]);
+    const json::Value* to = text_field(record, check.fields[1]);
+    if (!from || !to) return;
+    const auto a = order_key(name, from->as_string(), false);
+    const auto b = order_key(name, to->as_string(), true);
+    if (!a || !b) return;
+    const bool strict = name == "time_order";  // a window must end after it starts; a period may be one day
+    if (strict ? *b > *a : *b >= *a) return;
+    const std::string end = "\"" + check.fields[1] + "\" " + json::preview(*to);
+    const std::string start = "\"" + check.fields[0] + "\" " + json::preview(*from);
+    problem(check.fields[1], *to,
+            strict ? end + " is not after " + start + "; expected the window to end after it starts"
+                   : end + " is before " + start + "; expected the end not to be before the start");
+    return;
+  }
+  for (const auto& field : check.fields) {
+    const json::Value* value = record.find(field);
+    if (!value) continue;
+    if (auto message = single_field_problem(name, check.argument, field, *value)) problem(field, *value, std::move(*message));
+  }
 }
 
 }  // namespace flowguard::engine

@@ -26,6 +26,7 @@ std::string problem_with_type(const fg_type& t, std::size_t index) {
   if (t.shape == FG_SHAPE_ENVELOPE && is_blank(t.records_pointer))
     return where + " is an envelope without records_pointer";
   if (t.match_count > 0 && t.matches == nullptr) return where + " declares matches but gives none";
+  if ((t.flags & ~FG_TYPE_CASE_INSENSITIVE_KEYS) != 0) return where + " sets unknown flag bits";
   for (std::size_t i = 0; i < t.match_count; ++i)
     if (t.matches[i].pointer == nullptr || t.matches[i].equals == nullptr)
       return where + ": match #" + std::to_string(i) + " is incomplete";
@@ -100,6 +101,9 @@ Result<LoadedPlugin> PluginHost::load(const fs::path& file, std::vector<TypeEntr
     entry.records_pointer = t.records_pointer ? t.records_pointer : "";
     entry.record_schema = t.record_schema;
     entry.spec = t.spec;
+    entry.schema_error_code = t.schema_error_code ? t.schema_error_code : "";
+    entry.unknown_variant_code = descriptor->unknown_variant_code ? descriptor->unknown_variant_code : "";
+    entry.case_insensitive_keys = (t.flags & FG_TYPE_CASE_INSENSITIVE_KEYS) != 0;
     for (std::size_t m = 0; m < t.match_count; ++m) entry.matches.push_back({t.matches[m].pointer, t.matches[m].equals});
     if (t.key_hints)
       for (const char* const* hint = t.key_hints; *hint; ++hint) entry.key_hints.emplace_back(*hint);

@@ -19,6 +19,9 @@ struct Discriminator {
 // A message type as the engine keeps it: strings copied out of the plugin, so nothing dangles.
 struct TypeEntry {
   std::string name, title, plugin, schema, rule_set, records_pointer, record_schema, spec;
+  std::string schema_error_code;    // carried by schema findings ("MSG1001"), may be empty
+  std::string unknown_variant_code; // the plugin's code for a message matching none of its types
+  bool case_insensitive_keys = false;
   fg_shape shape = FG_SHAPE_RECORD_ARRAY;
   std::vector<Discriminator> matches;
   std::vector<std::string> key_hints;

@@ -22,11 +22,44 @@ bool shape_fits(const json::Value& root, const TypeEntry& type) {
   return false;
 }
 
-bool matches_hold(const json::Value& record, const TypeEntry& type) {
-  for (const auto& m : type.matches) {
-    const json::Value* v = json::resolve_pointer(record, m.pointer);
-    if (!v || !v->is_string() || v->as_string() != m.equals) return false;
+bool ascii_iequal(std::string_view a, std::string_view b) {
+  if (a.size() != b.size()) return false;
+  for (std::size_t i = 0; i < a.size(); ++i) {
+    char x = a[i], y = b[i];
+    if (x >= 'A' && x <= 'Z') x = static_cast<char>(x - 'A' + 'a');
+    if (y >= 'A' && y <= 'Z') y = static_cast<char>(y - 'A' + 'a');
+    if (x != y) return false;
   }
+  return true;
+}
+
+// resolve_pointer, but object keys compared ignoring ASCII case (exact match preferred).
+const json::Value* resolve_loose(const json::Value& root, std::string_view pointer) {
+  const json::Value* at = &root;
+  std::size_t pos = 0;
+  while (at && pos < pointer.size()) {
+    if (pointer[pos] != '/') return nullptr;
+    const std::size_t end = std::min(pointer.find('/', pos + 1), pointer.size());
+    const std::string_view token = pointer.substr(pos + 1, end - pos - 1);  // discriminator pointers have no escapes
+    pos = end;
+    if (!at->is_object()) return json::resolve_pointer(*at, std::string("/") + std::string(token));
+    const json::Value* next = at->find(token);
+    if (!next)
+      for (const auto& m : at->members())
+        if (ascii_iequal(m.key, token)) { next = &m.value; break; }
+    at = next;
+  }
+  return at;
+}
+
+std::string_view discriminator_value(const json::Value& record, const TypeEntry& type, const Discriminator& m) {
+  const json::Value* v = type.case_insensitive_keys ? resolve_loose(record, m.pointer) : json::resolve_pointer(record, m.pointer);
+  return v && v->is_string() ? v->as_string() : std::string_view();
+}
+
+bool matches_hold(const json::Value& record, const TypeEntry& type) {
+  for (const auto& m : type.matches)
+    if (discriminator_value(record, type, m) != m.equals) return false;
   return true;
 }
 
@@ -70,6 +103,62 @@ std::vector<RecordRef> locate_records(const json::Value& root, const TypeEntry& 
       break;
   }
   return records;
+}
+
+std::vector<RecordRef> locate_messages(const json::Value& root) {
+  std::vector<RecordRef> messages;
+  auto add = [&](const json::Value& item, std::string pointer) {
+    const json::Value* payload = item.is_object() && item.size() == 1 ? item.find("payload") : nullptr;
+    if (payload && payload->is_object()) {
+      json::append_pointer(pointer, "payload");
+      messages.push_back({std::move(pointer), payload});
+    } else {
+      messages.push_back({std::move(pointer), &item});
+    }
+  };
+  if (root.is_array()) {
+    std::size_t i = 0;
+    for (const auto& item : root.items()) {
+      std::string pointer;
+      json::append_pointer(pointer, i++);
+      add(item, std::move(pointer));
+    }
+  } else {
+    add(root, "");
+  }
+  return messages;
+}
+
+const TypeEntry* match_variant(const json::Value& message, const std::vector<const TypeEntry*>& variants) {
+  if (!message.is_object()) return nullptr;
+  for (const TypeEntry* v : variants)
+    if (matches_hold(message, *v)) return v;
+  return nullptr;
+}
+
+std::string describe_unknown_variant(const json::Value& message, const std::vector<const TypeEntry*>& variants) {
+  if (variants.empty()) return "no message variants are loaded";
+  const TypeEntry& any = *variants.front();
+  // What the message says it is, in the discriminators' own terms.
+  std::string said;
+  for (const auto& m : any.matches) {
+    const auto value = discriminator_value(message, any, m);
+    said += (said.empty() ? "" : ", ") + m.pointer + " = " + (value.empty() ? std::string("(absent)") : "\"" + std::string(value) + "\"");
+  }
+  auto label = [](const TypeEntry& t) {
+    std::string l;
+    for (const auto& m : t.matches) l += (l.empty() ? "" : "/") + m.equals;
+    return l;
+  };
+  std::string wanted;
+  for (const auto& m : any.matches) wanted += (wanted.empty() ? "" : "/") + std::string(discriminator_value(message, any, m));
+  std::vector<std::pair<std::size_t, std::string>> ranked;
+  for (const TypeEntry* v : variants) ranked.emplace_back(domain::edit_distance(wanted, label(*v)), label(*v));
+  std::sort(ranked.begin(), ranked.end());
+  ranked.erase(std::unique(ranked.begin(), ranked.end()), ranked.end());
+  std::string closest;
+  for (std::size_t i = 0; i < ranked.size() && i < 3; ++i) closest += (i ? ", " : "") + ranked[i].second;
+  return "no " + any.plugin + " message variant has " + said + "; closest known: " + closest;
 }
 
 Recognition recognize(const json::Value& root, const std::vector<const TypeEntry*>& candidates) {

@@ -19,6 +19,17 @@ struct RecordRef {
 // schema reports why).
 std::vector<RecordRef> locate_records(const json::Value& root, const TypeEntry& type);
 
+// The messages of a document of FG_SHAPE_MESSAGE types: the document itself, or each item of an
+// array, unwrapping a {"payload": {...}} envelope (the DIP submission body) where present.
+std::vector<RecordRef> locate_messages(const json::Value& root);
+
+// The first of `variants` whose discriminators hold on `message` (keys looked up ignoring ASCII
+// case when the variant accepts case-insensitive keys), or nullptr.
+const TypeEntry* match_variant(const json::Value& message, const std::vector<const TypeEntry*>& variants);
+
+// "; closest known: IF-031/MSApp, ..." for a message matching no variant.
+std::string describe_unknown_variant(const json::Value& message, const std::vector<const TypeEntry*>& variants);
+
 struct Recognition {
   const TypeEntry* type = nullptr;  // set when exactly one candidate fits clearly
   std::string explanation;          // otherwise: why not, naming the closest types

@@ -46,10 +46,10 @@ const char* const kExclusionKeys[] = {"ConflictStart_local", "ConflictEnd_local"
                                       "Reason Code", "Conflict Direction", nullptr};
 
 constexpr fg_type submission(const char* name, const char* title, const char* schema, const char* const* keys) {
-  return fg_type{name, title, schema, "dfs", FG_SHAPE_RECORD_ARRAY, nullptr, "/items", nullptr, 0, keys, kSpec};
+  return fg_type{name, title, schema, "dfs", FG_SHAPE_RECORD_ARRAY, nullptr, "/items", nullptr, 0, keys, kSpec, 0, nullptr};
 }
 constexpr fg_type retrieval(const char* name, const char* title, const char* schema, const char* const* keys) {
-  return fg_type{name, title, schema, "dfs", FG_SHAPE_ENVELOPE, "/data", "/properties/data/items", nullptr, 0, keys, kSpec};
+  return fg_type{name, title, schema, "dfs", FG_SHAPE_ENVELOPE, "/data", "/properties/data/items", nullptr, 0, keys, kSpec, 0, nullptr};
 }
 
 const fg_type kTypes[] = {
@@ -75,6 +75,7 @@ const fg_type kTypes[] = {
 const fg_plugin kPlugin = {
     FG_PLUGIN_ABI_MAJOR, FG_PLUGIN_ABI_MINOR, "dfs", "1.0.0",
     "NESO Demand Flexibility Service API payloads (DFS API Schema V1.6)", kTypes, sizeof kTypes / sizeof kTypes[0],
+    nullptr,  // every DFS type is recognised by its keys, so there are no variants to miss
 };
 
 }  // namespace

@@ -36,6 +36,14 @@ struct EngineOptions {
   std::uint64_t lua_instructions_per_call = 10'000'000;
   std::size_t lua_memory_bytes = 64u << 20;
   bool load_all_rules = false;              // load every rule set at creation (default: on first use)
+  bool run_rules = true;                    // false: schema only (--no-rules)
+  bool strict_keys = false;                 // key-case deviations are errors, not warnings (--strict-keys)
+  unsigned jobs = 1;                        // worker threads for the record stage of large documents
+};
+
+// Where the time of one check went (wall clock, milliseconds).
+struct StageTimes {
+  double parse = 0, schema = 0, rules = 0, total = 0;
 };
 
 struct TypeInfo {
@@ -62,6 +70,7 @@ struct FileReport {
   std::vector<std::string> rules_run;  // ids of the rules that ran
   // Totals over all findings, including those not shown.
   std::size_t errors = 0, warnings = 0, infos = 0;
+  StageTimes times;
 };
 
 class FLOWGUARD_API Engine {

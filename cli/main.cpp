@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "flowguard/engine.hpp"
+#include "flowguard/spec/dip_import.hpp"
 
 namespace {
 
@@ -30,6 +31,9 @@ constexpr const char* kUsage = R"(usage: flowguard <command> [options]
 commands:
   check [options] FILE...   check payloads ('-' reads standard input)
   types                     list the message types the installed plugins provide
+  spec import-dip SPEC_DIR --out DIR [--plugin-table FILE]
+                            turn Elexon's DIP OpenAPI spec into JSON Schemas (one per variant)
+  spec diff OLD_DIR NEW_DIR what changed per DIP variant between two imported schema folders
   version                   print the version
 
 check options:
@@ -80,6 +84,44 @@ int run_types(const flowguard::EngineOptions& options) {
   print_load_issues(**engine, *log);
   for (const auto& t : (*engine)->types()) std::printf("%-32s %-8s %s\n", t.name.c_str(), t.plugin.c_str(), t.title.c_str());
   return (*engine)->load_issues().empty() ? kExitClean : kExitLoad;
+}
+
+int run_spec(const std::vector<std::string_view>& args) {
+  if (args.size() >= 2 && args[0] == "import-dip") {
+    std::string out, table;
+    for (std::size_t i = 2; i < args.size(); ++i) {
+      const bool is_out = args[i] == "--out";
+      if ((is_out || args[i] == "--plugin-table") && i + 1 < args.size())
+        (is_out ? out : table) = std::string(args[++i]);
+      else return usage_error("spec import-dip: unexpected argument " + std::string(args[i]));
+    }
+    if (out.empty()) return usage_error("spec import-dip needs --out DIR");
+    auto summary = flowguard::spec::import_dip(std::string(args[1]), out);
+    if (!summary) {
+      std::fprintf(stderr, "flowguard: error: %s\n", summary.error().message.c_str());
+      return kExitUsage;
+    }
+    if (!table.empty()) {
+      std::FILE* f = std::fopen(table.c_str(), "wb");
+      if (!f) return usage_error("cannot write " + table);
+      const std::string text = flowguard::spec::render_dip_types_inc(*summary);
+      std::fwrite(text.data(), 1, text.size(), f);
+      std::fclose(f);
+    }
+    std::printf("imported DIP spec %s: %zu interfaces, %zu variants, %zu files into %s\n", summary->spec_version.c_str(),
+                summary->interface_count, summary->variants.size(), summary->files.size(), out.c_str());
+    return kExitClean;
+  }
+  if (args.size() == 3 && args[0] == "diff") {
+    auto diff = flowguard::spec::diff_dip(std::string(args[1]), std::string(args[2]));
+    if (!diff) {
+      std::fprintf(stderr, "flowguard: error: %s\n", diff.error().message.c_str());
+      return kExitUsage;
+    }
+    std::fputs(diff->c_str(), stdout);
+    return kExitClean;
+  }
+  return usage_error("spec expects: import-dip SPEC_DIR --out DIR [--plugin-table FILE] | diff OLD_DIR NEW_DIR");
 }
 
 int run_check(const std::vector<std::string_view>& args) {
@@ -172,6 +214,7 @@ int main(int argc, char** argv) {
   try {
     if (command == "check") return run_check(args);
     if (command == "types") return run_types({});
+    if (command == "spec") return run_spec(args);
     if (command == "version" || command == "--version") {
       std::printf("flowguard %s\n", FLOWGUARD_VERSION);
       return kExitClean;

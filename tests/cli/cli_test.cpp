@@ -144,3 +144,22 @@ TEST_CASE("types lists the DFS types") {
                         "dfs.absvd-non-domestic", "dfs.exclusion-report"})
     CHECK_THAT(r.out, Catch::Contains(t));
 }
+
+TEST_CASE("spec import-dip regenerates the committed DIP schemas and spec diff finds no change") {
+  const fs::path spec = fs::path(FLOWGUARD_SHARED_DIR) / "specs/dip-api-documentation";
+  if (!fs::is_directory(spec)) {
+    WARN("skipped: the DIP OpenAPI spec is not on this machine (" << spec.string() << ")");
+    return;
+  }
+  const fs::path out = fs::temp_directory_path() / "flowguard-cli-tests" / "dip-import";
+  fs::remove_all(out);
+  const auto imported = run("spec import-dip " + spec.string() + " --out " + out.string());
+  INFO(imported.out);
+  CHECK(imported.status == 0);
+  CHECK_THAT(imported.out, Catch::Contains("58 interfaces, 146 variants"));
+  const auto diff = run("spec diff " + std::string(FLOWGUARD_SOURCE_DIR) + "/schemas/dip " + out.string());
+  INFO(diff.out);
+  CHECK(diff.status == 0);
+  CHECK_THAT(diff.out, Catch::Contains("No changes."));
+  CHECK(run("spec import-dip " + spec.string()).status == 2);  // --out is required
+}

@@ -437,6 +437,13 @@ FileReport Engine::check(std::string_view bytes, std::string_view source_name, s
   std::vector<RecordPlan> plans;
   const TypeEntry* type = nullptr;  // the single type of a non-message document
   bool message_mode = false;
+  // Cheap pre-test: a message family is only worth matching when the first message carries the
+  // family's first discriminator at all (a DFS batch never has /CommonBlock/S0/interfaceID).
+  if (!variants.empty() && type_hint.empty()) {
+    const json::Value* first = root.is_array() ? (root.size() ? &root.items()[0] : nullptr) : &root;
+    if (first && first->is_object() && first->size() == 1 && first->find("payload")) first = first->find("payload");
+    if (!first || !first->is_object() || !engine::match_variant_prefix(*first, *variants.front())) variants.clear();
+  }
   if (!variants.empty()) {
     auto messages = engine::locate_messages(root);
     std::vector<RecordPlan> message_plans(messages.size());

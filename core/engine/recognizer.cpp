@@ -105,6 +105,20 @@ std::vector<RecordRef> locate_records(const json::Value& root, const TypeEntry& 
   return records;
 }
 
+std::vector<RecordRef> sample_records(const json::Value& root, const TypeEntry& type, std::size_t limit) {
+  const json::Value* array = nullptr;
+  std::vector<RecordRef> sample;
+  if (type.shape == FG_SHAPE_ENVELOPE) array = json::resolve_pointer(root, type.records_pointer);
+  else if (root.is_array()) array = &root;
+  else if (type.shape == FG_SHAPE_MESSAGE) sample.push_back({"", &root});
+  if (array && array->is_array())
+    for (const auto& item : array->items()) {
+      if (sample.size() == limit) break;
+      sample.push_back({"", &item});
+    }
+  return sample;
+}
+
 std::vector<RecordRef> locate_messages(const json::Value& root) {
   std::vector<RecordRef> messages;
   auto add = [&](const json::Value& item, std::string pointer) {
@@ -127,6 +141,13 @@ std::vector<RecordRef> locate_messages(const json::Value& root) {
     add(root, "");
   }
   return messages;
+}
+
+bool match_variant_prefix(const json::Value& message, const TypeEntry& variant) {
+  if (variant.matches.empty()) return false;
+  const auto& first = variant.matches.front();
+  const json::Value* v = variant.case_insensitive_keys ? resolve_loose(message, first.pointer) : json::resolve_pointer(message, first.pointer);
+  return v != nullptr;
 }
 
 const TypeEntry* match_variant(const json::Value& message, const std::vector<const TypeEntry*>& variants) {
@@ -174,7 +195,7 @@ Recognition recognize(const json::Value& root, const std::vector<const TypeEntry
     // schema then says an array was expected), so score the object itself as the record.
     const bool lone_record = type->shape == FG_SHAPE_RECORD_ARRAY && root.is_object();
     if (!shape_fits(root, *type) && !lone_record) continue;
-    auto records = locate_records(root, *type);
+    auto records = sample_records(root, *type, kSampleRecords);
     if (lone_record) records.push_back({"", &root});
     std::set<std::string_view> keys;
     std::size_t sampled = 0;

@@ -19,6 +19,9 @@ struct RecordRef {
 // schema reports why).
 std::vector<RecordRef> locate_records(const json::Value& root, const TypeEntry& type);
 
+// Up to `limit` records, without their pointers: enough to recognise a type cheaply.
+std::vector<RecordRef> sample_records(const json::Value& root, const TypeEntry& type, std::size_t limit);
+
 // The messages of a document of FG_SHAPE_MESSAGE types: the document itself, or each item of an
 // array, unwrapping a {"payload": {...}} envelope (the DIP submission body) where present.
 std::vector<RecordRef> locate_messages(const json::Value& root);
@@ -26,6 +29,9 @@ std::vector<RecordRef> locate_messages(const json::Value& root);
 // The first of `variants` whose discriminators hold on `message` (keys looked up ignoring ASCII
 // case when the variant accepts case-insensitive keys), or nullptr.
 const TypeEntry* match_variant(const json::Value& message, const std::vector<const TypeEntry*>& variants);
+
+// True when `message` has the variant's first discriminator field at all (any value).
+bool match_variant_prefix(const json::Value& message, const TypeEntry& variant);
 
 // "; closest known: IF-031/MSApp, ..." for a message matching no variant.
 std::string describe_unknown_variant(const json::Value& message, const std::vector<const TypeEntry*>& variants);

@@ -9,7 +9,7 @@
 
 namespace {
 
-std::unique_ptr<flowguard::Engine> make_engine(std::size_t max_findings = 1000) {
+std::unique_ptr<flowguard::Engine> make_engine(std::size_t max_findings = 1000, unsigned jobs = 1) {
   flowguard::EngineOptions options;
   options.use_default_dirs = false;
   options.plugin_dirs.emplace_back(TEST_PLUGIN_DIR "/good");
@@ -17,6 +17,7 @@ std::unique_ptr<flowguard::Engine> make_engine(std::size_t max_findings = 1000) 
   options.rule_dirs.emplace_back(TEST_DATA_DIR "/rules");
   options.lua_instructions_per_call = 100000;
   options.max_findings = max_findings;
+  options.jobs = jobs;
   auto engine = flowguard::Engine::create(options);
   REQUIRE(engine.ok());
   return std::move(engine).value();
@@ -168,4 +169,21 @@ TEST_CASE("the JSON report has the documented shape") {
   CHECK_THAT(json, Catch::StartsWith(R"({"version":1,"files":[{"path":"a \"quoted\" name.json","type":"test.order")"));
   CHECK_THAT(json, Catch::Contains(R"("rule":"schema.exclusiveMinimum","severity":"error","path":"/0/id","line":1,"column":9)"));
   CHECK_THAT(json, Catch::Contains(R"("summary":{"files":1,"records":1,"errors":1,"warnings":0)"));
+}
+
+TEST_CASE("findings are identical, byte for byte, with one job and with several") {
+  std::string doc = "[";
+  for (int i = 0; i < 4000; ++i) {
+    const bool faulty = i % 7 == 0;
+    doc += std::string(i ? ",\n" : "") + "{\"id\": " + std::to_string(faulty ? 0 : i + 1) + ", \"when\": \"" +
+           (i % 11 == 0 ? "31-02-2026" : "01-02-2026") + "\", \"amount\": " + (i % 13 == 0 ? "1500.125" : "10.5") + "}";
+  }
+  doc += "]";
+  auto one = make_engine(100000, 1);
+  auto two = make_engine(100000, 2);
+  const auto a = one->check(doc, "big.json", "test.order");
+  const auto b = two->check(doc, "big.json", "test.order");
+  CHECK(a.errors > 500);
+  CHECK(a.warnings > 300);
+  CHECK(flowguard::format_json({a}) == flowguard::format_json({b}));
 }

@@ -8,6 +8,7 @@
 
 #include <algorithm>
 #include <charconv>
+#include <ctime>
 #include <cstdio>
 #include <iostream>
 #include <iterator>
@@ -39,7 +40,7 @@ commands:
 check options:
   --type TYPE               check as TYPE (a full name such as dfs.bid-submission, or a family
                             such as dfs); default: recognise the type from the content
-  --format text|json        output format (default text: FILE:LINE:COL: SEVERITY: [RULE] message (POINTER))
+  --format text|json|dip    output format (default text: FILE:LINE:COL: SEVERITY: [RULE] message (POINTER))
   --rules DIR               also load the Lua rules in DIR (repeatable)
   --max-findings N          show at most N findings per file (default 1000)
   --plugins DIR             also load plugins from DIR (repeatable)
@@ -84,6 +85,16 @@ int run_types(const flowguard::EngineOptions& options) {
   print_load_issues(**engine, *log);
   for (const auto& t : (*engine)->types()) std::printf("%-32s %-8s %s\n", t.name.c_str(), t.plugin.c_str(), t.title.c_str());
   return (*engine)->load_issues().empty() ? kExitClean : kExitLoad;
+}
+
+// "YYYY-MM-DDThh:mm:ss+00:00", the DIP's DT-003 date-time.
+std::string utc_now() {
+  const std::time_t t = std::time(nullptr);
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S+00:00", &tm);
+  return buf;
 }
 
 int run_spec(const std::vector<std::string_view>& args) {
@@ -167,7 +178,8 @@ int run_check(const std::vector<std::string_view>& args) {
       return usage_error("unknown option " + std::string(arg));
     }
   }
-  if (format != "text" && format != "json") return usage_error("--format expects text or json, got \"" + format + "\"");
+  if (format != "text" && format != "json" && format != "dip")
+    return usage_error("--format expects text, json or dip, got \"" + format + "\"");
   if (files.empty()) return usage_error("check needs at least one FILE (or - for standard input)");
 
   auto created = flowguard::Engine::create(options);
@@ -187,7 +199,9 @@ int run_check(const std::vector<std::string_view>& args) {
   // Load problems surface after checking: rule sets and schemas load when a type first needs them.
   print_load_issues(engine, *log);
 
-  const std::string out = format == "json" ? flowguard::format_json(reports) : flowguard::format_text(reports, !quiet);
+  const std::string out = format == "json"  ? flowguard::format_json(reports)
+                          : format == "dip" ? flowguard::format_dip(reports, utc_now())
+                                            : flowguard::format_text(reports, !quiet);
   std::fwrite(out.data(), 1, out.size(), stdout);
   std::fflush(stdout);
 

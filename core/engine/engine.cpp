@@ -12,6 +12,7 @@
 #include <sstream>
 #include <unordered_set>
 
+#include "flowguard/domain/checks.hpp"
 #include "flowguard/json/document.hpp"
 #include "flowguard/lua/rule_host.hpp"
 #include "flowguard/schema/validator.hpp"
@@ -97,6 +98,33 @@ bool pointer_to(const json::Value& root, const json::Value* target, std::string&
 std::string with_spec(std::string message, const std::string& spec) {
   if (!spec.empty()) message += " [" + spec + "]";
   return message;
+}
+
+// The S1 fields of a DIP-style message, looked up ignoring key case (as the DIP does on ingress).
+const json::Value* find_loose(const json::Value* object, std::string_view key) {
+  if (!object || !object->is_object()) return nullptr;
+  if (const json::Value* v = object->find(key)) return v;
+  for (const auto& m : object->members())
+    if (domain::loosely_equal_keys(m.key, key) && m.key.size() == key.size()) return &m.value;
+  return nullptr;
+}
+
+MessageInfo describe_message(const engine::RecordRef& record, const TypeEntry* type) {
+  MessageInfo info;
+  info.pointer = record.pointer;
+  if (type) info.type = type->name;
+  const json::Value* s1 = find_loose(find_loose(record.value, "CommonBlock"), "S1");
+  auto text = [&](std::string_view key) -> std::optional<std::string> {
+    const json::Value* v = find_loose(s1, key);
+    if (v && v->is_string()) return std::string(v->as_string());
+    return std::nullopt;
+  };
+  info.sender_unique_reference = text("senderUniqueReference");
+  info.sender_correlation_id = text("senderCorrelationID");
+  info.sender_timestamp = text("senderTimestamp");
+  info.sender_dip_id = text("senderDIPID");
+  info.dcp_dip_id = text("DIPConnectionProviderID");
+  return info;
 }
 
 // One record's share of the work: the type it is checked as.
@@ -464,6 +492,7 @@ FileReport Engine::check(std::string_view bytes, std::string_view source_name, s
   if (message_mode) {
     std::set<std::string> names;
     for (std::size_t i = 0; i < records.size(); ++i) {
+      report.messages.push_back(describe_message(records[i], plans[i].type));
       if (plans[i].type) {
         names.insert(plans[i].type->name);
       } else {

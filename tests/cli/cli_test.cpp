@@ -163,3 +163,35 @@ TEST_CASE("spec import-dip regenerates the committed DIP schemas and spec diff f
   CHECK_THAT(diff.out, Catch::Contains("No changes."));
   CHECK(run("spec import-dip " + spec.string()).status == 2);  // --out is required
 }
+
+TEST_CASE("--format dip answers with the DIP's StandardResponse and its batch semantics") {
+  const std::string dir = std::string(FLOWGUARD_SOURCE_DIR) + "/tests/corpus/dip/IF-031/MSApp/";
+  std::ifstream valid_in(dir + "valid.json"), invalid_in(dir + "invalid.json");
+  std::stringstream valid, invalid;
+  valid << valid_in.rdbuf();
+  invalid << invalid_in.rdbuf();
+  REQUIRE(!valid.str().empty());
+  // A DIPMessageArray submission: one good message and one bad one.
+  const auto batch = scratch("batch.json", "[{\"payload\": " + valid.str() + "}, {\"payload\": " + invalid.str() + "}]");
+  const auto r = run("check --format dip " + batch.string() + " " + dir + "valid.json");
+  INFO(r.out);
+  CHECK(r.status == 1);
+  auto doc = flowguard::json::Document::parse(r.out);
+  REQUIRE(doc.ok());
+  REQUIRE(doc->root().size() == 2);
+  auto schema = flowguard::schema::CompiledSchema::load_file(std::string(FLOWGUARD_SOURCE_DIR) + "/schemas/dip/standard-response.schema.json");
+  REQUIRE(schema.ok());
+  for (const auto& response : doc->root().items()) {
+    std::vector<flowguard::schema::Violation> violations;
+    schema->validate(response, "", violations);
+    for (const auto& v : violations) INFO(v.pointer << ": " << v.message);
+    CHECK(violations.empty());
+  }
+  const auto& rejected = doc->root().items()[0].find("messageArray")->items();
+  REQUIRE(rejected.size() == 2);
+  // The whole submission is rejected: the good message is not accepted either.
+  CHECK_THAT(std::string(rejected[0].find("message")->as_string()), Catch::StartsWith("MSG0001"));
+  CHECK_THAT(std::string(rejected[1].find("message")->as_string()), Catch::Contains("proposedMeteringServiceDIPID"));
+  const auto& accepted = doc->root().items()[1].find("messageArray")->items();
+  CHECK(std::string(accepted[0].find("message")->as_string()) == "MSG0000 - Success");
+}

@@ -59,6 +59,14 @@ struct LoadIssue {
   std::string message;  // what went wrong and why
 };
 
+// What a message says about itself (DIP CommonBlock S1/A0), for the DIP-shaped response.
+struct MessageInfo {
+  std::string pointer;  // where the message is in the document
+  std::string type;     // its variant, empty when it matched none
+  std::optional<std::string> sender_unique_reference, sender_correlation_id, sender_timestamp, sender_dip_id,
+      dcp_dip_id;
+};
+
 struct FileReport {
   std::string path;                 // as given ("-" for stdin)
   std::string type;                 // the type checked against; empty when none
@@ -71,6 +79,7 @@ struct FileReport {
   // Totals over all findings, including those not shown.
   std::size_t errors = 0, warnings = 0, infos = 0;
   StageTimes times;
+  std::vector<MessageInfo> messages;  // message families only (the DIP), one per message
 };
 
 class FLOWGUARD_API Engine {
@@ -108,5 +117,9 @@ FLOWGUARD_API Summary summarize(const std::vector<FileReport>& reports);
 FLOWGUARD_API std::string format_text(const std::vector<FileReport>& reports, bool show_notes = true);
 // The JSON report described by schemas/report.schema.json.
 FLOWGUARD_API std::string format_json(const std::vector<FileReport>& reports);
+// The DIP's own StandardResponse, one per file, in a JSON array: one messageArray entry per message,
+// with the DIP's batch semantics (its level-1 validation accepts or rejects a submission whole).
+// `now` is the response timestamp, "YYYY-MM-DDThh:mm:ss+00:00".
+FLOWGUARD_API std::string format_dip(const std::vector<FileReport>& reports, const std::string& now);
 
 }  // namespace flowguard

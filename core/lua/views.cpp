@@ -124,7 +124,9 @@ void push_item(lua_State* L, const View* v, lua_Integer i) {
 // Direct member scan (first member with the key; objects here are small).
 inline const json::Value* find_key(const json::Value* object, const char* key, std::size_t n) {
   for (const json::Member& m : object->members()) {
-    if (m.key.size() == n && (n == 0 || (m.key[0] == key[0] && std::memcmp(m.key.data(), key, n) == 0))) {
+    // Length, then the first and last bytes, before memcmp: keys of one length rarely share both.
+    if (m.key.size() == n &&
+        (n == 0 || (m.key[0] == key[0] && m.key[n - 1] == key[n - 1] && std::memcmp(m.key.data(), key, n) == 0))) {
       return &m.value;
     }
   }

@@ -4,29 +4,22 @@
 
 local SPEC = "DFS API Schema V1.6"
 
-local function index(t, k) return t[k] end
-
--- rec[key] when rec is an object view; nil for anything else (a record that is not an object).
-local function get(rec, key)
-  local ok, v = pcall(index, rec, key)
-  if ok then return v end
-  return nil
-end
-
+-- Record checks run on records that are JSON objects only, and an absent key reads as nil, so a
+-- field is read directly; these keep only values of the expected Lua type.
 local function str(rec, key)
-  local v = get(rec, key)
+  local v = rec[key]
   if type(v) == "string" then return v end
   return nil
 end
 
 local function num(rec, key)
-  local v = get(rec, key)
+  local v = rec[key]
   if type(v) == "number" then return v end
   return nil
 end
 
 local function int(rec, key)
-  local v = get(rec, key)
+  local v = rec[key]
   if math.type(v) == "integer" then return v end
   return nil
 end
@@ -77,6 +70,21 @@ end
 local function zone_name(offset) return offset == 60 and "BST, UTC+1" or "GMT, UTC+0" end
 
 local LAUNCH = "01-11-2022"  -- the Demand Flexibility Service began in winter 2022/23
+local LAUNCH_DAY = fg.day_number(LAUNCH)
+local EARLY_KEYS = { "Submission Date", "Delivery Date" }
+
+-- Day number of a dd-mm-yyyy or yyyy-mm-dd date, else nil.
+local function day_of(s)
+  local n = fg.day_number(s)
+  if n then return n end
+  local y, m, d = fg.parse_iso_date(s)
+  if y then return fg.day_number(("%02d-%02d-%04d"):format(d, m, y)) end
+  return nil
+end
+
+-- Tables built once, not per record.
+local TIME_PAIRS = { { "From_Local", "From_UTC" }, { "To_Local", "To_UTC" } }
+local DATETIME_PAIRS = { { "ConflictStart_local", "ConflictStart_UTC" }, { "ConflictEnd_local", "ConflictEnd_UTC" } }
 
 return {
   {
@@ -158,7 +166,7 @@ return {
       local days = date and fg.day_number(date)
       local offset = days and gb_offset(days)
       if offset then
-        for _, pair in ipairs({ { "From_Local", "From_UTC" }, { "To_Local", "To_UTC" } }) do
+        for _, pair in ipairs(TIME_PAIRS) do
           local l, u = str(rec, pair[1]), str(rec, pair[2])
           local lm, um = l and fg.parse_time(l), u and fg.parse_time(u)
           if lm and um and (lm - offset) % 1440 ~= um then
@@ -168,7 +176,7 @@ return {
         end
       end
       -- Full date-times.
-      for _, pair in ipairs({ { "ConflictStart_local", "ConflictStart_UTC" }, { "ConflictEnd_local", "ConflictEnd_UTC" } }) do
+      for _, pair in ipairs(DATETIME_PAIRS) do
         local l, u = str(rec, pair[1]), str(rec, pair[2])
         local lm, um = l and fg.parse_datetime(l), u and fg.parse_datetime(u)
         local off = lm and gb_offset(lm // 1440)
@@ -188,13 +196,13 @@ return {
     spec = SPEC .. " §2 Introduction (DFS launched in winter 2022/23) and §8 Example 1 (incorrect submission date)",
     types = { "dfs.*" },
     record = function(rec, report)
-      local launch = fg.day_number(LAUNCH)
-      for _, key in ipairs({ "Submission Date", "Delivery Date" }) do
-        local date = dmy_date(rec, key)
-        local days = date and fg.day_number(date)
-        if days and days < launch then
+      for i = 1, 2 do
+        local key = EARLY_KEYS[i]
+        local s = rec[key]
+        local days = type(s) == "string" and day_of(s)
+        if days and days < LAUNCH_DAY then
           report(key, ("%s %s is before the Demand Flexibility Service began; expected a date on or after %s")
-            :format(key, fg.preview(get(rec, key)), LAUNCH))
+            :format(key, fg.preview(rec[key]), LAUNCH))
         end
       end
     end,

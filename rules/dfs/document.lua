@@ -3,18 +3,11 @@
 
 local SPEC = "DFS API Schema V1.6"
 
-local function index(t, k) return t[k] end
-
--- v[key] when v is an object view; nil for anything else.
+-- v[key] when v is a view (an object view gives the member, an array view nil); nil for a value
+-- that is not a view (the document root or the pagination block may be any JSON value). Records
+-- are always views: they are indexed directly.
 local function get(v, key)
-  local ok, r = pcall(index, v, key)
-  if ok then return r end
-  return nil
-end
-
-local function fingerprint(rec)
-  local ok, fp = pcall(function() return rec:fingerprint() end)
-  if ok and type(fp) == "string" then return fp end
+  if type(v) == "userdata" and v ~= fg.null then return v[key] end
   return nil
 end
 
@@ -29,9 +22,10 @@ end
 
 -- Event ID / Event Type keys: the Bid Results response spells them EventID / EventType.
 local function event_keys(rec)
-  if get(rec, "EventID") ~= nil then return "EventID", "EventType" end
+  if rec["EventID"] ~= nil then return "EventID", "EventType" end
   return "Event ID", "Event Type"
 end
+local COMPARED = { EventType = { "EventType", "Delivery Date" }, ["Event Type"] = { "Event Type", "Delivery Date" } }
 
 local PAGED = { "dfs.mpan-portfolio", "dfs.settlement-report", "dfs.absvd-domestic", "dfs.absvd-non-domestic",
                 "dfs.exclusion-report" }
@@ -44,16 +38,11 @@ return {
     spec = SPEC .. " §5 (records are submitted in batches; a repeated record is counted or rejected twice)",
     types = { "dfs.*" },
     document = function(records, report)
-      local seen = {}
-      for i = 1, #records do
-        local fp = fingerprint(records[i])
-        if fp then
-          if seen[fp] then
-            report{ record = i, message = ("record %d repeats record %d field for field; expected each record once"):format(i, seen[fp]) }
-          else
-            seen[fp] = i
-          end
-        end
+      -- Native: 64-bit content hashes (key order ignored, numbers by source text) checked for
+      -- equality, no fingerprint string per record.
+      for _, d in ipairs(records:duplicates()) do
+        report{ record = d.duplicate,
+                message = ("record %d repeats record %d field for field; expected each record once"):format(d.duplicate, d.first) }
       end
     end,
   },
@@ -70,11 +59,11 @@ return {
       for i = 1, #records do
         local rec = records[i]
         local id_key, type_key = event_keys(rec)
-        local id = get(rec, id_key)
+        local id = rec[id_key]
         if math.type(id) == "integer" then
           first[id] = first[id] or {}
-          for _, key in ipairs({ type_key, "Delivery Date" }) do
-            local v = get(rec, key)
+          for _, key in ipairs(COMPARED[type_key]) do
+            local v = rec[key]
             -- Compare event types as text and dates as days (either spelling of a date names one day).
             local norm
             if type(v) == "string" then
@@ -108,7 +97,7 @@ return {
     document = function(records, report)
       local first, first_index
       for i = 1, #records do
-        local p = get(records[i], "Registered DFS Participant")
+        local p = records[i]["Registered DFS Participant"]
         if type(p) == "string" and p ~= "" then
           if not first then
             first, first_index = p, i

@@ -48,6 +48,10 @@ check options:
   --no-default-dirs         only use the directories given on the command line
   --lua-instructions N      instruction budget per rule call (default 10000000)
   --lua-memory MIB          memory cap of the rule state in MiB (default 64)
+  --registry FILE|default   DIP market registry for the policy rules (default: the shipped channel table)
+  --flows                   follow the metering-service appointment flow across the files, in
+                            the order of their sender timestamps
+  --timestamp-skew SECONDS  how far a senderTimestamp may lie in the future (default 300)
   --no-rules                schema only: skip the Lua rules and native rule checks
   --strict-keys             keys that differ from the spec only in letter case are errors (DIP)
   --jobs N                  check large documents on N threads (default 1)
@@ -148,7 +152,8 @@ int run_check(const std::vector<std::string_view>& args) {
       return std::string(args[++i]);
     };
     if (arg == "--type" || arg == "--format" || arg == "--rules" || arg == "--max-findings" || arg == "--plugins" ||
-        arg == "--schemas" || arg == "--lua-instructions" || arg == "--lua-memory" || arg == "--jobs") {
+        arg == "--schemas" || arg == "--lua-instructions" || arg == "--lua-memory" || arg == "--jobs" ||
+        arg == "--registry" || arg == "--timestamp-skew") {
       auto v = value(arg);
       if (!v) return usage_error(std::string(arg) + " needs a value");
       if (arg == "--type") type = *v;
@@ -156,16 +161,20 @@ int run_check(const std::vector<std::string_view>& args) {
       else if (arg == "--rules") options.rule_dirs.emplace_back(*v);
       else if (arg == "--plugins") options.plugin_dirs.emplace_back(*v);
       else if (arg == "--schemas") options.schema_dirs.emplace_back(*v);
+      else if (arg == "--registry") options.registry = *v;
       else {
         auto n = parse_count(*v);
         if (!n || *n == 0) return usage_error(std::string(arg) + " expects a positive whole number, got \"" + *v + "\"");
         if (arg == "--max-findings") options.max_findings = *n;
+        else if (arg == "--timestamp-skew") options.timestamp_skew_seconds = static_cast<std::int64_t>(*n);
         else if (arg == "--jobs") options.jobs = static_cast<unsigned>(std::min<std::size_t>(*n, 256));
         else if (arg == "--lua-instructions") options.lua_instructions_per_call = *n;
         else options.lua_memory_bytes = *n << 20;
       }
     } else if (arg == "--no-default-dirs") {
       options.use_default_dirs = false;
+    } else if (arg == "--flows") {
+      options.flows = true;
     } else if (arg == "--no-rules") {
       options.run_rules = false;
     } else if (arg == "--strict-keys") {
@@ -187,6 +196,14 @@ int run_check(const std::vector<std::string_view>& args) {
   flowguard::Engine& engine = **created;
   auto log = make_logger();
 
+  // The flow rules follow processes across files in the order the messages were sent.
+  if (options.flows) {
+    std::vector<std::string> named;
+    for (const auto& f : files)
+      if (f != "-") named.push_back(f);
+    if (named.size() != files.size()) return usage_error("--flows reads files, not standard input");
+    files = flowguard::order_by_sender_timestamp(named);
+  }
   std::vector<flowguard::FileReport> reports;
   for (const auto& file : files) {
     if (file == "-") {

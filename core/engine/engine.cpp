@@ -5,6 +5,8 @@
 #include <chrono>
 #include <thread>
 #include <cstdlib>
+#include <ctime>
+#include <limits>
 #include <fstream>
 #include <iterator>
 #include <map>
@@ -15,6 +17,7 @@
 #include "flowguard/domain/checks.hpp"
 #include "flowguard/json/document.hpp"
 #include "flowguard/lua/rule_host.hpp"
+#include "flowguard/registry/registry.hpp"
 #include "flowguard/schema/validator.hpp"
 #include "native_checks.hpp"
 #include "plugin_host.hpp"
@@ -55,6 +58,15 @@ DefaultDirs find_default_dirs() {
     }
   }
   return dirs;
+}
+
+std::string utc_now_iso() {
+  const std::time_t t = std::time(nullptr);
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return buf;
 }
 
 fs::path canonical_or_self(const fs::path& p) {
@@ -158,6 +170,9 @@ struct Engine::Impl {
   };
   std::map<std::string, CompiledType> compiled;
 
+  // Read-only data every rule host sees as fg.data.<name> (the registry, run options).
+  std::vector<std::pair<std::string, std::shared_ptr<const json::Document>>> shared_data;
+
   void load_rule_dir(const fs::path& dir, bool must_exist) {
     const auto key = canonical_or_self(dir);
     if (!loaded_rule_dirs.insert(key).second) return;
@@ -184,6 +199,7 @@ struct Engine::Impl {
     while (workers.size() < count) {
       auto host = lua::RuleHost::create(limits);
       if (!host) return false;
+      for (const auto& [name, data] : shared_data) host.value()->set_data(name, data);
       workers.push_back(std::move(host).value());
       worker_dirs_loaded.push_back(0);
     }
@@ -288,6 +304,26 @@ Result<std::unique_ptr<Engine>> Engine::create(const EngineOptions& options) {
   auto host = lua::RuleHost::create(limits);
   if (!host) return std::move(host).error();
   impl.rules = std::move(host).value();
+
+  // Data for the rules: run options always, the market registry when asked for.
+  std::string run_options = "{\"flows\":" + std::string(options.flows ? "true" : "false") +
+                            ",\"timestamp_skew_seconds\":" + std::to_string(options.timestamp_skew_seconds) + ",\"now\":";
+  json::write_json_string(run_options, options.now.empty() ? utc_now_iso() : options.now);
+  run_options += "}";
+  auto run_options_doc = json::Document::parse(run_options);
+  if (!run_options_doc) return make_error(ErrorCode::kInternal, "run options: " + run_options_doc.error().message);
+  impl.shared_data.emplace_back("options", std::make_shared<const json::Document>(std::move(run_options_doc).value()));
+  if (!options.registry.empty()) {
+    std::error_code ec;
+    fs::path data_dir;
+    for (const auto& dir : impl.schema_dirs)
+      if (fs::is_regular_file(dir / "registry.schema.json", ec)) { data_dir = dir.parent_path(); break; }
+    if (data_dir.empty()) return make_error(ErrorCode::kUsage, "--registry: schemas/registry.schema.json was not found in any schema directory");
+    auto registry = registry::load_registry_option(options.registry, data_dir);
+    if (!registry) return make_error(ErrorCode::kUsage, registry.error().message);
+    impl.shared_data.emplace_back("registry", std::move(registry).value());
+  }
+  for (const auto& [name, data] : impl.shared_data) impl.rules->set_data(name, data);
   for (const auto& dir : options.rule_dirs) impl.load_rule_dir(dir, true);
   if (options.load_all_rules) engine->preload();
   return engine;
@@ -388,28 +424,27 @@ void Engine::Impl::run_record_stage(const std::vector<engine::RecordRef>& record
           json::append_pointer(pointer, field);
           if (schema_flagged.count(pointer)) return;  // one finding per field: the schema's
           out.push_back(make_finding(rule.id, rule.severity, std::move(pointer), with_spec(std::move(message), rule.spec),
-                                     value.offset()));
+                                     value.offset(), rule.code));
         };
         engine::run_field_check(check, record, add);
       }
       if (rule.has_record) record_rules.push_back(r);
     }
     if (record_rules.empty()) continue;
-    for (std::size_t r : record_rules) {
-      const auto& rule = rules[r];
-      auto status = host.run_record(r, record, i, reports);
-      for (auto& rep : reports) {
-        auto [pointer, offset] = place_of(rep, root, records);
-        out.push_back(make_finding(rule.id, rep.severity.value_or(rule.severity), std::move(pointer),
-                                   with_spec(std::move(rep.message), rule.spec), offset));
-      }
-      reports.clear();
-      if (!status) {
-        // A broken rule fails once per document, not once per record.
-        failed_rules.push_back(r);
-        out.push_back(make_finding(rule.id, Severity::kError, records[i].pointer, "rule failed: " + status.error().message,
-                                   record.offset()));
-      }
+    std::vector<lua::RuleFailure> failures;
+    host.run_record_rules(record_rules, record, i, reports, failures);
+    for (auto& rep : reports) {
+      const auto& rule = rules[rep.rule];
+      auto [pointer, offset] = place_of(rep, root, records);
+      out.push_back(make_finding(rule.id, rep.severity.value_or(rule.severity), std::move(pointer),
+                                 with_spec(std::move(rep.message), rule.spec), offset, rep.code.value_or(rule.code)));
+    }
+    reports.clear();
+    for (auto& failure : failures) {
+      // A broken rule fails once per document, not once per record.
+      failed_rules.push_back(failure.rule_index);
+      out.push_back(make_finding(rules[failure.rule_index].id, Severity::kError, records[i].pointer,
+                                 "rule failed: " + failure.error.message, record.offset()));
     }
   }
 }
@@ -607,7 +642,7 @@ FileReport Engine::check(std::string_view bytes, std::string_view source_name, s
       for (auto& rep : reports) {
         auto [pointer, offset] = place_of(rep, root, records);
         findings.push_back(make_finding(rule.id, rep.severity.value_or(rule.severity), std::move(pointer),
-                                        with_spec(std::move(rep.message), rule.spec), offset));
+                                        with_spec(std::move(rep.message), rule.spec), offset, rep.code.value_or(rule.code)));
       }
       reports.clear();
       if (!status) findings.push_back(make_finding(rule.id, Severity::kError, "", "rule failed: " + status.error().message, root.offset()));
@@ -632,6 +667,29 @@ FileReport Engine::check(std::string_view bytes, std::string_view source_name, s
   report.findings = std::move(findings);
   report.times.total = ms_since(t_start);
   return report;
+}
+
+std::vector<std::string> order_by_sender_timestamp(const std::vector<std::string>& files) {
+  std::vector<std::pair<std::int64_t, std::string>> keyed;
+  std::int64_t last = std::numeric_limits<std::int64_t>::max();
+  for (const auto& file : files) {
+    std::int64_t when = last;
+    if (auto bytes = read_file(file)) {
+      if (auto doc = json::Document::parse(*bytes)) {
+        const auto messages = engine::locate_messages(doc->root());
+        if (!messages.empty()) {
+          const auto info = describe_message(messages.front(), nullptr);
+          if (info.sender_timestamp)
+            if (auto instant = registry::parse_instant(*info.sender_timestamp)) when = *instant;
+        }
+      }
+    }
+    keyed.emplace_back(when, file);
+  }
+  std::stable_sort(keyed.begin(), keyed.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
+  std::vector<std::string> ordered;
+  for (auto& [when, file] : keyed) ordered.push_back(std::move(file));
+  return ordered;
 }
 
 }  // namespace flowguard

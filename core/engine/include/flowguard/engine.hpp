@@ -39,6 +39,14 @@ struct EngineOptions {
   bool run_rules = true;                    // false: schema only (--no-rules)
   bool strict_keys = false;                 // key-case deviations are errors, not warnings (--strict-keys)
   unsigned jobs = 1;                        // worker threads for the record stage of large documents
+
+  // The DIP market registry for the policy rules: a YAML file, "default" (the shipped channel table
+  // alone), or empty (no registry: message-level checks only). A registry that fails to load makes
+  // create() fail with every problem at file:line:col.
+  std::string registry;
+  bool flows = false;                          // run the stateful flow rules (--flows)
+  std::int64_t timestamp_skew_seconds = 300;   // how far in the future a sender timestamp may be
+  std::string now;                             // "YYYY-MM-DDThh:mm:ssZ" for time rules; empty: the clock
 };
 
 // Where the time of one check went (wall clock, milliseconds).
@@ -107,6 +115,10 @@ class FLOWGUARD_API Engine {
   struct Impl;
   std::unique_ptr<Impl> impl_;
 };
+
+// The files in the order of their first message's sender timestamp (CommonBlock S1
+// senderTimestamp), for --flows; files without one keep their place after those with one.
+FLOWGUARD_API std::vector<std::string> order_by_sender_timestamp(const std::vector<std::string>& files);
 
 // Reports in the formats `flowguard check --format` prints.
 struct Summary {

@@ -15,7 +15,9 @@ the tests run this script (Python is not guaranteed on users' machines or in CI)
   (missing required property, enum, wrong type, unknown property, too long, MPAN check digit,
   DIP ID, senderUniqueReference date), so together they cover schema findings and rules.
 
-Topic cases (tests/corpus/dip/<topic>/) are written by hand and left alone.
+Topic cases (tests/corpus/dip/<topic>/<case>.json: key case, unknown variants, payload wrappers
+and arrays, repeated senderUniqueReference, timestamps, identifiers) are built by topics() from the
+IF-031 [MSApp] valid message.
 """
 import copy
 import json
@@ -245,6 +247,141 @@ def write(path, value):
             f.write(text)
 
 
+def topics():
+    base = json.load(open(os.path.join(OUT, "IF-031", "MSApp", "valid.json")))
+    T = "dip.IF-031.MSApp"
+
+    def msg(n=0):
+        m = copy.deepcopy(base)
+        s1 = m["CommonBlock"]["S1"]
+        s1["senderUniqueReference"] = s1["senderUniqueReference"][:-6] + "%05dT" % n
+        return m
+
+    def case(topic, name, doc, why, findings, type_name=T, **extra):
+        write(os.path.join(OUT, topic, name + ".json"), doc)
+        exp = {"type": type_name, "why": why, "findings": findings}
+        exp.update(extra)
+        write(os.path.join(OUT, topic, name + ".expected.json"), exp)
+
+    def f(rule, severity, path, code=None):
+        d = {"rule": rule, "severity": severity, "path": path}
+        if code:
+            d["code"] = code
+        return d
+
+    # key case
+    m = msg(1)
+    s0 = m["CommonBlock"]["S0"]
+    m["CommonBlock"]["S0"] = {"InterfaceID": s0["interfaceID"], "schemaVersion": s0["schemaVersion"], "EVENTCODE": s0["eventCode"]}
+    s1 = m["CommonBlock"]["S1"]
+    s1["SenderUniqueReference"] = s1.pop("senderUniqueReference")
+    case("key-case", "discriminators-and-s1", m,
+         "S0 discriminators and a S1 key in another case: recognised and accepted, one warning per key",
+         [f("schema.key-case", "warning", "/CommonBlock/S0/InterfaceID"),
+          f("schema.key-case", "warning", "/CommonBlock/S0/EVENTCODE"),
+          f("schema.key-case", "warning", "/CommonBlock/S1/SenderUniqueReference")])
+    m = msg(2)
+    m["CommonBlock"]["M0"] = {"mpancore": "2000056535972", "distributorDIPID": "1009012345", "GSPGroupID": "_A"}
+    m["CommonBlock"]["S1"]["senderuniquereference"] = m["CommonBlock"]["S1"].pop("senderUniqueReference").replace("-20250317-", "-20251301-")
+    case("key-case", "rules-read-any-case", m,
+         "rules find fields whatever their case: the MPAN check digit and the reference date are still checked",
+         [f("schema.key-case", "warning", "/CommonBlock/M0/mpancore"),
+          f("schema.key-case", "warning", "/CommonBlock/S1/senderuniquereference"),
+          f("DIP-MPAN-CHECK-DIGIT", "error", "/CommonBlock/M0/mpancore", "RCP1061"),
+          f("DIP-SENDER-UNIQUE-REFERENCE", "warning", "/CommonBlock/S1/senderuniquereference")])
+
+    # unknown variants
+    m = msg(3)
+    m["CommonBlock"]["S0"]["eventCode"] = "[MSAppointment]"
+    case("unknown-variant", "event-code", m, "IF-031 has no [MSAppointment] event (MSApp, DSApp)",
+         [f("type.unknown-variant", "error", "", "RCP1003")], type_name="dip", recognisable=False)
+    m = msg(4)
+    m["CommonBlock"]["S0"]["interfaceID"] = "IF-099"
+    case("unknown-variant", "interface", m, "there is no interface IF-099",
+         [f("type.unknown-variant", "error", "", "RCP1003")], type_name="dip", recognisable=False)
+
+    # wrappers and arrays
+    case("envelope", "payload-wrapper", {"payload": msg(5)}, "one message under \"payload\"", [])
+    bad = msg(7)
+    bad["CommonBlock"]["M0"]["MPANCore"] = "2000056535970"
+    case("envelope", "message-array", [{"payload": msg(6)}, {"payload": bad}, msg(8)],
+         "a DIPMessageArray body: two wrapped messages and a bare one; the second has a wrong MPAN check digit",
+         [f("DIP-MPAN-CHECK-DIGIT", "error", "/1/payload/CommonBlock/M0/MPANCore", "RCP1061")])
+    m2 = msg(10)
+    m2["CommonBlock"]["S1"]["subText"] = ""
+    case("envelope", "schema-in-array", [msg(9), {"payload": m2}],
+         "schema findings point into the message that has them",
+         [f("schema.minLength", "error", "/1/payload/CommonBlock/S1/subText", "MSG1001")])
+
+    # repeated senderUniqueReference
+    a, b, c = msg(11), msg(12), msg(11)
+    case("sender-unique-reference", "repeated-in-document", [{"payload": a}, {"payload": b}, {"payload": c}],
+         "the third message reuses the first one's senderUniqueReference",
+         [f("DIP-SENDER-UNIQUE-REFERENCE-REPEATED", "error", "/2/payload/CommonBlock/S1/senderUniqueReference", "MSG1006")])
+    m = msg(13)
+    m["CommonBlock"]["S1"]["senderUniqueReference"] = "S-IF-031-0123456789-SUP-20250229-1A"
+    case("sender-unique-reference", "not-a-leap-year", m, "2025-02-29 does not exist",
+         [f("DIP-SENDER-UNIQUE-REFERENCE", "warning", "/CommonBlock/S1/senderUniqueReference")])
+    m = msg(14)
+    m["CommonBlock"]["S1"]["senderUniqueReference"] = "S-031-ABCDEF0123-MSS-20240229-x9"
+    case("sender-unique-reference", "short-form", m, "interface without IF-, hex sender part, 2024-02-29 exists", [])
+
+    # timestamps
+    m = msg(15)
+    m["CommonBlock"]["S1"]["senderTimestamp"] = "2099-03-17T17:08:14+00:00"
+    case("timestamps", "sender-in-future", m, "senderTimestamp in 2099, far beyond the 300 s skew",
+         [f("DIP-TIMESTAMP-FUTURE", "error", "/CommonBlock/S1/senderTimestamp", "RCP1008")])
+    m = msg(16)
+    m["CommonBlock"]["S1"]["senderTimestamp"] = "2025-02-30T17:08:14+01:00"
+    case("timestamps", "sender-not-a-date", m, "30 February",
+         [f("DIP-TIMESTAMP", "error", "/CommonBlock/S1/senderTimestamp", "MSG1007")])
+    m = msg(17)
+    m["CommonBlock"]["S1"]["senderTimestamp"] = "2025-03-17T24:08:14+00:00"
+    case("timestamps", "sender-hour-24", m, "hour 24",
+         [f("DIP-TIMESTAMP", "error", "/CommonBlock/S1/senderTimestamp", "MSG1007")])
+
+    # identifiers
+    def d0(txn, ts="2025-03-17T17:08:15+00:00"):
+        return {"transactionID": txn, "transactionTimestamp": ts, "publicationID": "PUB-001",
+                "initialCorrelationID": None, "replayIndicator": False, "serviceTicketURL": None}
+    m = msg(18)
+    m["CommonBlock"]["D0"] = d0("T-IF-031-2300000018-SUP-20250317-65693C1F82CF3000")
+    case("identifiers", "transaction-valid", m, "a D0 block with a well-formed transaction ID", [])
+    m = msg(19)
+    m["CommonBlock"]["D0"] = d0("T-IF-019-2300000018-SUP-20250317-65693C1F82CF3000")
+    case("identifiers", "transaction-other-interface", m, "transactionID names IF-019 on an IF-031 message",
+         [f("DIP-TRANSACTION-ID", "error", "/CommonBlock/D0/transactionID", "RCP1043")])
+    m = msg(20)
+    m["CommonBlock"]["D0"] = d0("T-IF-031-0123456789-SUP-20221301-1234CC0123456789", "2099-01-01T00:00:00+00:00")
+    case("identifiers", "transaction-bad-date-future-timestamp", m,
+         "transactionID dated month 13; transactionTimestamp in 2099",
+         [f("DIP-TRANSACTION-ID", "error", "/CommonBlock/D0/transactionID", "RCP1043"),
+          f("DIP-TIMESTAMP-FUTURE", "error", "/CommonBlock/D0/transactionTimestamp", "RCP1045")])
+    m = msg(21)
+    m["CommonBlock"]["D0"] = d0("TXN-42")
+    case("identifiers", "transaction-format", m, "not the published T-... format",
+         [f("DIP-TRANSACTION-ID", "error", "/CommonBlock/D0/transactionID", "RCP1043")])
+    m = msg(22)
+    m["CommonBlock"]["S1"]["senderCorrelationID"] = "CI-BP09-20220401-1234567890123"
+    case("identifiers", "correlation-with-process", m, "the portal guide's form, with a process segment", [])
+    m = msg(23)
+    m["CommonBlock"]["S1"]["senderCorrelationID"] = "my-correlation-1"
+    case("identifiers", "correlation-format", m, "not CI-[<process>-]yyyymmdd-<ref>",
+         [f("DIP-SENDER-CORRELATION-ID", "warning", "/CommonBlock/S1/senderCorrelationID", "MSG1012")])
+    m = msg(24)
+    m["CommonBlock"]["S1"]["senderCorrelationID"] = "CI-20221340-1"
+    case("identifiers", "correlation-date", m, "month 13",
+         [f("DIP-SENDER-CORRELATION-ID", "warning", "/CommonBlock/S1/senderCorrelationID", "MSG1012")])
+    m = msg(25)
+    m["CommonBlock"]["S1"]["DIPConnectionProviderID"] = "90000000X8"
+    m["CommonBlock"]["A0"] = {"primaryRecipients": ["1200000047"], "secondaryRecipients": ["25000000OO", None], "always": []}
+    m["CustomBlock"]["B070"]["proposedMeteringServiceDIPID"] = "12-0000047"
+    case("identifiers", "dip-ids", m, "DIP IDs with letters or punctuation in S1, the A0 recipients and a custom block",
+         [f("DIP-DIP-ID", "error", "/CommonBlock/S1/DIPConnectionProviderID", "MSG1011"),
+          f("DIP-DIP-ID", "error", "/CommonBlock/A0/secondaryRecipients/0", "MSG1033"),
+          f("DIP-DIP-ID", "error", "/CustomBlock/B070/proposedMeteringServiceDIPID")])
+
+
 def main():
     index = json.load(open(os.path.join(SCHEMAS, "index.json")))
     count = 0
@@ -265,7 +402,8 @@ def main():
         write(os.path.join(folder, "invalid.expected.json"),
               {"type": type_name, "why": "%s: %s" % (name, why), "findings": findings})
         count += 1
-    print("%d variants written under %s" % (count, os.path.relpath(OUT, ROOT)))
+    topics()
+    print("%d variants (and the topic cases) written under %s" % (count, os.path.relpath(OUT, ROOT)))
 
 
 if __name__ == "__main__":

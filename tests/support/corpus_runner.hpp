@@ -6,6 +6,9 @@
 //   "why":          what the case is about (for people)
 //   "findings":     the expected findings as a multiset of {rule, severity, path}; order is free
 //   "parse_error":  instead of findings: {"line": N}, the input is not JSON and the error names line N
+//   "registry":     optional: a market registry YAML, relative to the expected file (--registry)
+//   "options":      optional: {"flows": true} runs the case with --flows, through one engine shared
+//                   with the other flow cases, in name order
 //   "recognisable": optional, default true: when the payload has records, recognition from content
 //                   must give "type" as well (false for payloads whose shape no type uses)
 // Differences are shown as actual against expected, with the full text report.

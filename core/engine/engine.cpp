@@ -502,10 +502,14 @@ FileReport Engine::check(std::string_view bytes, std::string_view source_name, s
   bool message_mode = false;
   // Cheap pre-test: a message family is only worth matching when the first message carries the
   // family's first discriminator at all (a DFS batch never has /CommonBlock/S0/interfaceID).
+  // A message carrying that field is the family's, even when its values match no variant (it then
+  // gets type.unknown-variant naming the closest ones, not type.unrecognised).
+  bool family_signature = false;
   if (!variants.empty() && type_hint.empty()) {
     const json::Value* first = root.is_array() ? (root.size() ? &root.items()[0] : nullptr) : &root;
     if (first && first->is_object() && first->size() == 1 && first->find("payload")) first = first->find("payload");
-    if (!first || !first->is_object() || !engine::match_variant_prefix(*first, *variants.front())) variants.clear();
+    family_signature = first && first->is_object() && engine::match_variant_prefix(*first, *variants.front());
+    if (!family_signature) variants.clear();
   }
   if (!variants.empty()) {
     auto messages = engine::locate_messages(root);
@@ -517,7 +521,7 @@ FileReport Engine::check(std::string_view bytes, std::string_view source_name, s
     }
     // A hint inside a message family commits to it; without a hint, one recognised message does.
     const bool hint_is_family = !type_hint.empty() && candidates.size() == variants.size();
-    if (any || hint_is_family) {
+    if (any || hint_is_family || family_signature) {
       message_mode = true;
       records = std::move(messages);
       plans = std::move(message_plans);

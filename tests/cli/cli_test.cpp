@@ -164,7 +164,7 @@ TEST_CASE("spec import-dip regenerates the committed DIP schemas and spec diff f
   CHECK(run("spec import-dip " + spec.string()).status == 2);  // --out is required
 }
 
-TEST_CASE("--format dip answers with the DIP's StandardResponse and its batch semantics") {
+TEST_CASE("format dip answers with the DIP's StandardResponse and its batch semantics") {
   const std::string dir = std::string(FLOWGUARD_SOURCE_DIR) + "/tests/corpus/dip/IF-031/MSApp/";
   std::ifstream valid_in(dir + "valid.json"), invalid_in(dir + "invalid.json");
   std::stringstream valid, invalid;

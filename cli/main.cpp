@@ -91,16 +91,6 @@ int run_types(const flowguard::EngineOptions& options) {
   return (*engine)->load_issues().empty() ? kExitClean : kExitLoad;
 }
 
-// "YYYY-MM-DDThh:mm:ss+00:00", the DIP's DT-003 date-time.
-std::string utc_now() {
-  const std::time_t t = std::time(nullptr);
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S+00:00", &tm);
-  return buf;
-}
-
 int run_spec(const std::vector<std::string_view>& args) {
   if (args.size() >= 2 && args[0] == "import-dip") {
     std::string out, table;
@@ -217,7 +207,7 @@ int run_check(const std::vector<std::string_view>& args) {
   print_load_issues(engine, *log);
 
   const std::string out = format == "json"  ? flowguard::format_json(reports)
-                          : format == "dip" ? flowguard::format_dip(reports, utc_now())
+                          : format == "dip" ? flowguard::format_dip(reports, flowguard::utc_now("+00:00"))
                                             : flowguard::format_text(reports, !quiet);
   std::fwrite(out.data(), 1, out.size(), stdout);
   std::fflush(stdout);

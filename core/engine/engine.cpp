@@ -60,15 +60,6 @@ DefaultDirs find_default_dirs() {
   return dirs;
 }
 
-std::string utc_now_iso() {
-  const std::time_t t = std::time(nullptr);
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return buf;
-}
-
 fs::path canonical_or_self(const fs::path& p) {
   std::error_code ec;
   auto c = fs::weakly_canonical(p, ec);
@@ -308,7 +299,7 @@ Result<std::unique_ptr<Engine>> Engine::create(const EngineOptions& options) {
   // Data for the rules: run options always, the market registry when asked for.
   std::string run_options = "{\"flows\":" + std::string(options.flows ? "true" : "false") +
                             ",\"timestamp_skew_seconds\":" + std::to_string(options.timestamp_skew_seconds) + ",\"now\":";
-  json::write_json_string(run_options, options.now.empty() ? utc_now_iso() : options.now);
+  json::write_json_string(run_options, options.now.empty() ? utc_now() : options.now);
   run_options += "}";
   auto run_options_doc = json::Document::parse(run_options);
   if (!run_options_doc) return make_error(ErrorCode::kInternal, "run options: " + run_options_doc.error().message);
@@ -671,6 +662,15 @@ FileReport Engine::check(std::string_view bytes, std::string_view source_name, s
   report.findings = std::move(findings);
   report.times.total = ms_since(t_start);
   return report;
+}
+
+std::string utc_now(const char* zone) {
+  const std::time_t t = std::time(nullptr);
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S", &tm);
+  return buf + std::string(zone);
 }
 
 std::vector<std::string> order_by_sender_timestamp(const std::vector<std::string>& files) {

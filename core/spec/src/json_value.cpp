@@ -1,5 +1,7 @@
 #include "json_value.hpp"
 
+#include "flowguard/json/document.hpp"
+
 #include <charconv>
 #include <cmath>
 #include <cstdio>
@@ -18,29 +20,8 @@ JValue* JValue::find(const std::string& key) {
   return it == as_object().end() ? nullptr : &it->second;
 }
 
-void append_json_string(std::string& out, const std::string& s) {
-  out += '"';
-  for (unsigned char c : s) {
-    switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\b': out += "\\b"; break;
-      case '\f': out += "\\f"; break;
-      case '\n': out += "\\n"; break;
-      case '\r': out += "\\r"; break;
-      case '\t': out += "\\t"; break;
-      default:
-        if (c < 0x20) {
-          char buf[8];
-          std::snprintf(buf, sizeof buf, "\\u%04x", c);
-          out += buf;
-        } else {
-          out += static_cast<char>(c);  // UTF-8 passes through unchanged
-        }
-    }
-  }
-  out += '"';
-}
+// One JSON string writer for the whole project: core/json's.
+void append_json_string(std::string& out, const std::string& s) { json::write_json_string(out, s); }
 
 namespace {
 
@@ -297,14 +278,6 @@ Result<JValue> parse_json(const std::string& text, const std::string& what) {
 #pragma GCC diagnostic pop
 #endif
 
-std::string escape_pointer_token(const std::string& token) {
-  std::string out;
-  for (char c : token) {
-    if (c == '~') out += "~0";
-    else if (c == '/') out += "~1";
-    else out += c;
-  }
-  return out;
-}
+std::string escape_pointer_token(const std::string& token) { return json::escape_pointer_token(token); }
 
 }  // namespace flowguard::spec

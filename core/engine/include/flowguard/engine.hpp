@@ -116,6 +116,10 @@ class FLOWGUARD_API Engine {
   std::unique_ptr<Impl> impl_;
 };
 
+// The current UTC time as "YYYY-MM-DDThh:mm:ss" followed by `zone` ("Z", or "+00:00" for the DIP's
+// DT-003 date-time).
+FLOWGUARD_API std::string utc_now(const char* zone = "Z");
+
 // The files in the order of their first message's sender timestamp (CommonBlock S1
 // senderTimestamp), for --flows; files without one keep their place after those with one.
 FLOWGUARD_API std::vector<std::string> order_by_sender_timestamp(const std::vector<std::string>& files);

@@ -579,7 +579,7 @@ FileReport Engine::check(std::string_view bytes, std::string_view source_name, s
   if (type) {
     if (const auto* schema = impl.schema_for(*type)) {
       const schema::ValidateOptions options{type->case_insensitive_keys};
-      if (!schema->accepts(root, options)) {
+      if (!impl.options.fast_paths || !schema->accepts(root, options)) {
         schema->validate(root, "", violations, SIZE_MAX, options);
         add_violations(violations, *type);
       }
@@ -596,7 +596,7 @@ FileReport Engine::check(std::string_view bytes, std::string_view source_name, s
         continue;
       }
       const schema::ValidateOptions options{t->case_insensitive_keys};
-      if (!schema->accepts(*records[i].value, options)) {
+      if (!impl.options.fast_paths || !schema->accepts(*records[i].value, options)) {
         schema->validate(*records[i].value, records[i].pointer, violations, SIZE_MAX, options);
         add_violations(violations, *t);
       }

@@ -37,6 +37,7 @@ struct EngineOptions {
   std::size_t lua_memory_bytes = 64u << 20;
   bool load_all_rules = false;              // load every rule set at creation (default: on first use)
   bool run_rules = true;                    // false: schema only (--no-rules)
+  bool fast_paths = true;                   // false: skip the schema accept path (findings must not change)
   bool strict_keys = false;                 // key-case deviations are errors, not warnings (--strict-keys)
   unsigned jobs = 1;                        // worker threads for the record stage of large documents
 

@@ -11,6 +11,9 @@
 
 local SPEC = "Elexon DIP API v2.1.0"
 
+-- Run-wide memory of DIP-SENDER-UNIQUE-REFERENCE-REPEATED (see there).
+local earlier_references, documents_seen = {}, 0
+
 ---------------------------------------------------------------------------------------------------
 -- helpers
 
@@ -226,11 +229,13 @@ return {
       end)
     end,
   },
+  -- References seen in earlier documents of this run: rule files' upvalues live as long as the
+  -- engine, so one `flowguard check` over many files sees a reference repeated across them.
   {
     id = "DIP-SENDER-UNIQUE-REFERENCE-REPEATED",
     severity = "error",
     code = "MSG1006",
-    description = "no senderUniqueReference is used by two messages of one document",
+    description = "no senderUniqueReference is used by two messages of one document or one run",
     spec = SPEC .. ", ResponseCodes MSG1006 (Sender Unique Reference Duplicated)",
     types = { "dip.*" },
     document = function(records, report, root)
@@ -241,10 +246,18 @@ return {
         if first[v] then
           report { pointer = p, message = ("senderUniqueReference %s is already used by the message at %s; "
               .. "the DIP rejects a repeated reference"):format(show(v), first[v] == "" and "the document root" or first[v]) }
+        elseif earlier_references[v] then
+          report { pointer = p, message = ("senderUniqueReference %s is already used by a message of an earlier "
+              .. "document in this run (document %d); the DIP rejects a repeated reference"):format(show(v), earlier_references[v]) }
+          first[v] = base
         else
           first[v] = base
         end
       end)
+      documents_seen = documents_seen + 1
+      for v in pairs(first) do
+        if not earlier_references[v] then earlier_references[v] = documents_seen end
+      end
     end,
   },
   {

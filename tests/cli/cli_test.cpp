@@ -173,12 +173,18 @@ TEST_CASE("format dip answers with the DIP's StandardResponse and its batch sema
   REQUIRE(!valid.str().empty());
   // A DIPMessageArray submission: one good message and one bad one.
   const auto batch = scratch("batch.json", "[{\"payload\": " + valid.str() + "}, {\"payload\": " + invalid.str() + "}]");
+  // Two files in one run: the second repeats the first's senderUniqueReference, which the DIP
+  // rejects (MSG1006) even though the message on its own is valid.
   const auto r = run("check --format dip " + batch.string() + " " + dir + "valid.json");
   INFO(r.out);
   CHECK(r.status == 1);
   auto doc = flowguard::json::Document::parse(r.out);
   REQUIRE(doc.ok());
   REQUIRE(doc->root().size() == 2);
+  const auto alone = run("check --format dip " + dir + "valid.json");
+  CHECK(alone.status == 0);
+  auto alone_doc = flowguard::json::Document::parse(alone.out);
+  REQUIRE(alone_doc.ok());
   auto schema = flowguard::schema::CompiledSchema::load_file(std::string(FLOWGUARD_SOURCE_DIR) + "/schemas/dip/standard-response.schema.json");
   REQUIRE(schema.ok());
   for (const auto& response : doc->root().items()) {
@@ -195,6 +201,8 @@ TEST_CASE("format dip answers with the DIP's StandardResponse and its batch sema
   const std::string second = std::string(rejected[1].find("message")->as_string());
   CHECK_FALSE(second.rfind("MSG000", 0) == 0);
   CHECK(rejected[1].find("help")->is_string());
-  const auto& accepted = doc->root().items()[1].find("messageArray")->items();
+  const auto& repeated = doc->root().items()[1].find("messageArray")->items();
+  CHECK_THAT(std::string(repeated[0].find("message")->as_string()), Catch::StartsWith("MSG1006 - "));
+  const auto& accepted = alone_doc->root().items()[0].find("messageArray")->items();
   CHECK(std::string(accepted[0].find("message")->as_string()) == "MSG0000 - Success");
 }

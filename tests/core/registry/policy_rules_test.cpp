@@ -89,6 +89,9 @@ std::vector<Key> run(flowguard::lua::RuleHost& host, const Message& m, std::stri
   for (std::size_t i = 0; i < host.rules().size(); ++i) {
     const auto& rule = host.rules()[i];
     if (!rule.applies_to(m.type) || !rule.has_document) continue;
+    // Policy and flow rules only: message-level rules (some remember a run's earlier documents)
+    // are the DIP corpus's business.
+    if (rule.id.rfind("DIP-POLICY", 0) != 0 && rule.id.rfind("DIP-FLOW", 0) != 0) continue;
     std::vector<flowguard::lua::RuleReport> out;
     auto status = host.run_document(i, records, m.doc.root(), out);
     INFO(m.file.string());

@@ -169,6 +169,9 @@ def flow(minute, interface, event, corr, why, findings, response=None):
         msg = message(interface, event, SUP, "SUP", ts, corr, [REGS])
     else:
         msg = message(interface, event, REGS, "REGS", ts, corr, [SUP], response=response)
+    if minute == 14:  # a new message on a finished process: its own reference, the old correlation id
+        s1 = msg["CommonBlock"]["S1"]
+        s1["senderUniqueReference"] = s1["senderUniqueReference"][:-8] + "02REUSED"
     FLOW.append(("%02d-%s-%s" % (minute, interface, event), msg, why, findings))
 
 

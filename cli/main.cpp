@@ -52,6 +52,8 @@ check options:
   --flows                   follow the metering-service appointment flow across the files, in
                             the order of their sender timestamps
   --timestamp-skew SECONDS  how far a senderTimestamp may lie in the future (default 300)
+  --header NAME=VALUE       an HTTP header sent with the payload (repeatable), e.g. the SSI
+                            appointment's X-API-KEY and X-IDEMPOTENCY-KEY
   --no-rules                schema only: skip the Lua rules and native rule checks
   --strict-keys             keys that differ from the spec only in letter case are errors (DIP)
   --jobs N                  check large documents on N threads (default 1)
@@ -143,7 +145,7 @@ int run_check(const std::vector<std::string_view>& args) {
     };
     if (arg == "--type" || arg == "--format" || arg == "--rules" || arg == "--max-findings" || arg == "--plugins" ||
         arg == "--schemas" || arg == "--lua-instructions" || arg == "--lua-memory" || arg == "--jobs" ||
-        arg == "--registry" || arg == "--timestamp-skew") {
+        arg == "--registry" || arg == "--timestamp-skew" || arg == "--header") {
       auto v = value(arg);
       if (!v) return usage_error(std::string(arg) + " needs a value");
       if (arg == "--type") type = *v;
@@ -152,6 +154,11 @@ int run_check(const std::vector<std::string_view>& args) {
       else if (arg == "--plugins") options.plugin_dirs.emplace_back(*v);
       else if (arg == "--schemas") options.schema_dirs.emplace_back(*v);
       else if (arg == "--registry") options.registry = *v;
+      else if (arg == "--header") {
+        const auto eq = v->find('=');
+        if (eq == std::string::npos || eq == 0) return usage_error("--header expects NAME=VALUE, got \"" + *v + "\"");
+        options.headers.emplace_back(v->substr(0, eq), v->substr(eq + 1));
+      }
       else {
         auto n = parse_count(*v);
         if (!n || *n == 0) return usage_error(std::string(arg) + " expects a positive whole number, got \"" + *v + "\"");

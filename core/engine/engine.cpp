@@ -304,6 +304,19 @@ Result<std::unique_ptr<Engine>> Engine::create(const EngineOptions& options) {
   auto run_options_doc = json::Document::parse(run_options);
   if (!run_options_doc) return make_error(ErrorCode::kInternal, "run options: " + run_options_doc.error().message);
   impl.shared_data.emplace_back("options", std::make_shared<const json::Document>(std::move(run_options_doc).value()));
+  if (!options.headers.empty()) {
+    std::string headers = "{";
+    for (const auto& [name, value] : options.headers) {
+      if (headers.size() > 1) headers += ",";
+      json::write_json_string(headers, name);
+      headers += ":";
+      json::write_json_string(headers, value);
+    }
+    headers += "}";
+    auto headers_doc = json::Document::parse(headers);
+    if (!headers_doc) return make_error(ErrorCode::kUsage, "--header: " + headers_doc.error().message);
+    impl.shared_data.emplace_back("headers", std::make_shared<const json::Document>(std::move(headers_doc).value()));
+  }
   if (!options.registry.empty()) {
     std::error_code ec;
     fs::path data_dir;

@@ -206,3 +206,20 @@ TEST_CASE("format dip answers with the DIP's StandardResponse and its batch sema
   const auto& accepted = alone_doc->root().items()[0].find("messageArray")->items();
   CHECK(std::string(accepted[0].find("message")->as_string()) == "MSG0000 - Success");
 }
+
+TEST_CASE("SSI appointment headers given with --header are checked") {
+  std::string valid;
+  for (const auto& entry : fs::directory_iterator(std::string(FLOWGUARD_SOURCE_DIR) + "/tests/corpus/ssi/ms-appointment-request"))
+    if (entry.path().filename() == "valid.json") valid = entry.path().string();
+  REQUIRE(!valid.empty());
+  const std::string key = "--header X-API-KEY=123e4567-e89b-12d3-a456-426614174000 ";
+  CHECK(run("check --quiet " + key + "--header x-idempotency-key=retry-1 " + valid).status == 0);
+  const auto bad_key = run("check --quiet --header X-API-KEY=secret --header X-IDEMPOTENCY-KEY=1 " + valid);
+  CHECK(bad_key.status == 1);
+  CHECK_THAT(bad_key.out, Catch::Contains("[SSI-HEADER-API-KEY]") && Catch::Contains("expected a UUID"));
+  const auto no_idempotency = run("check --quiet " + key + valid);
+  CHECK(no_idempotency.status == 1);
+  CHECK_THAT(no_idempotency.out, Catch::Contains("[SSI-HEADER-IDEMPOTENCY-KEY]"));
+  CHECK(run("check --quiet " + valid).status == 0);  // no headers given: the body alone is checked
+  CHECK(run("check --header novalue " + valid).status == 2);
+}

@@ -48,6 +48,9 @@ struct EngineOptions {
   bool flows = false;                          // run the stateful flow rules (--flows)
   std::int64_t timestamp_skew_seconds = 300;   // how far in the future a sender timestamp may be
   std::string now;                             // "YYYY-MM-DDThh:mm:ssZ" for time rules; empty: the clock
+  // HTTP headers that accompany the payloads (--header NAME=VALUE), for rules on request headers
+  // (the SSI appointment's X-API-KEY, X-IDEMPOTENCY-KEY); rules see them as fg.data.headers.
+  std::vector<std::pair<std::string, std::string>> headers;
 };
 
 // Where the time of one check went (wall clock, milliseconds).

@@ -670,8 +670,10 @@ FileReport Engine::check(std::string_view bytes, std::string_view source_name, s
     report.findings_not_shown = findings.size() - impl.options.max_findings;
     findings.resize(impl.options.max_findings);
   }
-  const auto& lines = doc.lines();
-  for (auto& f : findings) std::tie(f.line, f.column) = lines.locate(f.offset);
+  if (!findings.empty()) {  // the line index costs a pass over the input: only when something is reported
+    const auto& lines = doc.lines();
+    for (auto& f : findings) std::tie(f.line, f.column) = lines.locate(f.offset);
+  }
   report.findings = std::move(findings);
   report.times.total = ms_since(t_start);
   return report;

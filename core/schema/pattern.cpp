@@ -514,6 +514,22 @@ std::unique_ptr<NativePattern> NativePattern::compile(std::string_view source, s
   std::vector<const Ast*> alts;
   if (ast.type == Ast::kAlt) for (auto& k : ast.kids) alts.push_back(&k);
   else alts.push_back(&ast);
+  // ^(X)?$ — an optional whole body, the usual "empty or a format" — is ^$|^X$, which the
+  // scanner handles; without this rewrite it would fall to the NFA.
+  std::vector<Ast> rewritten;
+  if (alts.size() == 1 && ast.type == Ast::kConcat && ast.kids.size() == 3 && ast.kids[0].type == Ast::kBol &&
+      ast.kids[2].type == Ast::kEol && ast.kids[1].type == Ast::kRepeat && ast.kids[1].min == 0 && ast.kids[1].max == 1 &&
+      !ast.kids[1].kids.empty()) {
+    Ast empty;
+    empty.type = Ast::kConcat;
+    empty.kids = {ast.kids[0], ast.kids[2]};
+    Ast body;
+    body.type = Ast::kConcat;
+    body.kids = {ast.kids[0], ast.kids[1].kids[0], ast.kids[2]};
+    rewritten.push_back(std::move(empty));
+    rewritten.push_back(std::move(body));
+    alts = {&rewritten[0], &rewritten[1]};
+  }
   bool simple = true;
   for (const Ast* alt : alts) {
     if (alt->type != Ast::kConcat || alt->kids.size() < 2 || alt->kids.front().type != Ast::kBol ||

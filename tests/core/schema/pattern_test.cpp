@@ -87,7 +87,8 @@ TEST_CASE("native matcher agrees with std::regex", "[schema][pattern]") {
 }
 
 TEST_CASE("common schema shapes use the simple scanner", "[schema][pattern]") {
-  for (const char* p : {"^\\d{2}-\\d{2}-\\d{4}$", "^$|^\\d{2}-\\d{2}-\\d{4}$", "^[A-Z]{3}$", "^[0-9]{1,10}$"}) {
+  for (const char* p : {"^\\d{2}-\\d{2}-\\d{4}$", "^$|^\\d{2}-\\d{2}-\\d{4}$", "^[A-Z]{3}$", "^[0-9]{1,10}$",
+                        "^([0-9]{13})?$", "^([0-9]{2}-[0-9]{2}-[0-9]{4})?$"}) {
     auto compiled = NativePattern::compile(p, nullptr);
     REQUIRE(compiled);
     CHECK(compiled->uses_simple_scanner());
@@ -97,6 +98,13 @@ TEST_CASE("common schema shapes use the simple scanner", "[schema][pattern]") {
   REQUIRE(overlap);
   CHECK_FALSE(overlap->uses_simple_scanner());
   CHECK(overlap->search("aaa"));
+  // The optional-body rewrite keeps the meaning: empty, or exactly the format.
+  auto optional = NativePattern::compile("^([0-9]{2}-[0-9]{2})?$", nullptr);
+  REQUIRE(optional);
+  CHECK(optional->search(""));
+  CHECK(optional->search("12-34"));
+  CHECK_FALSE(optional->search("12-3"));
+  CHECK_FALSE(optional->search("12-3412-34"));
 }
 
 TEST_CASE("code points, not bytes, and fallbacks", "[schema][pattern]") {

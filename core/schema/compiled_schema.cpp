@@ -88,6 +88,9 @@ struct Node {
   std::vector<std::pair<std::uint32_t, std::uint32_t>> pattern_props;  // (pattern, node)
   std::uint32_t additional = kNone;
   std::vector<std::string_view> required;
+  // For each required key, its index in `props` (or -1 when not declared there): the fast path
+  // marks declared properties as it meets them and checks required ones by bit, not by search.
+  std::vector<int> required_prop;
   std::uint32_t property_names = kNone;
   std::vector<Dependency> dependencies;
 
@@ -754,6 +757,11 @@ class Compiler {
                       n.additional != kNone || !n.required.empty() || n.property_names != kNone ||
                       !n.dependencies.empty();
     n.combinators = !n.all_of.empty() || !n.any_of.empty() || !n.one_of.empty() || n.not_ != kNone || n.if_ != kNone;
+    n.required_prop.clear();
+    for (auto r : n.required) {
+      const Prop* p = n.props.size() <= 64 ? n.find_prop(r) : nullptr;
+      n.required_prop.push_back(p ? static_cast<int>(p - n.props.data()) : -1);
+    }
   }
 
   std::uint32_t add_pattern(std::uint32_t doc, const std::string& pointer, std::string_view source) {
@@ -1121,6 +1129,7 @@ class Evaluator {
       if (!nm) nm = near_misses(n, v);
       return *nm;
     };
+    std::uint64_t seen = 0;  // declared properties met, by index (props.size() <= 64)
     if (!n.props.empty() || !n.pattern_props.empty() || n.additional != kNone) {
       for (const auto& m : v.members()) {
         if constexpr (D) {
@@ -1144,6 +1153,7 @@ class Evaluator {
         }
         if (p) {
           matched = true;
+          if (const auto index = static_cast<std::size_t>(p - n.props.data()); index < 64) seen |= std::uint64_t{1} << index;
           if constexpr (D) json::append_pointer(c->pointer, m.key);
           bool r = run<D>(p->node, m.value, c, spec);
           if constexpr (D) c->pointer.resize(mark);
@@ -1183,8 +1193,10 @@ class Evaluator {
         }
       }
     }
-    for (auto r : n.required) {
-      if (find_key(v, r)) continue;
+    for (std::size_t i = 0; i < n.required.size(); ++i) {
+      const std::string_view r = n.required[i];
+      const int index = n.required_prop[i];
+      if (index >= 0 ? ((seen >> index) & 1) != 0 : find_key(v, r) != nullptr) continue;
       if constexpr (!D) return false;
       ok = false;
       std::string msg = "missing required property " + quoted(r);

@@ -223,3 +223,15 @@ TEST_CASE("SSI appointment headers given with --header are checked") {
   CHECK(run("check --quiet " + valid).status == 0);  // no headers given: the body alone is checked
   CHECK(run("check --header novalue " + valid).status == 2);
 }
+
+TEST_CASE("DIP key case: a warning by default, an error with --strict-keys") {
+  const std::string file = std::string(FLOWGUARD_SOURCE_DIR) + "/tests/corpus/dip/key-case/discriminators-and-s1.json";
+  const auto lenient = run("check --quiet " + file);
+  INFO(lenient.out);
+  CHECK(lenient.status == 0);
+  CHECK_THAT(lenient.out, Catch::Contains("warning: [schema.key-case] key \"InterfaceID\""));
+  const auto strict = run("check --quiet --strict-keys --format json " + file);
+  INFO(strict.out);
+  CHECK(strict.status == 1);
+  CHECK_THAT(strict.out, Catch::Contains(R"("rule":"schema.key-case","severity":"error")"));
+}

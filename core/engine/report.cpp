@@ -45,7 +45,9 @@ std::string format_text(const std::vector<FileReport>& reports, bool show_notes)
       if (f.line) out += ":" + std::to_string(f.line) + ":" + std::to_string(f.column);
       out += ": ";
       out += to_string(f.severity);
-      out += ": [" + f.rule + "] " + f.message;
+      out += ": [" + f.rule + "] ";
+      if (!f.code.empty()) out += "(" + f.code + ") ";
+      out += f.message;
       out += " (" + (f.pointer.empty() ? std::string("document root") : f.pointer) + ")\n";
     }
     if (r.findings_not_shown)
@@ -94,6 +96,10 @@ std::string format_json(const std::vector<FileReport>& reports) {
       json::write_json_string(out, f.pointer);
       out += ",\"line\":" + std::to_string(f.line) + ",\"column\":" + std::to_string(f.column) + ",\"message\":";
       json::write_json_string(out, f.message);
+      if (!f.code.empty()) {
+        out += ",\"code\":";
+        json::write_json_string(out, f.code);
+      }
       out += "}";
     }
     out += "],\"findings_not_shown\":" + std::to_string(r.findings_not_shown) + "}";

@@ -235,3 +235,20 @@ TEST_CASE("DIP key case: a warning by default, an error with --strict-keys") {
   CHECK(strict.status == 1);
   CHECK_THAT(strict.out, Catch::Contains(R"("rule":"schema.key-case","severity":"error")"));
 }
+
+TEST_CASE("findings carry the DIP response code in text and JSON") {
+  const std::string file = std::string(FLOWGUARD_SOURCE_DIR) + "/tests/corpus/dip/IF-031/MSApp/invalid.json";
+  const auto text = run("check --quiet " + file);
+  INFO(text.out);
+  CHECK_THAT(text.out, Catch::Contains("error: [schema.required] (MSG1001) missing required property"));
+  const auto json = run("check --format json " + file);
+  INFO(json.out);
+  CHECK_THAT(json.out, Catch::Contains(R"("code":"MSG1001")"));
+  auto report = flowguard::json::Document::parse(json.out);
+  REQUIRE(report.ok());
+  auto schema = flowguard::schema::CompiledSchema::load_file(std::string(FLOWGUARD_SOURCE_DIR) + "/schemas/report.schema.json");
+  REQUIRE(schema.ok());
+  std::vector<flowguard::schema::Violation> violations;
+  schema->validate(report->root(), "", violations);
+  CHECK(violations.empty());
+}

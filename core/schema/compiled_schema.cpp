@@ -1292,6 +1292,14 @@ class Evaluator {
       for (std::size_t i = 0; i < items.size(); ++i) {
         if constexpr (D) {
           if (c->full()) return false;
+          // The diagnostic walk only for items that fail the fast path: in a batch where a few
+          // records are wrong, the others cost what valid input costs. A key-case deviation passes
+          // the fast path but must still be reported, so it sends the item down the walk too.
+          const bool deviation_before = case_deviation_;
+          case_deviation_ = false;
+          const bool clean = run<false>(n.items, items[i], nullptr, spec) && !case_deviation_;
+          case_deviation_ = deviation_before || case_deviation_;
+          if (clean) continue;
         }
         if (!each(i, n.items)) {
           if constexpr (!D) return false;

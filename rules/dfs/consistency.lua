@@ -69,6 +69,22 @@ end
 
 local function zone_name(offset) return offset == 60 and "BST, UTC+1" or "GMT, UTC+0" end
 
+-- For an Upwards event, Delivered <unit> is Baseline <unit> minus Metered <unit> within `tolerance`
+-- (the weekly settlement's kWh and the settlement report's MWh differ only in unit and precision).
+local function delivered_check(unit, tolerance, format, within)
+  local baseline_key, metered_key, delivered_key = "Baseline " .. unit, "Metered " .. unit, "Delivered " .. unit
+  return function(rec, report)
+    if str(rec, "Event Type") ~= "Upwards" then return end
+    local baseline, metered, delivered = num(rec, baseline_key), num(rec, metered_key), num(rec, delivered_key)
+    if not baseline or not metered or not delivered then return end
+    local expected = baseline - metered
+    if math.abs(delivered - expected) > tolerance then
+      report(delivered_key, ("%s %s is not %s %s minus %s %s (" .. format .. "); expected them to agree%s for an Upwards event")
+        :format(delivered_key, fg.preview(delivered), baseline_key, fg.preview(baseline), metered_key, fg.preview(metered), expected, within))
+    end
+  end
+end
+
 local LAUNCH = "01-11-2022"  -- the Demand Flexibility Service began in winter 2022/23
 local LAUNCH_DAY = fg.day_number(LAUNCH)
 local EARLY_KEYS = { "Submission Date", "Delivery Date" }
@@ -109,16 +125,7 @@ return {
     description = "For an Upwards event, Delivered kWh equals Baseline kWh minus Metered kWh (within 0.01)",
     spec = SPEC .. " §6, Weekly Settlement Submission field table (Baseline kWh, Metered kWh, Delivered kWh)",
     types = { "dfs.weekly-settlement" },
-    record = function(rec, report)
-      if str(rec, "Event Type") ~= "Upwards" then return end
-      local baseline, metered, delivered = num(rec, "Baseline kWh"), num(rec, "Metered kWh"), num(rec, "Delivered kWh")
-      if not baseline or not metered or not delivered then return end
-      local expected = baseline - metered
-      if math.abs(delivered - expected) > 0.01 + 1e-9 then
-        report("Delivered kWh", ("Delivered kWh %s is not Baseline kWh %s minus Metered kWh %s (%.2f); expected them to agree within 0.01 kWh for an Upwards event")
-          :format(fg.preview(delivered), fg.preview(baseline), fg.preview(metered), expected))
-      end
-    end,
+    record = delivered_check("kWh", 0.01 + 1e-9, "%.2f", " within 0.01 kWh"),
   },
   {
     id = "DFS-DELIVERED-MWH",
@@ -126,16 +133,7 @@ return {
     description = "For an Upwards event, Delivered MWh equals Baseline MWh minus Metered MWh (within 0.00001)",
     spec = SPEC .. " §8 Appendix, Summarised Settlement Report API Response Schema and samples",
     types = { "dfs.settlement-report" },
-    record = function(rec, report)
-      if str(rec, "Event Type") ~= "Upwards" then return end
-      local baseline, metered, delivered = num(rec, "Baseline MWh"), num(rec, "Metered MWh"), num(rec, "Delivered MWh")
-      if not baseline or not metered or not delivered then return end
-      local expected = baseline - metered
-      if math.abs(delivered - expected) > 0.00001 + 1e-12 then
-        report("Delivered MWh", ("Delivered MWh %s is not Baseline MWh %s minus Metered MWh %s (%.5f); expected them to agree for an Upwards event")
-          :format(fg.preview(delivered), fg.preview(baseline), fg.preview(metered), expected))
-      end
-    end,
+    record = delivered_check("MWh", 0.00001 + 1e-12, "%.5f", ""),
   },
   {
     id = "DFS-SETTLEMENT-PERIOD",

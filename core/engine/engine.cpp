@@ -22,6 +22,7 @@
 #include "native_checks.hpp"
 #include "plugin_host.hpp"
 #include "recognizer.hpp"
+#include "stream.hpp"
 
 namespace flowguard {
 namespace fs = std::filesystem;
@@ -349,6 +350,14 @@ void Engine::preload() {
 }
 
 FileReport Engine::check_file(const fs::path& file, std::string_view type_hint) {
+  std::error_code ec;
+  const auto size = fs::file_size(file, ec);
+  const auto ext = file.extension().string();
+  const bool ndjson = ext == ".ndjson" || ext == ".jsonl";
+  if (!ec && (ndjson || size >= kStreamThresholdBytes)) {
+    std::ifstream in(file, std::ios::binary);
+    if (in) return check_stream(in, file.string(), type_hint, ndjson);
+  }
   auto bytes = read_file(file);
   if (!bytes) {
     FileReport report;
@@ -677,6 +686,179 @@ FileReport Engine::check(std::string_view bytes, std::string_view source_name, s
   report.findings = std::move(findings);
   report.times.total = ms_since(t_start);
   return report;
+}
+
+namespace {
+
+// An array-level bound of a type's document schema ("minItems"/"maxItems"), read from the schema
+// file, with the schema's x-spec: streaming judges them on the record count at the end.
+struct ArrayBounds {
+  std::optional<std::int64_t> min_items, max_items;
+  std::string spec;
+};
+
+ArrayBounds array_bounds(const std::vector<fs::path>& schema_dirs, const std::string& schema) {
+  ArrayBounds bounds;
+  std::error_code ec;
+  for (const auto& dir : schema_dirs) {
+    if (!fs::is_regular_file(dir / schema, ec)) continue;
+    auto bytes = read_file(dir / schema);
+    if (!bytes) break;
+    auto doc = json::Document::parse(*bytes);
+    if (!doc) break;
+    const json::Value& root = doc->root();
+    if (const auto* v = root.find("minItems"); v && v->is_number()) bounds.min_items = static_cast<std::int64_t>(v->as_double());
+    if (const auto* v = root.find("maxItems"); v && v->is_number()) bounds.max_items = static_cast<std::int64_t>(v->as_double());
+    const json::Value* spec = root.find("x-spec");
+    if (!spec)
+      if (const auto* items = root.find("items")) spec = items->find("x-spec");
+    if (spec && spec->is_string()) bounds.spec = std::string(spec->as_string());
+    break;
+  }
+  return bounds;
+}
+
+}  // namespace
+
+FileReport Engine::check_stream(std::istream& in, std::string_view source_name, std::string_view type_hint, bool ndjson) {
+  const auto t_start = Clock::now();
+  FileReport total;
+  total.path = std::string(source_name);
+  engine::ItemReader reader(in, ndjson);
+
+  std::string chunk, item, type(type_hint);
+  struct Placed {
+    std::size_t chunk_offset;   // where the item starts in the chunk text
+    engine::ItemStart start;    // where it starts in the stream
+  };
+  std::vector<Placed> placed;
+  std::size_t base = 0;         // index of the chunk's first record in the whole stream
+  bool stop = false;
+  std::vector<Finding> findings;
+  std::set<std::string> rules_run;
+
+  // Chunk offset -> the stream position of the same character.
+  auto locate = [&](std::uint64_t offset) {
+    auto it = std::upper_bound(placed.begin(), placed.end(), offset,
+                               [](std::uint64_t o, const Placed& p) { return o < p.chunk_offset; });
+    if (it == placed.begin()) return reader.document_start();
+    --it;
+    const std::size_t end = (it + 1 == placed.end()) ? chunk.size() - 1 : (it + 1)->chunk_offset - 1;
+    return engine::position_in_item(it->start, chunk.substr(it->chunk_offset, end - it->chunk_offset),
+                                    static_cast<std::size_t>(offset - it->chunk_offset));
+  };
+
+  auto flush = [&] {
+    if (placed.empty()) return;
+    chunk += "]";
+    FileReport r = check(chunk, source_name, type);
+    if (r.input_error) {
+      // A record that is not JSON: find it and say where it is in the stream.
+      for (std::size_t k = 0; k < placed.size(); ++k) {
+        const std::size_t end = (k + 1 == placed.size()) ? chunk.size() - 1 : placed[k + 1].chunk_offset - 1;
+        const std::string text = chunk.substr(placed[k].chunk_offset, end - placed[k].chunk_offset);
+        json::Document doc;
+        json::ParseError error;
+        if (json::Document::parse(text, doc, error)) continue;
+        const auto at = engine::position_in_item(placed[k].start, text, static_cast<std::size_t>(error.offset));
+        total.input_error = make_error(error.limit ? ErrorCode::kLimit : ErrorCode::kParse,
+                                       total.path + ":" + std::to_string(at.line) + ":" + std::to_string(at.column) + ": " +
+                                           (error.limit ? "input exceeds a limit: " : "not valid JSON: ") + error.message);
+        break;
+      }
+      if (!total.input_error) total.input_error = r.input_error;
+      stop = true;
+      return;
+    }
+    if (type.empty()) type = r.type;
+    if (total.type.empty()) {
+      total.type = r.type;
+      total.type_from_content = r.type_from_content;
+    }
+    total.records += r.records;
+    for (auto& id : r.rules_run) rules_run.insert(id);
+    total.times.parse += r.times.parse;
+    total.times.schema += r.times.schema;
+    total.times.rules += r.times.rules;
+    // Totals come from the chunk's report (it counts findings beyond its own cap too).
+    total.errors += r.errors;
+    total.warnings += r.warnings;
+    total.infos += r.infos;
+    for (auto& f : r.findings) {
+      if (f.pointer.empty() && (f.rule == "schema.maxItems" || f.rule == "schema.minItems")) {
+        --total.errors;  // judged on the whole stream at the end
+        continue;
+      }
+      if (!f.pointer.empty()) {
+        const std::size_t slash = f.pointer.find('/', 1);
+        const std::string first = f.pointer.substr(1, slash == std::string::npos ? std::string::npos : slash - 1);
+        std::size_t index = 0;
+        bool numeric = !first.empty();
+        for (char ch : first) numeric = numeric && ch >= '0' && ch <= '9', index = index * 10 + static_cast<std::size_t>(ch - '0');
+        if (numeric) f.pointer = "/" + std::to_string(base + index) + (slash == std::string::npos ? "" : f.pointer.substr(slash));
+      }
+      const auto at = locate(f.offset);
+      f.offset = at.offset;
+      f.line = at.line;
+      f.column = at.column;
+      if (findings.size() < impl_->options.max_findings) findings.push_back(std::move(f));
+      else ++total.findings_not_shown;
+    }
+    total.findings_not_shown += r.findings_not_shown;  // beyond the chunk's own cap
+    if (r.type.empty()) stop = true;  // an unrecognised document: one finding says so
+    base += placed.size();
+    placed.clear();
+  };
+
+  engine::ItemStart start;
+  while (!stop && reader.next(item, start)) {
+    if (placed.empty()) chunk = "[";
+    else chunk += ",";
+    placed.push_back({chunk.size(), start});
+    chunk += item;
+    if (placed.size() == kStreamChunkRecords) flush();
+  }
+  if (!stop) flush();
+  if (reader.error() && !total.input_error) {
+    const auto& at = reader.error_at();
+    total.input_error = make_error(ErrorCode::kParse, total.path + ":" + std::to_string(at.line) + ":" +
+                                                          std::to_string(at.column) + ": not valid JSON: " + *reader.error());
+  }
+  if (!total.input_error && !type.empty()) {
+    if (const TypeEntry* entry = [&]() -> const TypeEntry* {
+          for (const auto& t : impl_->types)
+            if (t.name == type) return &t;
+          return nullptr;
+        }();
+        entry && entry->shape == FG_SHAPE_RECORD_ARRAY) {
+      const auto bounds = array_bounds(impl_->schema_dirs, entry->schema);
+      const auto count = static_cast<std::int64_t>(total.records);
+      const auto& at = reader.document_start();
+      auto bound = [&](const char* keyword, std::string relation, std::int64_t limit) {
+        Finding f = make_finding(std::string("schema.") + keyword, Severity::kError, "",
+                                 with_spec("the value has " + std::to_string(count) + " items; expected " + relation +
+                                               std::to_string(limit) + " items",
+                                           bounds.spec),
+                                 at.offset, entry->schema_error_code);
+        f.line = at.line;
+        f.column = at.column;
+        // Kept even past --max-findings: the record count is the first thing a provider must fix.
+        ++total.errors;
+        findings.push_back(std::move(f));
+      };
+      if (bounds.max_items && count > *bounds.max_items) bound("maxItems", "at most ", *bounds.max_items);
+      if (bounds.min_items && count < *bounds.min_items) bound("minItems", "at least ", *bounds.min_items);
+    }
+  }
+  std::stable_sort(findings.begin(), findings.end(), [](const Finding& a, const Finding& b) {
+    if (a.offset != b.offset) return a.offset < b.offset;
+    if (a.rule != b.rule) return a.rule < b.rule;
+    return a.message < b.message;
+  });
+  total.findings = std::move(findings);
+  total.rules_run.assign(rules_run.begin(), rules_run.end());
+  total.times.total = ms_since(t_start);
+  return total;
 }
 
 std::string utc_now(const char* zone) {

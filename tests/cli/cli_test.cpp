@@ -252,3 +252,22 @@ TEST_CASE("findings carry the DIP response code in text and JSON") {
   schema->validate(report->root(), "", violations);
   CHECK(violations.empty());
 }
+
+TEST_CASE("NDJSON is streamed: records are checked a chunk at a time and the count is judged at the end") {
+  const std::string record =
+      R"({"Event ID": 570, "Event Type": "Upwards", "Delivery Date": "18-03-2026", "Registered DFS Participant": "Beta Dev", )"
+      R"("DFS Unit ID": "Beta-1-Z2", "DFS Volume MW": 78, "From_Local": "01:00", "To_Local": "01:30", "Utilisation price GBP per MWh": 200})";
+  std::string lines;
+  for (int i = 0; i < 5001; ++i) {
+    std::string r = record;
+    r.replace(r.find("570"), 3, std::to_string(1000 + i));  // distinct records: no duplicate warnings
+    if (i == 4500) r.replace(r.find("18-03-2026"), 10, "31-02-2026");
+    lines += r + "\n";
+  }
+  const auto file = scratch("bids.ndjson", lines);
+  const auto r = run("check --quiet " + file.string());
+  INFO(r.out.substr(0, 2000));
+  CHECK(r.status == 1);
+  CHECK_THAT(r.out, Catch::Contains("bids.ndjson:1:1: error: [schema.maxItems] the value has 5001 items; expected at most 5000 items"));
+  CHECK_THAT(r.out, Catch::Contains("bids.ndjson:4501:") && Catch::Contains("[DFS-DATE-DMY]") && Catch::Contains("(/4500/Delivery Date)"));
+}

@@ -3,6 +3,7 @@
 #include <catch2/catch.hpp>
 
 #include <algorithm>
+#include <sstream>
 #include <string>
 
 #include "flowguard/engine.hpp"
@@ -186,4 +187,47 @@ TEST_CASE("findings are identical, byte for byte, with one job and with several"
   CHECK(a.errors > 500);
   CHECK(a.warnings > 300);
   CHECK(flowguard::format_json({a}) == flowguard::format_json({b}));
+}
+
+TEST_CASE("a streamed array gives the same report as a parsed one; NDJSON the same findings") {
+  std::string array = "[\n", ndjson;
+  for (int i = 0; i < 2600; ++i) {  // more than two chunks
+    const bool faulty = i % 9 == 0;
+    const std::string record = "{\"id\": " + std::to_string(faulty ? 0 : i + 1) + ", \"when\": \"" +
+                               (i % 10 == 0 ? "31-02-2026" : "01-02-2026") + "\", \"amount\": " + (i % 13 == 0 ? "1.125" : "10.5") +
+                               (i % 17 == 0 ? ", \"extra\": 1" : "") + "}";
+    array += std::string(i ? ",\n  " : "  ") + record;
+    ndjson += record + "\n";
+  }
+  array += "\n]\n";
+  auto engine = make_engine(100000);
+  const auto whole = engine->check(array, "batch.json", "test.order");
+  std::istringstream array_in(array), ndjson_in(ndjson);
+  const auto streamed = engine->check_stream(array_in, "batch.json", "test.order");
+  CHECK(whole.errors > 600);
+  CHECK(flowguard::format_json({whole}) == flowguard::format_json({streamed}));
+
+  const auto lines = engine->check_stream(ndjson_in, "batch.ndjson", "test.order", true);
+  REQUIRE(lines.findings.size() == whole.findings.size());
+  for (std::size_t i = 0; i < lines.findings.size(); ++i) {
+    CHECK(lines.findings[i].rule == whole.findings[i].rule);
+    CHECK(lines.findings[i].pointer == whole.findings[i].pointer);
+    CHECK(lines.findings[i].line == static_cast<std::uint32_t>(std::stoul(lines.findings[i].pointer.substr(1)) + 1));
+  }
+}
+
+TEST_CASE("streaming reports a broken record and a broken array at their place in the stream") {
+  auto engine = make_engine();
+  std::istringstream bad_record("[\n {\"id\": 1, \"when\": \"01-02-2026\", \"amount\": 1},\n {\"id\": 2,, \"when\": 1}\n]");
+  const auto r = engine->check_stream(bad_record, "s.json", "test.order");
+  REQUIRE(r.input_error);
+  CHECK_THAT(r.input_error->message, Catch::StartsWith("s.json:3:11: not valid JSON"));
+  std::istringstream trailing("[{\"id\": 1, \"when\": \"01-02-2026\", \"amount\": 1},]");
+  const auto t = engine->check_stream(trailing, "t.json", "test.order");
+  REQUIRE(t.input_error);
+  CHECK_THAT(t.input_error->message, Catch::Contains("trailing commas"));
+  std::istringstream not_array("{\"id\": 1}");
+  const auto n = engine->check_stream(not_array, "n.json", "test.order");
+  REQUIRE(n.input_error);
+  CHECK_THAT(n.input_error->message, Catch::Contains("expected '['"));
 }

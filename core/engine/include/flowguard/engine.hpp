@@ -9,6 +9,7 @@
 
 #include <cstddef>
 #include <filesystem>
+#include <istream>
 #include <memory>
 #include <optional>
 #include <string>
@@ -113,6 +114,17 @@ class FLOWGUARD_API Engine {
   // (recognise from content).
   FileReport check(std::string_view bytes, std::string_view source_name, std::string_view type_hint = {});
   FileReport check_file(const std::filesystem::path& file, std::string_view type_hint = {});
+
+  // Checks a large JSON array, or NDJSON (one record per line), in bounded memory: records are
+  // read and checked a chunk at a time, so memory does not grow with the file. Findings, pointers
+  // and positions are those of the whole file. Differences from check(): the array's own
+  // minItems/maxItems are judged on the record count at the end, and document-level rules see one
+  // chunk (kStreamChunkRecords records) at a time. check_file() uses it for files of
+  // kStreamThresholdBytes or more and for .ndjson/.jsonl files.
+  FileReport check_stream(std::istream& in, std::string_view source_name, std::string_view type_hint = {},
+                          bool ndjson = false);
+  static constexpr std::size_t kStreamChunkRecords = 4000;  // enough for --jobs 2 to split
+  static constexpr std::uint64_t kStreamThresholdBytes = 64ull << 20;
 
  private:
   Engine();

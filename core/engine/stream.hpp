@@ -1,0 +1,53 @@
+// Reading a large JSON array or NDJSON stream one top-level item at a time, without parsing it,
+// so that checking can proceed in chunks of bounded size.
+#pragma once
+
+#include <cstdint>
+#include <istream>
+#include <optional>
+#include <string>
+
+namespace flowguard::engine {
+
+struct ItemStart {
+  std::uint64_t offset = 0;  // byte offset of the item's first character in the stream
+  std::uint32_t line = 1;    // 1-based line of that character
+  std::uint32_t column = 1;  // 1-based column, in code points
+};
+
+class ItemReader {
+ public:
+  ItemReader(std::istream& in, bool ndjson);
+
+  // The next item's text and where it starts. false at the end of the input or on an error.
+  bool next(std::string& item, ItemStart& start);
+
+  // Set when the stream is not an array of items (or a line is unterminated garbage): what was
+  // expected, and where.
+  const std::optional<std::string>& error() const noexcept { return error_; }
+  const ItemStart& error_at() const noexcept { return error_at_; }
+  // Where the array (or stream) began: findings about the whole document point here.
+  const ItemStart& document_start() const noexcept { return document_start_; }
+
+ private:
+  int peek();  // next byte or -1, without consuming
+  int get();   // consume one byte, tracking line and column
+  void skip_space();
+  bool fail(std::string message);
+  ItemStart here() const noexcept { return {offset_, line_, column_}; }
+
+  std::istream& in_;
+  bool ndjson_;
+  std::string buffer_;
+  std::size_t pos_ = 0;
+  std::uint64_t offset_ = 0;
+  std::uint32_t line_ = 1, column_ = 1;
+  bool started_ = false, finished_ = false;
+  std::optional<std::string> error_;
+  ItemStart error_at_, document_start_;
+};
+
+// Line and column of `offset_in_item` inside an item that starts at `start`.
+ItemStart position_in_item(const ItemStart& start, const std::string& item, std::size_t offset_in_item);
+
+}  // namespace flowguard::engine

@@ -99,6 +99,15 @@ bool pointer_to(const json::Value& root, const json::Value* target, std::string&
   return false;
 }
 
+// Document order, then rule id and message, so output is stable and reads top to bottom.
+void sort_findings(std::vector<Finding>& findings) {
+  std::stable_sort(findings.begin(), findings.end(), [](const Finding& a, const Finding& b) {
+    if (a.offset != b.offset) return a.offset < b.offset;
+    if (a.rule != b.rule) return a.rule < b.rule;
+    return a.message < b.message;
+  });
+}
+
 std::string with_spec(std::string message, const std::string& spec) {
   if (!spec.empty()) message += " [" + spec + "]";
   return message;
@@ -667,12 +676,7 @@ FileReport Engine::check(std::string_view bytes, std::string_view source_name, s
   }
   report.times.rules = ms_since(t_rules);
 
-  // Document order, then rule id and message, so output is stable and reads top to bottom.
-  std::stable_sort(findings.begin(), findings.end(), [](const Finding& a, const Finding& b) {
-    if (a.offset != b.offset) return a.offset < b.offset;
-    if (a.rule != b.rule) return a.rule < b.rule;
-    return a.message < b.message;
-  });
+  sort_findings(findings);
   for (const auto& f : findings)
     ++(f.severity == Severity::kError ? report.errors : f.severity == Severity::kWarning ? report.warnings : report.infos);
   if (findings.size() > impl.options.max_findings) {
@@ -850,11 +854,7 @@ FileReport Engine::check_stream(std::istream& in, std::string_view source_name, 
       if (bounds.min_items && count < *bounds.min_items) bound("minItems", "at least ", *bounds.min_items);
     }
   }
-  std::stable_sort(findings.begin(), findings.end(), [](const Finding& a, const Finding& b) {
-    if (a.offset != b.offset) return a.offset < b.offset;
-    if (a.rule != b.rule) return a.rule < b.rule;
-    return a.message < b.message;
-  });
+  sort_findings(findings);
   total.findings = std::move(findings);
   total.rules_run.assign(rules_run.begin(), rules_run.end());
   total.times.total = ms_since(t_start);

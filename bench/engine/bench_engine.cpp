@@ -14,6 +14,13 @@
 // --schema-only: the engine has no switch for it, so the engine is created without default
 // directories, with the plugin and schema directories only: no rule directory, so no rule runs
 // (checked: the report's rules_run must be empty).
+//
+// --fresh-dip-references: DIP-SENDER-UNIQUE-REFERENCE-REPEATED remembers every senderUniqueReference
+// for the engine's lifetime, so checking the same DIP file again would flag all its references as
+// repeated (not what a server checking distinct submissions sees). With this flag, before each
+// check (untimed) the first two characters of the trailing part of every "senderUniqueReference"
+// value (S-...-yyyymmdd-<ref>; bench/dip/generate.js writes "00" there) are set to the check's
+// number in base 36, so each check sees references no earlier check used (for up to 1,296 checks).
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -53,15 +60,39 @@ std::string json_string(const std::string& s) {
 
 [[noreturn]] void usage(int code) {
   (code ? std::cerr : std::cout)
-      << "usage: fg_bench_engine [--type T] [--schema-only] [--iterations K] [--warmup W] [--plugins DIR] [--schemas DIR] FILE...\n";
+      << "usage: fg_bench_engine [--type T] [--schema-only] [--fresh-dip-references] [--iterations K] [--warmup W] [--plugins DIR] [--schemas DIR] FILE...\n";
   std::exit(code);
+}
+
+// Offsets of the two characters after the last '-' of every "senderUniqueReference":"..." value.
+std::vector<std::size_t> reference_marks(const std::string& bytes) {
+  static const std::string key = "\"senderUniqueReference\"";
+  std::vector<std::size_t> marks;
+  for (auto at = bytes.find(key); at != std::string::npos; at = bytes.find(key, at + key.size())) {
+    auto open = bytes.find('"', at + key.size());
+    if (open == std::string::npos) break;
+    const auto close = bytes.find('"', open + 1);
+    if (close == std::string::npos) break;
+    const auto dash = bytes.rfind('-', close);
+    if (dash != std::string::npos && dash > open && close - dash > 3) marks.push_back(dash + 1);
+  }
+  return marks;
+}
+
+void stamp_references(std::string& bytes, const std::vector<std::size_t>& marks, int check) {
+  static const char digits[] = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ";
+  const int n = check % (36 * 36);
+  for (auto m : marks) {
+    bytes[m] = digits[n / 36];
+    bytes[m + 1] = digits[n % 36];
+  }
 }
 
 }  // namespace
 
 int main(int argc, char** argv) {
   std::string type;
-  bool schema_only = false;
+  bool schema_only = false, fresh_references = false;
   int iterations = 20, warmup = 3;
   std::string plugin_dir = FG_BENCH_PLUGIN_DIR, schema_dir = FG_BENCH_SCHEMA_DIR;
   std::vector<std::string> files;
@@ -73,6 +104,7 @@ int main(int argc, char** argv) {
     };
     if (arg == "--type") type = value();
     else if (arg == "--schema-only") schema_only = true;
+    else if (arg == "--fresh-dip-references") fresh_references = true;
     else if (arg == "--iterations") iterations = std::max(1, std::atoi(value().c_str()));
     else if (arg == "--warmup") warmup = std::max(0, std::atoi(value().c_str()));
     else if (arg == "--plugins") plugin_dir = value();
@@ -99,6 +131,7 @@ int main(int argc, char** argv) {
     std::cerr << "fg_bench_engine: load issue: " << issue.source << ": " << issue.message << "\n";
 
   int status = 0;
+  int checks = 0;  // across all files: files with the same references (dip.valid/dip.faulty) stay distinct
   for (const auto& file : files) {
     std::ifstream in(file, std::ios::binary);
     if (!in) {
@@ -106,13 +139,22 @@ int main(int argc, char** argv) {
       status = 1;
       continue;
     }
-    const std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    const auto marks = fresh_references ? reference_marks(bytes) : std::vector<std::size_t>{};
+    auto fresh = [&] {
+      if (fresh_references) stamp_references(bytes, marks, checks);
+      ++checks;
+    };
 
     flowguard::FileReport report;
-    for (int w = 0; w < warmup; ++w) report = engine.check(bytes, file, type);
+    for (int w = 0; w < warmup; ++w) {
+      fresh();
+      report = engine.check(bytes, file, type);
+    }
     std::vector<double> times;
     times.reserve(static_cast<std::size_t>(iterations));
     for (int k = 0; k < iterations; ++k) {
+      fresh();
       const auto t0 = std::chrono::steady_clock::now();
       report = engine.check(bytes, file, type);
       const auto t1 = std::chrono::steady_clock::now();

@@ -54,6 +54,8 @@ struct HostState {
   bool record_mode = false;
   std::size_t record_index = 0;   // 0-based, record mode
   std::size_t record_count = 0;   // document mode
+  const std::string* record_pointers = nullptr;  // document mode, when the caller gave them
+  std::size_t record_pointer_count = 0;
   std::vector<RuleReport>* out = nullptr;
   std::size_t current_rule = 0;   // rule whose code is running (RuleReport::rule)
 

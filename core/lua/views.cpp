@@ -314,6 +314,21 @@ int m_duplicates(lua_State* L) {
   return 1;
 }
 
+// records:record_pointer(i): where record i (1-based) is in the document, when the engine said.
+int m_record_pointer(lua_State* L) {
+  const View* v = check_view(L);
+  if (v->kind != ViewKind::kRecords) return luaL_error(L, "record_pointer() works on the records of a document check");
+  const lua_Integer i = luaL_checkinteger(L, 2);
+  HostState* h = host(L);
+  if (h->record_pointers == nullptr || i < 1 || static_cast<std::size_t>(i) > h->record_pointer_count) {
+    lua_pushnil(L);
+    return 1;
+  }
+  const std::string& p = h->record_pointers[i - 1];
+  lua_pushlstring(L, p.data(), p.size());
+  return 1;
+}
+
 // Method names win over record fields of the same name; rec:get(key) reaches such a field.
 lua_CFunction find_method(const char* k, std::size_t n) {
   switch (n) {
@@ -330,6 +345,7 @@ lua_CFunction find_method(const char* k, std::size_t n) {
     case 8: return std::memcmp(k, "decimals", 8) == 0 ? m_decimals : nullptr;
     case 10: return std::memcmp(k, "duplicates", 10) == 0 ? m_duplicates : nullptr;
     case 11: return std::memcmp(k, "fingerprint", 11) == 0 ? m_fingerprint : nullptr;
+    case 14: return std::memcmp(k, "record_pointer", 14) == 0 ? m_record_pointer : nullptr;
     default: return nullptr;
   }
 }

@@ -34,7 +34,11 @@ local function get(view, key)
 end
 
 -- get() along a path of keys; returns the value and its pointer below `base`.
-local function esc(k) return (tostring(k):gsub("~", "~0"):gsub("/", "~1")) end
+local function esc(k)
+  k = tostring(k)
+  if not k:find("[~/]") then return k end  -- the usual key needs no escaping
+  return (k:gsub("~", "~0"):gsub("/", "~1"))
+end
 
 local function dig(view, base, ...)
   local v, p = view, base
@@ -101,7 +105,14 @@ end
 -- Calls fn(record, pointer, i) for every object record whose pointer is known (a record has none
 -- only when it has no object or array member, and then there is nothing here to check).
 local function each_message(records, root, fn)
-  local ptrs = record_pointers(records, root)
+  -- The engine says where each record is (records:record_pointer); work it out only if it does not.
+  local ptrs
+  if #records > 0 and records:record_pointer(1) ~= nil then
+    ptrs = {}
+    for i = 1, #records do ptrs[i] = records:record_pointer(i) end
+  else
+    ptrs = record_pointers(records, root)
+  end
   for i = 1, #records do
     local rec = records[i]
     if is_view(rec) and not is_array(rec) and ptrs[i] then fn(rec, ptrs[i], i) end
@@ -118,15 +129,16 @@ local function walk(view, pointer, keys, fn, depth)
     return
   end
   for k, v in pairs(view) do
-    local p = pointer .. "/" .. esc(k)
+    -- Pointers are built only where they are used: on a match, or to descend.
     if type(k) == "string" and keys[k:lower()] then
+      local p = pointer .. "/" .. esc(k)
       if is_array(v) then
         for i, item in ipairs(v) do fn(item, p .. "/" .. (i - 1), k) end
       else
         fn(v, p, k)
       end
     elseif is_view(v) then
-      walk(v, p, keys, fn, depth + 1)
+      walk(v, pointer .. "/" .. esc(k), keys, fn, depth + 1)
     end
   end
 end

@@ -171,3 +171,25 @@ TEST_CASE("fg.data is visible at load time and in document checks", "[lua][data]
   REQUIRE(out.size() == 1);
   CHECK(out[0].message == "RCP1008 MSG1006 2");
 }
+
+TEST_CASE("records:record_pointer(i) gives where each record is, when the engine says", "[lua][records]") {
+  TempDir dir;
+  auto host = make_host();
+  load_ok(*host, dir, "p.lua", doc_rule("PTRS", R"(
+    for i = 1, #records do report{ record = i, message = tostring(records:record_pointer(i)) } end
+    report{ message = tostring(records:record_pointer(0)) .. "," .. tostring(records:record_pointer(#records + 1)) })"));
+  Docs d(R"([{"a": 1}, {"b": 2}])");
+  const std::vector<std::string> pointers = {"/0/payload", "/1/payload"};
+  std::vector<RuleReport> out;
+  const auto status = host->run_document(0, d.records, pointers, d.doc.root(), out);
+  INFO((status.ok() ? std::string() : status.error().message));
+  REQUIRE(status.ok());
+  REQUIRE(out.size() == 3);
+  CHECK(out[0].message == "/0/payload");
+  CHECK(out[1].message == "/1/payload");
+  CHECK(out[2].message == "nil,nil");
+  // Without pointers (or with the wrong number of them) the method answers nil.
+  out.clear();
+  REQUIRE(host->run_document(0, d.records, d.doc.root(), out).ok());
+  CHECK(out[0].message == "nil");
+}

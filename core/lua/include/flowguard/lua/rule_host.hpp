@@ -108,6 +108,10 @@ class RuleHost {
   // `root` the whole document.
   Status run_document(std::size_t rule_index, std::span<const json::Value* const> records,
                       const json::Value& root, std::vector<RuleReport>& out);
+  // The same, telling rules where each record is in the document (records:record_pointer(i)).
+  Status run_document(std::size_t rule_index, std::span<const json::Value* const> records,
+                      std::span<const std::string> record_pointers, const json::Value& root,
+                      std::vector<RuleReport>& out);
 
   // Shared read-only data: rules see `fg.data.<name>` as a view of `doc`'s root (a scalar root as
   // its Lua value) that stays valid across calls. The host keeps `doc` alive; setting the same name

@@ -40,7 +40,8 @@ commands:
 check options:
   --type TYPE               check as TYPE (a full name such as dfs.bid-submission, or a family
                             such as dfs); default: recognise the type from the content
-  --format text|json|dip    output format (default text: FILE:LINE:COL: SEVERITY: [RULE] message (POINTER))
+  --format text|json|dip    output format: text (default; FILE:LINE:COL: SEVERITY: [RULE] message (POINTER)),
+                            json (schemas/report.schema.json), dip (the DIP's StandardResponse per file)
   --rules DIR               also load the Lua rules in DIR (repeatable)
   --max-findings N          show at most N findings per file (default 1000)
   --plugins DIR             also load plugins from DIR (repeatable)
@@ -48,7 +49,8 @@ check options:
   --no-default-dirs         only use the directories given on the command line
   --lua-instructions N      instruction budget per rule call (default 10000000)
   --lua-memory MIB          memory cap of the rule state in MiB (default 64)
-  --registry FILE|default   DIP market registry for the policy rules (default: the shipped channel table)
+  --registry FILE|default   DIP market registry for the policy rules; "default" is the shipped channel
+                            table alone; without it only message-level checks run
   --flows                   follow the metering-service appointment flow across the files, in
                             the order of their sender timestamps
   --timestamp-skew SECONDS  how far a senderTimestamp may lie in the future (default 300)

@@ -655,20 +655,23 @@ FileReport Engine::check(std::string_view bytes, std::string_view source_name, s
     impl.run_records_parallel(records, plans, schema_flagged, root, findings, failed_rules);
 
     // Document checks: once per document, for rules that apply to any type present.
+    // The record lists are built once, and only when some document rule applies.
     std::vector<const json::Value*> record_values;
     std::vector<std::string> record_pointers;
-    record_values.reserve(records.size());
-    record_pointers.reserve(records.size());
-    for (const auto& rec : records) {
-      record_values.push_back(rec.value);
-      record_pointers.push_back(rec.pointer);
-    }
     std::vector<lua::RuleReport> reports;
     for (std::size_t r = 0; r < rules.size(); ++r) {
       const auto& rule = rules[r];
       if (!rule.has_document) continue;
       if (std::find(failed_rules.begin(), failed_rules.end(), r) != failed_rules.end()) continue;
       if (std::none_of(present.begin(), present.end(), [&](const TypeEntry* t) { return rule.applies_to(t->name); })) continue;
+      if (record_values.size() != records.size()) {
+        record_values.reserve(records.size());
+        record_pointers.reserve(records.size());
+        for (const auto& rec : records) {
+          record_values.push_back(rec.value);
+          record_pointers.push_back(rec.pointer);
+        }
+      }
       auto status = impl.rules->run_document(r, record_values, record_pointers, root, reports);
       for (auto& rep : reports) {
         auto [pointer, offset] = place_of(rep, root, records);

@@ -54,6 +54,19 @@ local APPOINTMENT_KEYS = {
   appointment_scenario = true, contract_reference = true,
 }
 
+
+-- An MPAN listed twice with the same effective_from in one list of relationships (`list`, the
+-- pointer of the array below the record) is reported at the repeat; `seen` remembers first places.
+local function flag_repeat(seen, item, core, where, list, what, at)
+  local key = core .. "|" .. tostring(item.value.effective_from)
+  if seen[key] then
+    at(("/%s/%d"):format(list, item.index),
+       ("%s repeats MPAN %d with the same effective_from as %s[%d]; expected each %s once")
+         :format(where, core, list:match("[^/]+$"), seen[key], what))
+  else
+    seen[key] = item.index
+  end
+end
 return {
   {
     id = "SSI-RELATED-PRIMARY",
@@ -94,14 +107,7 @@ return {
               at(("/related_mpans/secondary_mpans/%d/mpan_core"):format(item.index),
                  ("%s is %d, the primary MPAN itself; expected a different MPAN"):format(where, core))
             end
-            local key = core .. "|" .. tostring(item.value.effective_from)
-            if seen[key] then
-              at(("/related_mpans/secondary_mpans/%d"):format(item.index),
-                 ("%s repeats MPAN %d with the same effective_from as secondary_mpans[%d]; expected each relationship once")
-                   :format(where, core, seen[key]))
-            else
-              seen[key] = item.index
-            end
+            flag_repeat(seen, item, core, where, "related_mpans/secondary_mpans", "relationship", at)
           end
         end
       end)
@@ -129,14 +135,7 @@ return {
               at(("/linked_mpans/export_mpans/%d/mpan_core"):format(item.index),
                  ("%s is %d, the import MPAN itself; expected an export MPAN"):format(where, core))
             end
-            local key = core .. "|" .. tostring(item.value.effective_from)
-            if seen[key] then
-              at(("/linked_mpans/export_mpans/%d"):format(item.index),
-                 ("%s repeats MPAN %d with the same effective_from as export_mpans[%d]; expected each link once")
-                   :format(where, core, seen[key]))
-            else
-              seen[key] = item.index
-            end
+            flag_repeat(seen, item, core, where, "linked_mpans/export_mpans", "link", at)
           end
         end
         if id and import and not member then

@@ -251,6 +251,17 @@ struct Engine::Impl {
     });
   }
 
+  // What the record stage runs for one type: its native checks and its Lua record rules, worked
+  // out once per type (again after more rules were loaded), not once per record.
+  struct TypeRules {
+    bool built = false;
+    std::size_t rule_count = 0;  // rules loaded when it was built
+    engine::NativeChecks native;
+    std::vector<std::size_t> record_rules;  // rules with a Lua record check
+  };
+  std::map<const TypeEntry*, TypeRules> type_rules;
+  const TypeRules& rules_for(const TypeEntry& type);
+
   // The schema of a type, compiled on first use. nullptr (with a load issue) when it cannot be.
   const schema::CompiledSchema* schema_for(const TypeEntry& type) {
     auto& slot = compiled[type.name];
@@ -423,6 +434,23 @@ std::pair<std::string, std::uint64_t> place_of(const lua::RuleReport& rep, const
 
 }  // namespace
 
+const Engine::Impl::TypeRules& Engine::Impl::rules_for(const TypeEntry& type) {
+  const auto& all = rules->rules();
+  TypeRules& entry = type_rules[&type];
+  if (entry.built && entry.rule_count == all.size()) return entry;
+  std::vector<std::size_t> applicable;
+  entry.record_rules.clear();
+  for (std::size_t r = 0; r < all.size(); ++r) {
+    if (!all[r].applies_to(type.name)) continue;
+    applicable.push_back(r);
+    if (all[r].has_record) entry.record_rules.push_back(r);
+  }
+  entry.native = engine::NativeChecks(all, applicable);
+  entry.rule_count = all.size();
+  entry.built = true;
+  return entry;
+}
+
 void Engine::Impl::run_record_stage(const std::vector<engine::RecordRef>& records, const std::vector<RecordPlan>& plans,
                                     std::size_t begin, std::size_t end, lua::RuleHost& host,
                                     const std::unordered_set<std::string>& schema_flagged, const json::Value& root,
@@ -430,30 +458,39 @@ void Engine::Impl::run_record_stage(const std::vector<engine::RecordRef>& record
   const auto& rules = host.rules();
   std::vector<lua::RuleReport> reports;
   std::vector<std::size_t> record_rules;
+  std::vector<lua::RuleFailure> failures;
+  const TypeEntry* last_type = nullptr;
+  const TypeRules* plan = nullptr;
+  auto failed = [&](std::size_t r) {
+    return !failed_rules.empty() && std::find(failed_rules.begin(), failed_rules.end(), r) != failed_rules.end();
+  };
+  std::size_t current = 0;  // the record the native checks are reporting on
+  const engine::FieldProblem add = [&](std::size_t r, const std::string& field, const json::Value& value,
+                                       std::string message) {
+    std::string pointer = records[current].pointer;
+    json::append_pointer(pointer, field);
+    if (schema_flagged.count(pointer)) return;  // one finding per field: the schema's
+    const auto& rule = rules[r];
+    out.push_back(make_finding(rule.id, rule.severity, std::move(pointer), with_spec(std::move(message), rule.spec),
+                               value.offset(), rule.code));
+  };
   for (std::size_t i = begin; i < end; ++i) {
     const TypeEntry* type = plans[i].type;
     const json::Value& record = *records[i].value;
     if (!type || !record.is_object()) continue;  // the schema says why a record is not an object
-    record_rules.clear();
-    for (std::size_t r = 0; r < rules.size(); ++r) {
-      const auto& rule = rules[r];
-      if (!rule.applies_to(type->name)) continue;
-      if (std::find(failed_rules.begin(), failed_rules.end(), r) != failed_rules.end()) continue;
-      // Native field checks: no Lua on this path.
-      for (const auto& check : rule.field_checks) {
-        auto add = [&](const std::string& field, const json::Value& value, std::string message) {
-          std::string pointer = records[i].pointer;
-          json::append_pointer(pointer, field);
-          if (schema_flagged.count(pointer)) return;  // one finding per field: the schema's
-          out.push_back(make_finding(rule.id, rule.severity, std::move(pointer), with_spec(std::move(message), rule.spec),
-                                     value.offset(), rule.code));
-        };
-        engine::run_field_check(check, record, add);
-      }
-      if (rule.has_record) record_rules.push_back(r);
+    if (type != last_type) {
+      last_type = type;
+      plan = &type_rules.at(type);  // built in check() before any worker started
     }
+    current = i;
+    // Native field checks: no Lua on this path.
+    if (!plan->native.empty()) plan->native.run(record, failed, add);
+    if (plan->record_rules.empty()) continue;
+    record_rules.clear();
+    for (std::size_t r : plan->record_rules)
+      if (!failed(r)) record_rules.push_back(r);
     if (record_rules.empty()) continue;
-    std::vector<lua::RuleFailure> failures;
+    failures.clear();
     host.run_record_rules(record_rules, record, i, reports, failures);
     for (auto& rep : reports) {
       const auto& rule = rules[rep.rule];
@@ -642,6 +679,7 @@ FileReport Engine::check(std::string_view bytes, std::string_view source_name, s
     for (const auto& p : plans)
       if (p.type) present.insert(p.type);
     for (const TypeEntry* t : present) impl.ensure_rule_set(*t);
+    for (const TypeEntry* t : present) impl.rules_for(*t);  // before the record stage's workers start
 
     const auto& rules = impl.rules->rules();
     for (const auto& rule : rules)

@@ -12,14 +12,25 @@ std::string subject(std::string_view field, const json::Value& value) {
   return "\"" + std::string(field) + "\" is " + json::preview(value);
 }
 
-const json::Value* text_field(const json::Value& record, const std::string& field) {
-  const json::Value* v = record.find(field);
-  return v && v->is_string() && !v->as_string().empty() ? v : nullptr;
+using Kind = NativeChecks::Kind;
+
+std::optional<Kind> kind_of(const std::string& name) {
+  static const std::pair<std::string_view, Kind> kinds[] = {
+      {"mpan", Kind::kMpan},           {"date_dmy", Kind::kDateDmy},
+      {"date_iso", Kind::kDateIso},    {"time_hhmm", Kind::kTimeHhmm},
+      {"half_hour", Kind::kHalfHour},  {"datetime_dmy_hm", Kind::kDatetimeDmyHm},
+      {"max_decimals", Kind::kMaxDecimals}, {"time_order", Kind::kTimeOrder},
+      {"date_order", Kind::kDateOrder}, {"datetime_order", Kind::kDatetimeOrder},
+  };
+  for (const auto& [n, k] : kinds)
+    if (n == name) return k;
+  return std::nullopt;  // the rule loader refuses unknown names
 }
 
-std::optional<std::string> single_field_problem(const std::string& name, int argument, std::string_view field,
-                                                const json::Value& value) {
-  if (name == "max_decimals") {
+bool is_pair(Kind kind) { return kind == Kind::kTimeOrder || kind == Kind::kDateOrder || kind == Kind::kDatetimeOrder; }
+
+std::optional<std::string> single_field_problem(Kind kind, int argument, std::string_view field, const json::Value& value) {
+  if (kind == Kind::kMaxDecimals) {
     if (!value.is_number()) return std::nullopt;
     const int places = domain::decimal_places(value.number_text());
     if (places <= argument) return std::nullopt;
@@ -28,82 +39,104 @@ std::optional<std::string> single_field_problem(const std::string& name, int arg
   }
   if (!value.is_string() || value.as_string().empty()) return std::nullopt;
   const std::string_view text = value.as_string();
-  if (name == "mpan") {
-    if (domain::is_mpan_core(text)) return std::nullopt;
-    bool digits = text.size() == 13;
-    for (char c : text) digits = digits && c >= '0' && c <= '9';
-    if (!digits) return subject(field, value) + "; expected a 13-digit MPAN core";
-    const auto expected = domain::mpan_check_digit(text.substr(0, 12));
-    return subject(field, value) + ": its check digit is " + std::string(1, text[12]) + ", expected " +
-           std::to_string(expected.value_or(-1)) + " (MPAN core check digit)";
+  switch (kind) {
+    case Kind::kMpan: {
+      if (domain::is_mpan_core(text)) return std::nullopt;
+      bool digits = text.size() == 13;
+      for (char c : text) digits = digits && c >= '0' && c <= '9';
+      if (!digits) return subject(field, value) + "; expected a 13-digit MPAN core";
+      const auto expected = domain::mpan_check_digit(text.substr(0, 12));
+      return subject(field, value) + ": its check digit is " + std::string(1, text[12]) + ", expected " +
+             std::to_string(expected.value_or(-1)) + " (MPAN core check digit)";
+    }
+    case Kind::kDateDmy:
+      if (domain::parse_date_dmy(text)) return std::nullopt;
+      return subject(field, value) + "; expected a date that exists, in dd-mm-yyyy";
+    case Kind::kDateIso:
+      if (domain::parse_date_iso(text)) return std::nullopt;
+      return subject(field, value) + "; expected a date that exists, in yyyy-mm-dd";
+    case Kind::kTimeHhmm:
+      if (domain::parse_time_hhmm(text)) return std::nullopt;
+      return subject(field, value) + "; expected a time in HH:MM, 00:00 to 23:59";
+    case Kind::kHalfHour: {
+      const auto minutes = domain::parse_time_hhmm(text);
+      if (!minutes || *minutes % 30 == 0) return std::nullopt;  // malformed times are time_hhmm's finding
+      return subject(field, value) + "; expected a half-hour boundary (HH:00 or HH:30)";
+    }
+    case Kind::kDatetimeDmyHm:
+      if (domain::parse_datetime_dmy_hm(text)) return std::nullopt;
+      return subject(field, value) + "; expected a date and time that exist, in dd-mm-yyyy HH:MM";
+    default: return std::nullopt;
   }
-  if (name == "date_dmy") {
-    if (domain::parse_date_dmy(text)) return std::nullopt;
-    return subject(field, value) + "; expected a date that exists, in dd-mm-yyyy";
-  }
-  if (name == "date_iso") {
-    if (domain::parse_date_iso(text)) return std::nullopt;
-    return subject(field, value) + "; expected a date that exists, in yyyy-mm-dd";
-  }
-  if (name == "time_hhmm") {
-    if (domain::parse_time_hhmm(text)) return std::nullopt;
-    return subject(field, value) + "; expected a time in HH:MM, 00:00 to 23:59";
-  }
-  if (name == "half_hour") {
-    const auto minutes = domain::parse_time_hhmm(text);
-    if (!minutes || *minutes % 30 == 0) return std::nullopt;  // malformed times are time_hhmm's finding
-    return subject(field, value) + "; expected a half-hour boundary (HH:00 or HH:30)";
-  }
-  if (name == "datetime_dmy_hm") {
-    if (domain::parse_datetime_dmy_hm(text)) return std::nullopt;
-    return subject(field, value) + "; expected a date and time that exist, in dd-mm-yyyy HH:MM";
-  }
-  return subject(field, value) + "; unknown native check \"" + name + "\"";
 }
 
 // An orderable reading of a value for the pair checks; nullopt when it does not parse (the format
 // checks report that).
-std::optional<std::int64_t> order_key(const std::string& check, std::string_view text, bool is_end) {
-  if (check == "time_order") {
-    auto minutes = domain::parse_time_hhmm(text);
-    if (minutes && is_end && *minutes == 0) return 24 * 60;  // an end of 00:00 is midnight at the end of the day
-    return minutes;
+std::optional<std::int64_t> order_key(Kind kind, std::string_view text, bool is_end) {
+  switch (kind) {
+    case Kind::kTimeOrder: {
+      auto minutes = domain::parse_time_hhmm(text);
+      if (minutes && is_end && *minutes == 0) return 24 * 60;  // an end of 00:00 is midnight at the end of the day
+      return minutes;
+    }
+    case Kind::kDateOrder:
+      if (auto d = domain::parse_date_dmy(text)) return domain::days_from_civil(*d);
+      if (auto d = domain::parse_date_iso(text)) return domain::days_from_civil(*d);
+      return std::nullopt;
+    case Kind::kDatetimeOrder: return domain::parse_datetime_dmy_hm(text);
+    default: return std::nullopt;
   }
-  if (check == "date_order") {
-    if (auto d = domain::parse_date_dmy(text)) return domain::days_from_civil(*d);
-    if (auto d = domain::parse_date_iso(text)) return domain::days_from_civil(*d);
-    return std::nullopt;
-  }
-  if (check == "datetime_order") return domain::parse_datetime_dmy_hm(text);
-  return std::nullopt;
 }
+
+bool non_empty_text(const json::Value* v) { return v && v->is_string() && !v->as_string().empty(); }
 
 }  // namespace
 
-void run_field_check(const lua::FieldCheck& check, const json::Value& record, const FieldProblem& problem) {
-  const std::string& name = check.check;
-  if (name == "time_order" || name == "date_order" || name == "datetime_order") {
-    if (check.fields.size() != 2) return;  // the loader guarantees two fields
-    const json::Value* from = text_field(record, check.fields[0]);
-    const json::Value* to = text_field(record, check.fields[1]);
-    if (!from || !to) return;
-    const auto a = order_key(name, from->as_string(), false);
-    const auto b = order_key(name, to->as_string(), true);
-    if (!a || !b) return;
-    const bool strict = name == "time_order";  // a window must end after it starts; a period may be one day
-    if (strict ? *b > *a : *b >= *a) return;
-    const std::string end = "\"" + check.fields[1] + "\" " + json::preview(*to);
-    const std::string start = "\"" + check.fields[0] + "\" " + json::preview(*from);
-    problem(check.fields[1], *to,
-            strict ? end + " is not after " + start + "; expected the window to end after it starts"
-                   : end + " is before " + start + "; expected the end not to be before the start");
+NativeChecks::NativeChecks(const std::vector<lua::RuleInfo>& rules, const std::vector<std::size_t>& applicable) {
+  for (const std::size_t r : applicable) {
+    for (const auto& declared : rules[r].field_checks) {
+      const auto kind = kind_of(declared.check);
+      if (!kind) continue;
+      if (is_pair(*kind)) {
+        if (declared.fields.size() != 2) continue;  // the loader guarantees two fields
+        checks_.push_back({r, *kind, declared.argument, slot_of(declared.fields[0]), slot_of(declared.fields[1])});
+      } else {
+        for (const auto& field : declared.fields) checks_.push_back({r, *kind, declared.argument, slot_of(field)});
+      }
+    }
+  }
+  std::vector<std::string_view> keys(fields_.begin(), fields_.end());
+  index_ = KeyIndex(keys);
+}
+
+std::uint32_t NativeChecks::slot_of(const std::string& field) {
+  for (std::size_t i = 0; i < fields_.size(); ++i)
+    if (fields_[i] == field) return static_cast<std::uint32_t>(i);
+  fields_.push_back(field);
+  return static_cast<std::uint32_t>(fields_.size() - 1);
+}
+
+void NativeChecks::run_one(const Check& c, const json::Value* const* slots, const FieldProblem& problem) const {
+  if (!is_pair(c.kind)) {
+    const json::Value* value = slots[c.field];
+    if (!value) return;
+    if (auto message = single_field_problem(c.kind, c.argument, fields_[c.field], *value))
+      problem(c.rule, fields_[c.field], *value, std::move(*message));
     return;
   }
-  for (const auto& field : check.fields) {
-    const json::Value* value = record.find(field);
-    if (!value) continue;
-    if (auto message = single_field_problem(name, check.argument, field, *value)) problem(field, *value, std::move(*message));
-  }
+  const json::Value* from = slots[c.field];
+  const json::Value* to = slots[c.second];
+  if (!non_empty_text(from) || !non_empty_text(to)) return;
+  const auto a = order_key(c.kind, from->as_string(), false);
+  const auto b = order_key(c.kind, to->as_string(), true);
+  if (!a || !b) return;
+  const bool strict = c.kind == Kind::kTimeOrder;  // a window must end after it starts; a period may be one day
+  if (strict ? *b > *a : *b >= *a) return;
+  const std::string end = "\"" + fields_[c.second] + "\" " + json::preview(*to);
+  const std::string start = "\"" + fields_[c.field] + "\" " + json::preview(*from);
+  problem(c.rule, fields_[c.second], *to,
+          strict ? end + " is not after " + start + "; expected the window to end after it starts"
+                 : end + " is before " + start + "; expected the end not to be before the start");
 }
 
 }  // namespace flowguard::engine

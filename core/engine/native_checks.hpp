@@ -1,21 +1,74 @@
-// The native field checks a rule can declare in its `fields` table (sdk/docs/rule-api.md).
+// The native field checks a rule can declare in its `fields` table (sdk/docs/rule-api.md),
+// compiled per message type: check names resolved once, the fields they read gathered in one pass
+// over a record's members, so a record costs one key lookup per member however many checks read it.
 #pragma once
 
+#include <cstdint>
 #include <functional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "flowguard/json/document.hpp"
+#include "flowguard/key_index.hpp"
 #include "flowguard/lua/rule_host.hpp"
 
 namespace flowguard::engine {
 
-// Called once per problem: the field it is about (for pair checks, the second field), its value,
-// and the message (without the spec suffix).
-using FieldProblem = std::function<void(const std::string& field, const json::Value& value, std::string message)>;
+// Called once per problem: the rule (its index in the rule host), the field it is about (for pair
+// checks, the second field), its value, and the message (without the spec suffix).
+using FieldProblem =
+    std::function<void(std::size_t rule, const std::string& field, const json::Value& value, std::string message)>;
 
-// Runs one declared check on one record (an object). Values that are absent, empty or of another
-// JSON type are not the check's business: presence and types are the schema's job.
-void run_field_check(const lua::FieldCheck& check, const json::Value& record, const FieldProblem& problem);
+class NativeChecks {
+ public:
+  NativeChecks() = default;
+  // The checks of `rules[r]` for each r in `applicable`, in that order. The rules must outlive this.
+  NativeChecks(const std::vector<lua::RuleInfo>& rules, const std::vector<std::size_t>& applicable);
+  NativeChecks(NativeChecks&&) noexcept = default;
+  NativeChecks& operator=(NativeChecks&&) noexcept = default;
+  NativeChecks(const NativeChecks&) = delete;  // the index holds views of fields_
+  NativeChecks& operator=(const NativeChecks&) = delete;
+
+  bool empty() const noexcept { return checks_.empty(); }
+
+  // Runs every check on one record (an object). Values that are absent, empty or of another JSON
+  // type are not a check's business: presence and types are the schema's job. `skip_rule(r)` says
+  // whether rule r is to be left out (it failed earlier in this document).
+  template <class SkipRule>
+  void run(const json::Value& record, SkipRule&& skip_rule, const FieldProblem& problem) const {
+    const json::Value* found[kMaxFields] = {};
+    const json::Value** slots = found;
+    std::vector<const json::Value*> many;  // more fields than the stack array holds (unusual)
+    if (fields_.size() > kMaxFields) slots = (many.assign(fields_.size(), nullptr), many.data());
+    for (const auto& m : record.members()) {
+      const std::uint32_t i = index_.find(m.key);
+      if (i != KeyIndex::kNotFound && !slots[i]) slots[i] = &m.value;  // the first of repeated keys, as find() does
+    }
+    for (const auto& c : checks_)
+      if (!skip_rule(c.rule)) run_one(c, slots, problem);
+  }
+
+  enum class Kind : std::uint8_t {
+    kMpan, kDateDmy, kDateIso, kTimeHhmm, kHalfHour, kDatetimeDmyHm, kMaxDecimals,  // one field each
+    kTimeOrder, kDateOrder, kDatetimeOrder,                                          // pairs
+  };
+
+ private:
+  static constexpr std::size_t kMaxFields = 64;
+  struct Check {
+    std::size_t rule;
+    Kind kind;
+    int argument;
+    std::uint32_t field;         // slot of the (first) field
+    std::uint32_t second = 0;    // pairs: slot of the second field
+  };
+  void run_one(const Check& c, const json::Value* const* slots, const FieldProblem& problem) const;
+  std::uint32_t slot_of(const std::string& field);
+
+  std::vector<std::string> fields_;  // slot -> field name
+  KeyIndex index_;                   // field name -> slot
+  std::vector<Check> checks_;
+};
 
 }  // namespace flowguard::engine

@@ -24,6 +24,7 @@
 #include <unordered_set>
 
 #include "flowguard/domain/checks.hpp"
+#include "flowguard/key_index.hpp"
 #include "flowguard/schema/validator.hpp"
 #include "pattern.hpp"
 #include "valijson_fallback.hpp"
@@ -84,7 +85,7 @@ struct Node {
   std::uint32_t contains = kNone;
 
   std::int64_t min_props = -1, max_props = -1;
-  std::vector<Prop> props;  // sorted by key
+  std::vector<Prop> props;  // in declaration order
   std::vector<std::pair<std::uint32_t, std::uint32_t>> pattern_props;  // (pattern, node)
   std::uint32_t additional = kNone;
   std::vector<std::string_view> required;
@@ -103,25 +104,18 @@ struct Node {
   bool string_checks = false, number_checks = false, array_checks = false, object_checks = false,
        combinators = false;
 
-  std::vector<std::uint32_t> prop_hashes;  // key_hash of each props[i], filled when props are final
+  KeyIndex prop_index;  // over props' keys, built when props are final
 
-  static std::uint32_t key_hash(std::string_view key) noexcept {  // FNV-1a
-    std::uint32_t h = 2166136261u;
-    for (unsigned char ch : key) h = (h ^ ch) * 16777619u;
-    return h;
+  void index_props() {
+    std::vector<std::string_view> keys;
+    keys.reserve(props.size());
+    for (const auto& p : props) keys.push_back(p.key);
+    prop_index = KeyIndex(keys);
   }
 
   const Prop* find_prop(std::string_view key) const noexcept {
-    if (props.size() <= 8 || prop_hashes.size() != props.size()) {
-      for (const auto& p : props)
-        if (p.key == key) return &p;
-      return nullptr;
-    }
-    // Records have a score of keys: compare 4-byte hashes, and the text only on a hash match.
-    const std::uint32_t h = key_hash(key);
-    for (std::size_t i = 0; i < prop_hashes.size(); ++i)
-      if (prop_hashes[i] == h && props[i].key == key) return &props[i];
-    return nullptr;
+    const std::uint32_t i = prop_index.find(key);
+    return i == KeyIndex::kNotFound ? nullptr : &props[i];
   }
   // The declared property equal to `key` ignoring ASCII case (after an exact lookup failed).
   const Prop* find_prop_ci(std::string_view key) const noexcept;
@@ -767,8 +761,7 @@ class Compiler {
                       n.additional != kNone || !n.required.empty() || n.property_names != kNone ||
                       !n.dependencies.empty();
     n.combinators = !n.all_of.empty() || !n.any_of.empty() || !n.one_of.empty() || n.not_ != kNone || n.if_ != kNone;
-    n.prop_hashes.clear();
-    for (const auto& p : n.props) n.prop_hashes.push_back(Node::key_hash(p.key));
+    n.index_props();
     n.required_prop.clear();
     for (auto r : n.required) {
       const Prop* p = n.props.size() <= 64 ? n.find_prop(r) : nullptr;

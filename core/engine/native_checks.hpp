@@ -50,8 +50,8 @@ class NativeChecks {
   }
 
   enum class Kind : std::uint8_t {
-    kMpan, kDateDmy, kDateIso, kTimeHhmm, kHalfHour, kDatetimeDmyHm, kMaxDecimals,  // one field each
-    kTimeOrder, kDateOrder, kDatetimeOrder,                                          // pairs
+    kMpan, kDateDmy, kDateIso, kTimeHhmm, kHalfHour, kDatetimeDmyHm, kMaxDecimals, kNotBefore,  // one field each
+    kTimeOrder, kDateOrder, kDatetimeOrder, kZoneSuffix,                                         // pairs
   };
 
  private:
@@ -59,9 +59,10 @@ class NativeChecks {
   struct Check {
     std::size_t rule;
     Kind kind;
-    int argument;
+    std::int64_t argument;       // max_decimals: places; not_before: the day number of its date
     std::uint32_t field;         // slot of the (first) field
     std::uint32_t second = 0;    // pairs: slot of the second field
+    std::string text_argument;   // not_before: the date as the rule wrote it (for messages)
   };
   void run_one(const Check& c, const json::Value* const* slots, const FieldProblem& problem) const;
   std::uint32_t slot_of(const std::string& field);

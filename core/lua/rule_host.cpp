@@ -13,6 +13,7 @@
 #include <sstream>
 #include <system_error>
 
+#include "flowguard/domain/checks.hpp"
 #include "internal.hpp"
 
 namespace flowguard::lua {
@@ -29,14 +30,14 @@ bool RuleInfo::applies_to(std::string_view type) const noexcept {
 }
 
 bool is_pair_check(std::string_view check) noexcept {
-  return check == "time_order" || check == "date_order" || check == "datetime_order";
+  return check == "time_order" || check == "date_order" || check == "datetime_order" || check == "zone_suffix";
 }
 
 namespace {
 
-constexpr std::array<std::string_view, 10> kChecks = {
-    "mpan",       "date_dmy",   "date_iso",       "time_hhmm", "half_hour", "datetime_dmy_hm", "max_decimals",
-    "time_order", "date_order", "datetime_order"};
+constexpr std::array<std::string_view, 12> kChecks = {
+    "mpan",       "date_dmy",   "date_iso",       "time_hhmm",  "half_hour", "datetime_dmy_hm", "max_decimals",
+    "not_before", "time_order", "date_order",     "datetime_order", "zone_suffix"};
 
 bool valid_id(std::string_view id) {
   if (id.empty()) return false;
@@ -382,10 +383,15 @@ bool RuleHost::Impl::validate_rule(int table, int ordinal, const std::filesystem
               } else if (std::find(kChecks.begin(), kChecks.end(), s) == kChecks.end()) {
                 problem = where + ": unknown check " + in_quotes(s) +
                           " (known: mpan, date_dmy, date_iso, time_hhmm, half_hour, datetime_dmy_hm, max_decimals, "
-                          "time_order, date_order, datetime_order)";
+                          "not_before, time_order, date_order, datetime_order, zone_suffix)";
               } else {
                 check.check = std::string(s);
               }
+            } else if (k == "arg" && lua_type(L, -1) == LUA_TSTRING) {
+              // A date (not_before); whether it parses is judged once the check's name is known.
+              get_string(L, -1, s);
+              check.text_argument = std::string(s);
+              has_arg = true;
             } else if (k == "arg") {
               int is_int = 0;
               const lua_Integer arg = lua_tointegerx(L, -1, &is_int);
@@ -414,13 +420,22 @@ bool RuleHost::Impl::validate_rule(int table, int ordinal, const std::filesystem
               problem = where + " needs check = NAME";
             } else if (check.fields.empty()) {
               problem = where + " (" + check.check + ") names no fields";
+            } else if (check.check == "max_decimals" && !check.text_argument.empty()) {
+              problem = where + ".arg must be a non-negative integer";
             } else if (check.check == "max_decimals" && !has_arg) {
               problem = where + ": max_decimals needs arg = N (the most digits allowed after the decimal point)";
-            } else if (check.check != "max_decimals" && has_arg) {
+            } else if (check.check == "not_before" &&
+                       (!has_arg || (!domain::parse_date_dmy(check.text_argument) &&
+                                     !domain::parse_date_iso(check.text_argument)))) {
+              problem = where + ": not_before needs arg = DATE (the earliest date allowed, dd-mm-yyyy or yyyy-mm-dd)";
+            } else if (check.check != "max_decimals" && check.check != "not_before" && has_arg) {
               problem = where + ": check " + in_quotes(check.check) + " takes no arg";
             } else if (is_pair_check(check.check) && check.fields.size() != 2) {
               problem = where + ": " + check.check + " compares exactly two fields (" +
-                        (check.check == "time_order" ? "START, END" : "FROM, TO") + "), got " +
+                        (check.check == "time_order"    ? "START, END"
+                         : check.check == "zone_suffix" ? "UNIT, ZONE"
+                                                        : "FROM, TO") +
+                        "), got " +
                         std::to_string(check.fields.size());
             } else if (is_pair_check(check.check) && check.fields[0] == check.fields[1]) {
               problem = where + ": " + check.check + " compares two different fields, got " + in_quotes(check.fields[0]) +

@@ -86,17 +86,6 @@ local function delivered_check(unit, tolerance, format, within)
 end
 
 local LAUNCH = "01-11-2022"  -- the Demand Flexibility Service began in winter 2022/23
-local LAUNCH_DAY = fg.day_number(LAUNCH)
-local EARLY_KEYS = { "Submission Date", "Delivery Date" }
-
--- Day number of a dd-mm-yyyy or yyyy-mm-dd date, else nil.
-local function day_of(s)
-  local n = fg.day_number(s)
-  if n then return n end
-  local y, m, d = fg.parse_iso_date(s)
-  if y then return fg.day_number(("%02d-%02d-%04d"):format(d, m, y)) end
-  return nil
-end
 
 -- Tables built once, not per record.
 local TIME_PAIRS = { { "From_Local", "From_UTC" }, { "To_Local", "To_UTC" } }
@@ -109,15 +98,10 @@ return {
     description = "A DFS Unit ID ending in a zone suffix (\"-Z2\") names the record's Zone",
     spec = SPEC .. " §6, Unit Meter Point Schedule Submission field table (Zone, DFS Unit ID) and §8 samples",
     types = { "dfs.unit-meter-point-schedule", "dfs.mpan-portfolio" },
-    record = function(rec, report)
-      local unit, zone = str(rec, "DFS Unit ID"), int(rec, "Zone")
-      if not unit or not zone then return end
-      local suffix = unit:match("%-[Zz](%d+)$")
-      if suffix and tonumber(suffix) ~= zone then
-        report("DFS Unit ID", ("DFS Unit ID %s ends in zone %s but Zone is %d; expected the suffix \"-Z%d\" or Zone %s")
-          :format(fg.preview(unit), suffix, zone, zone, suffix))
-      end
-    end,
+    -- Native: the digits after a final "-Z" (or "-z") of the unit ID against the integer Zone.
+    fields = {
+      { check = "zone_suffix", "DFS Unit ID", "Zone" },
+    },
   },
   {
     id = "DFS-DELIVERED-KWH",
@@ -193,17 +177,9 @@ return {
     description = "Submission and delivery dates are not before the Demand Flexibility Service began (01-11-2022)",
     spec = SPEC .. " §2 Introduction (DFS launched in winter 2022/23) and §8 Example 1 (incorrect submission date)",
     types = { "dfs.*" },
-    record = function(rec, report)
-      for i = 1, 2 do
-        local key = EARLY_KEYS[i]
-        local s = rec[key]
-        local days = type(s) == "string" and day_of(s)
-        if days and days < LAUNCH_DAY then
-          report(key, ("%s %s is before the Demand Flexibility Service began; expected a date on or after %s")
-            :format(key, fg.preview(rec[key]), LAUNCH))
-        end
-      end
-    end,
+    fields = {
+      { check = "not_before", arg = LAUNCH, "Submission Date", "Delivery Date" },  -- either date spelling
+    },
   },
   {
     id = "DFS-VOLUME-POSITIVE",

@@ -151,6 +151,23 @@ TEST_CASE("load errors name the file and line and say what is wrong", "[lua][loa
     CHECK_THAT(load_error(*host, dir, "md3.lua", head + "fields = { { check = 'max_decimals', arg = 'x', 'P' } } }"),
                Catch::Contains("arg must be"));
   }
+  SECTION("not_before needs a date arg; zone_suffix is a pair") {
+    CHECK_THAT(load_error(*host, dir, "nb1.lua", head + "fields = { { check = 'not_before', 'Delivery Date' } } }"),
+               Catch::Contains("not_before needs arg = DATE"));
+    CHECK_THAT(load_error(*host, dir, "nb2.lua", head + "fields = { { check = 'not_before', arg = '31-02-2022', 'D' } } }"),
+               Catch::Contains("not_before needs arg = DATE"));
+    CHECK_THAT(load_error(*host, dir, "nb3.lua", head + "fields = { { check = 'mpan', arg = '01-11-2022', 'MPAN' } } }"),
+               Catch::Contains("takes no arg"));
+    CHECK_THAT(load_error(*host, dir, "zs1.lua", head + "fields = { { check = 'zone_suffix', 'DFS Unit ID' } } }"),
+               Catch::Contains("UNIT, ZONE"));
+    auto fresh = make_host();
+    load_ok(*fresh, dir, "nb4.lua", head + "fields = { { check = 'not_before', arg = '2022-11-01', 'D' },\n"
+                                           "{ check = 'zone_suffix', 'DFS Unit ID', 'Zone' } } }");
+    const auto& checks = fresh->rules().at(0).field_checks;
+    REQUIRE(checks.size() == 2);
+    CHECK(checks[0].text_argument == "2022-11-01");
+    CHECK(checks[1].fields == std::vector<std::string>{"DFS Unit ID", "Zone"});
+  }
   SECTION("field entries") {
     CHECK_THAT(load_error(*host, dir, "f1.lua", head + "fields = { { check = 'mpan' } } }"), Catch::Contains("names no fields"));
     CHECK_THAT(load_error(*host, dir, "f2.lua", head + "fields = { { check = 'mpan', 12 } } }"),

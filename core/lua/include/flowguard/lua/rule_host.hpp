@@ -28,11 +28,12 @@ struct Limits {
 // A check the engine runs natively (declared by a rule's `fields` table; see rule-api.md).
 struct FieldCheck {
   std::string check;                // "mpan", "date_dmy", "date_iso", "time_hhmm", "half_hour",
-                                    // "datetime_dmy_hm", "max_decimals"; pair checks (exactly two
-                                    // fields, START/FROM then END/TO): "time_order", "date_order",
-                                    // "datetime_order"
+                                    // "datetime_dmy_hm", "max_decimals", "not_before"; pair checks
+                                    // (exactly two fields): "time_order", "date_order",
+                                    // "datetime_order" (START/FROM then END/TO), "zone_suffix" (UNIT, ZONE)
   std::vector<std::string> fields;  // record fields it applies to (absent/empty-string fields are skipped)
   int argument = 0;                 // e.g. the N of max_decimals
+  std::string text_argument;        // e.g. the date of not_before
 };
 
 struct RuleInfo {

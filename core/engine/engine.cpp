@@ -140,9 +140,20 @@ MessageInfo describe_message(const engine::RecordRef& record, const TypeEntry* t
   return info;
 }
 
-// One record's share of the work: the type it is checked as.
+// One record's share of the work: the type it is checked as, and the schema it is validated
+// against on its own (a message's variant; a batch record when the batch schema splits into items).
 struct RecordPlan {
-  const TypeEntry* type = nullptr;  // nullptr: matched no type (already reported)
+  const TypeEntry* type = nullptr;                  // nullptr: matched no type (already reported)
+  const schema::CompiledSchema* schema = nullptr;   // nullptr: validated with the whole document
+};
+
+// What every thread of the record stage reads.
+struct RecordStage {
+  const std::vector<engine::RecordRef>& records;
+  const std::vector<RecordPlan>& plans;
+  const std::unordered_set<std::string>& document_flagged;  // pointers with a whole-document schema finding
+  const json::Value& root;
+  bool run_rules;
 };
 
 // Below this many records a document is checked on one thread: starting workers costs more.
@@ -168,6 +179,7 @@ struct Engine::Impl {
   struct CompiledType {
     bool attempted = false;
     std::optional<schema::CompiledSchema> document_schema;
+    std::optional<schema::CompiledSchema> item_schema;  // when the document schema splits into items
   };
   std::map<std::string, CompiledType> compiled;
 
@@ -212,18 +224,16 @@ struct Engine::Impl {
     return true;
   }
 
-  void run_record_stage(const std::vector<engine::RecordRef>& records, const std::vector<RecordPlan>& plans,
-                        std::size_t begin, std::size_t end, lua::RuleHost& host,
-                        const std::unordered_set<std::string>& schema_flagged, const json::Value& root,
+  // Records [begin, end): each one's own schema, then its native checks and Lua record rules.
+  void run_record_stage(const RecordStage& stage, std::size_t begin, std::size_t end, lua::RuleHost& host,
                         std::vector<Finding>& out, std::vector<std::size_t>& failed_rules);
 
   // The record stage over all records: split across `options.jobs` threads for large documents.
-  void run_records_parallel(const std::vector<engine::RecordRef>& records, const std::vector<RecordPlan>& plans,
-                            const std::unordered_set<std::string>& schema_flagged, const json::Value& root,
-                            std::vector<Finding>& out, std::vector<std::size_t>& failed_rules) {
+  void run_records_parallel(const RecordStage& stage, std::vector<Finding>& out, std::vector<std::size_t>& failed_rules) {
+    const auto& records = stage.records;
     const std::size_t jobs = std::min<std::size_t>(std::max(1u, options.jobs), records.size() / kMinRecordsPerWorker);
     if (jobs <= 1 || !sync_workers(jobs - 1)) {
-      run_record_stage(records, plans, 0, records.size(), *rules, schema_flagged, root, out, failed_rules);
+      run_record_stage(stage, 0, records.size(), *rules, out, failed_rules);
       return;
     }
     std::vector<std::vector<Finding>> outs(jobs);
@@ -233,9 +243,7 @@ struct Engine::Impl {
     for (std::size_t j = 0; j < jobs; ++j) {
       const std::size_t begin = j * chunk, end = std::min(records.size(), begin + chunk);
       lua::RuleHost& host = j == 0 ? *rules : *workers[j - 1];
-      threads.emplace_back([&, j, begin, end, &host = host] {
-        run_record_stage(records, plans, begin, end, host, schema_flagged, root, outs[j], failures[j]);
-      });
+      threads.emplace_back([&, j, begin, end, &host = host] { run_record_stage(stage, begin, end, host, outs[j], failures[j]); });
     }
     for (auto& t : threads) t.join();
     // A rule that failed in one chunk reports once: keep the first chunk's failure finding.
@@ -273,7 +281,10 @@ struct Engine::Impl {
         auto file = dir / type.schema;
         if (!fs::is_regular_file(file, ec)) { tried.push_back(file.string()); continue; }
         auto loaded = schema::CompiledSchema::load_file(file);
-        if (loaded) slot.document_schema = std::move(loaded).value();
+        if (loaded) {
+          slot.document_schema = std::move(loaded).value();
+          slot.item_schema = slot.document_schema->root_items_schema();
+        }
         else issues.push_back({file.string(), loaded.error().message});
         break;
       }
@@ -284,6 +295,12 @@ struct Engine::Impl {
       }
     }
     return slot.document_schema ? &*slot.document_schema : nullptr;
+  }
+  // The schema of one item of the type's root array, when validating items one by one is exact.
+  const schema::CompiledSchema* item_schema_for(const TypeEntry& type) {
+    if (!schema_for(type)) return nullptr;
+    const auto& slot = compiled[type.name];
+    return slot.item_schema ? &*slot.item_schema : nullptr;
   }
 };
 
@@ -407,6 +424,25 @@ Finding make_finding(std::string rule, Severity severity, std::string pointer, s
 
 // The offset a rule's report points at: the field when present, else the record, else the
 // nearest existing ancestor of an explicit pointer.
+// Schema violations as findings, emptying `violations`. `flagged` collects the pointers of the
+// violations proper (a native check then stays quiet on the same field); a key-case deviation is
+// accepted on ingress (the DIP ignores key case) and is a warning unless exact keys were asked for.
+void add_schema_findings(std::vector<schema::Violation>& violations, const TypeEntry& type, bool strict_keys,
+                         std::vector<Finding>& out, std::unordered_set<std::string>& flagged) {
+  for (auto& v : violations) {
+    if (v.keyword == "keyCase") {
+      out.push_back(make_finding("schema.key-case", strict_keys ? Severity::kError : Severity::kWarning,
+                                 std::move(v.pointer), std::move(v.message), v.offset,
+                                 strict_keys ? type.schema_error_code : std::string()));
+      continue;
+    }
+    flagged.insert(v.pointer);
+    out.push_back(make_finding("schema." + v.keyword, Severity::kError, std::move(v.pointer), std::move(v.message),
+                               v.offset, type.schema_error_code));
+  }
+  violations.clear();
+}
+
 std::pair<std::string, std::uint64_t> place_of(const lua::RuleReport& rep, const json::Value& root,
                                                const std::vector<engine::RecordRef>& records) {
   if (rep.pointer) {
@@ -451,14 +487,15 @@ const Engine::Impl::TypeRules& Engine::Impl::rules_for(const TypeEntry& type) {
   return entry;
 }
 
-void Engine::Impl::run_record_stage(const std::vector<engine::RecordRef>& records, const std::vector<RecordPlan>& plans,
-                                    std::size_t begin, std::size_t end, lua::RuleHost& host,
-                                    const std::unordered_set<std::string>& schema_flagged, const json::Value& root,
+void Engine::Impl::run_record_stage(const RecordStage& stage, std::size_t begin, std::size_t end, lua::RuleHost& host,
                                     std::vector<Finding>& out, std::vector<std::size_t>& failed_rules) {
+  const auto& records = stage.records;
   const auto& rules = host.rules();
   std::vector<lua::RuleReport> reports;
   std::vector<std::size_t> record_rules;
   std::vector<lua::RuleFailure> failures;
+  std::vector<schema::Violation> violations;
+  std::unordered_set<std::string> record_flagged;  // this record's own schema findings
   const TypeEntry* last_type = nullptr;
   const TypeRules* plan = nullptr;
   auto failed = [&](std::size_t r) {
@@ -469,20 +506,29 @@ void Engine::Impl::run_record_stage(const std::vector<engine::RecordRef>& record
                                        std::string message) {
     std::string pointer = records[current].pointer;
     json::append_pointer(pointer, field);
-    if (schema_flagged.count(pointer)) return;  // one finding per field: the schema's
+    if (stage.document_flagged.count(pointer) || record_flagged.count(pointer)) return;  // one finding per field: the schema's
     const auto& rule = rules[r];
     out.push_back(make_finding(rule.id, rule.severity, std::move(pointer), with_spec(std::move(message), rule.spec),
                                value.offset(), rule.code));
   };
   for (std::size_t i = begin; i < end; ++i) {
-    const TypeEntry* type = plans[i].type;
+    const TypeEntry* type = stage.plans[i].type;
     const json::Value& record = *records[i].value;
-    if (!type || !record.is_object()) continue;  // the schema says why a record is not an object
+    if (!type) continue;
+    current = i;
+    record_flagged.clear();
+    if (const schema::CompiledSchema* schema = stage.plans[i].schema) {
+      const schema::ValidateOptions how{type->case_insensitive_keys};
+      if (!options.fast_paths || !schema->accepts(record, how)) {
+        schema->validate(record, records[i].pointer, violations, SIZE_MAX, how);
+        add_schema_findings(violations, *type, options.strict_keys, out, record_flagged);
+      }
+    }
+    if (!stage.run_rules || !record.is_object()) continue;  // the schema says why a record is not an object
     if (type != last_type) {
       last_type = type;
       plan = &type_rules.at(type);  // built in check() before any worker started
     }
-    current = i;
     // Native field checks: no Lua on this path.
     if (!plan->native.empty()) plan->native.run(record, failed, add);
     if (plan->record_rules.empty()) continue;
@@ -494,7 +540,7 @@ void Engine::Impl::run_record_stage(const std::vector<engine::RecordRef>& record
     host.run_record_rules(record_rules, record, i, reports, failures);
     for (auto& rep : reports) {
       const auto& rule = rules[rep.rule];
-      auto [pointer, offset] = place_of(rep, root, records);
+      auto [pointer, offset] = place_of(rep, stage.root, records);
       out.push_back(make_finding(rule.id, rep.severity.value_or(rule.severity), std::move(pointer),
                                  with_spec(std::move(rep.message), rule.spec), offset, rep.code.value_or(rule.code)));
     }
@@ -620,36 +666,30 @@ FileReport Engine::check(std::string_view bytes, std::string_view source_name, s
   }
   report.records = records.size();
 
-  // Schema: the fast accept path first; the diagnostic walk only for what fails it.
+  // Schema: the fast accept path first; the diagnostic walk only for what fails it. A message is
+  // validated against its variant, and a batch whose schema splits into items has each record
+  // validated on its own, both in the record stage (on as many threads as --jobs gives).
   const auto t_schema = Clock::now();
   std::unordered_set<std::string> schema_flagged;
-  auto add_violations = [&](std::vector<schema::Violation>& violations, const TypeEntry& t) {
-    for (auto& v : violations) {
-      if (v.keyword == "keyCase") {
-        // Accepted on ingress (the DIP ignores key case) unless the user asked for exact keys.
-        findings.push_back(make_finding("schema.key-case", impl.options.strict_keys ? Severity::kError : Severity::kWarning,
-                                        std::move(v.pointer), std::move(v.message), v.offset,
-                                        impl.options.strict_keys ? t.schema_error_code : std::string()));
-        continue;
-      }
-      schema_flagged.insert(v.pointer);
-      findings.push_back(make_finding("schema." + v.keyword, Severity::kError, std::move(v.pointer), std::move(v.message),
-                                      v.offset, t.schema_error_code));
-    }
-    violations.clear();
-  };
+  std::vector<schema::Violation> violations;
   auto schema_missing = [&](const TypeEntry& t, const std::string& pointer, std::uint64_t offset) {
     findings.push_back(make_finding("schema.unavailable", Severity::kError, pointer,
                                     "the schema of " + t.name + " could not be loaded, so this was not validated against it",
                                     offset));
   };
-  std::vector<schema::Violation> violations;
   if (type) {
     if (const auto* schema = impl.schema_for(*type)) {
-      const schema::ValidateOptions options{type->case_insensitive_keys};
-      if (!impl.options.fast_paths || !schema->accepts(root, options)) {
-        schema->validate(root, "", violations, SIZE_MAX, options);
-        add_violations(violations, *type);
+      schema::ValidateOptions how{type->case_insensitive_keys};
+      const schema::CompiledSchema* items = impl.options.fast_paths ? impl.item_schema_for(*type) : nullptr;
+      const bool records_are_root_items = root.is_array() && records.size() == root.size() &&
+                                          (records.empty() || records.front().value == root.items().data());
+      if (items && records_are_root_items) {
+        how.skip_root_items = true;
+        for (auto& plan : plans) plan.schema = items;
+      }
+      if (!impl.options.fast_paths || !schema->accepts(root, how)) {
+        schema->validate(root, "", violations, SIZE_MAX, how);
+        add_schema_findings(violations, *type, impl.options.strict_keys, findings, schema_flagged);
       }
     } else {
       schema_missing(*type, "", root.offset());
@@ -658,22 +698,20 @@ FileReport Engine::check(std::string_view bytes, std::string_view source_name, s
     for (std::size_t i = 0; i < records.size(); ++i) {
       const TypeEntry* t = plans[i].type;
       if (!t) continue;
-      const auto* schema = impl.schema_for(*t);
-      if (!schema) {
-        schema_missing(*t, records[i].pointer, records[i].value->offset());
-        continue;
-      }
-      const schema::ValidateOptions options{t->case_insensitive_keys};
-      if (!impl.options.fast_paths || !schema->accepts(*records[i].value, options)) {
-        schema->validate(*records[i].value, records[i].pointer, violations, SIZE_MAX, options);
-        add_violations(violations, *t);
-      }
+      plans[i].schema = impl.schema_for(*t);
+      if (!plans[i].schema) schema_missing(*t, records[i].pointer, records[i].value->offset());
     }
   }
   report.times.schema = ms_since(t_schema);
 
-  // Rules.
+  // Records (their own schemas, native checks, Lua record rules), then document rules.
   const auto t_rules = Clock::now();
+  const bool record_schemas = std::any_of(plans.begin(), plans.end(), [](const RecordPlan& p) { return p.schema; });
+  const RecordStage stage{records, plans, schema_flagged, root, impl.options.run_rules};
+  if (!impl.options.run_rules && record_schemas) {
+    std::vector<std::size_t> no_rules_failed;
+    impl.run_records_parallel(stage, findings, no_rules_failed);
+  }
   if (impl.options.run_rules && !records.empty()) {
     std::set<const TypeEntry*> present;
     for (const auto& p : plans)
@@ -690,7 +728,7 @@ FileReport Engine::check(std::string_view bytes, std::string_view source_name, s
         }
 
     std::vector<std::size_t> failed_rules;
-    impl.run_records_parallel(records, plans, schema_flagged, root, findings, failed_rules);
+    impl.run_records_parallel(stage, findings, failed_rules);
 
     // Document checks: once per document, for rules that apply to any type present.
     // The record lists are built once, and only when some document rule applies.

@@ -898,6 +898,8 @@ class Evaluator {
   // A key matched a declared property only ignoring case (set in any mode, even inside
   // combinator branches: accepts() then defers to validate(), which says what it is).
   bool case_deviation() const noexcept { return case_deviation_; }
+  // The items of this array are validated by the caller (ValidateOptions::skip_root_items).
+  void skip_items_of(const json::Value* array) noexcept { skip_items_of_ = array; }
 
   template <bool D>
   bool run(std::uint32_t ni, const json::Value& v, Ctx* c, std::string_view spec) const {
@@ -1293,7 +1295,7 @@ class Evaluator {
           }
         }
       }
-    } else if (n.items != kNone) {
+    } else if (n.items != kNone && &v != skip_items_of_) {
       for (std::size_t i = 0; i < items.size(); ++i) {
         if constexpr (D) {
           if (c->full()) return false;
@@ -1480,6 +1482,7 @@ class Evaluator {
   const Program& im_;
   bool ci_ = false;
   mutable bool case_deviation_ = false;
+  const json::Value* skip_items_of_ = nullptr;
 };
 
 // Compiles docs[0] of `program` (already pushed by the caller); errors as values.
@@ -1507,7 +1510,8 @@ void add_document(Program& program, std::unique_ptr<json::Document> doc, const s
 
 // ---- public API --------------------------------------------------------------------------------
 
-CompiledSchema::CompiledSchema(std::shared_ptr<Impl> impl, std::uint32_t root) : impl_(std::move(impl)), root_(root) {}
+CompiledSchema::CompiledSchema(std::shared_ptr<Impl> impl, std::uint32_t root, std::string_view inherited_spec)
+    : impl_(std::move(impl)), root_(root), inherited_spec_(inherited_spec) {}
 CompiledSchema::CompiledSchema(const CompiledSchema&) = default;
 CompiledSchema& CompiledSchema::operator=(const CompiledSchema&) = default;
 CompiledSchema::CompiledSchema(CompiledSchema&&) noexcept = default;
@@ -1548,15 +1552,32 @@ std::optional<CompiledSchema> CompiledSchema::subschema(std::string_view schema_
   return CompiledSchema(impl_, it->second);
 }
 
+std::optional<CompiledSchema> CompiledSchema::root_items_schema() const {
+  if (!impl_ || !impl_->fully_compiled) return std::nullopt;
+  std::uint32_t i = root_;
+  std::string_view spec = inherited_spec_;  // as Evaluator::run passes it down a $ref chain
+  for (int guard = 0; guard < 64; ++guard) {
+    const Node& n = impl_->nodes[i];
+    if (!n.spec.empty()) spec = n.spec;
+    if (n.is_bool || n.ref == kNone) break;
+    i = n.ref;
+  }
+  const Node& n = impl_->nodes[i];
+  if (n.is_bool || n.ref != kNone || n.items == kNone || n.tuple_form || n.contains != kNone || n.unique_items ||
+      n.combinators)
+    return std::nullopt;
+  return CompiledSchema(impl_, n.items, spec);
+}
+
 bool CompiledSchema::accepts(const json::Value& instance, const ValidateOptions& options) const {
   if (!impl_) return false;
   if (!impl_->fully_compiled) {
     auto fb = impl_->fallback_for(root_);
     return fb && fb->accepts(instance);
   }
-  if (!options.case_insensitive_keys) return Evaluator(*impl_).run<false>(root_, instance, nullptr, {});
-  Evaluator evaluator(*impl_, true);
-  return evaluator.run<false>(root_, instance, nullptr, {}) && !evaluator.case_deviation();
+  Evaluator evaluator(*impl_, options.case_insensitive_keys);
+  if (options.skip_root_items) evaluator.skip_items_of(&instance);
+  return evaluator.run<false>(root_, instance, nullptr, inherited_spec_) && !evaluator.case_deviation();
 }
 
 void CompiledSchema::validate(const json::Value& instance, std::string_view pointer_prefix,
@@ -1573,7 +1594,9 @@ void CompiledSchema::validate(const json::Value& instance, std::string_view poin
   ctx.out = &out;
   ctx.max = max_violations;
   ctx.pointer.assign(pointer_prefix);
-  Evaluator(*impl_, options.case_insensitive_keys).run<true>(root_, instance, &ctx, {});
+  Evaluator evaluator(*impl_, options.case_insensitive_keys);
+  if (options.skip_root_items) evaluator.skip_items_of(&instance);
+  evaluator.run<true>(root_, instance, &ctx, inherited_spec_);
 }
 
 std::vector<std::string> CompiledSchema::declared_properties() const {

@@ -52,6 +52,9 @@ struct ValidateOptions {
   // run validate() to get the keyCase warnings. Exact-case keys take the same path as without the
   // option. The valijson fallback (schemas that are not fully compiled) ignores this option.
   bool case_insensitive_keys = false;
+  // The items of the instance's root array are not validated here: the caller validates them one
+  // at a time with root_items_schema() (to spread records over threads). Only for the root.
+  bool skip_root_items = false;
 };
 
 class CompiledSchema {
@@ -77,6 +80,14 @@ class CompiledSchema {
   // "/properties/data/items"), to validate records one at a time. nullopt if absent.
   std::optional<CompiledSchema> subschema(std::string_view schema_pointer) const;
 
+  // For a document whose records are the items of its root array: the schema of one item, when
+  // validating the root with ValidateOptions::skip_root_items and then each item on its own (with
+  // pointer prefix "/<index>") gives exactly the violations of validating the whole document. That
+  // holds when the root is an array schema whose only per-item keyword is one "items" schema (no
+  // tuple form, contains, uniqueItems or combinators). nullopt otherwise. The item schema carries
+  // the x-spec it inherits from the root.
+  std::optional<CompiledSchema> root_items_schema() const;
+
   // Fast path: no allocation on valid input, stops at the first violation.
   bool accepts(const json::Value& instance, const ValidateOptions& options = {}) const;
 
@@ -95,9 +106,10 @@ class CompiledSchema {
 
  private:
   struct Impl;
-  explicit CompiledSchema(std::shared_ptr<Impl> impl, std::uint32_t root);
+  explicit CompiledSchema(std::shared_ptr<Impl> impl, std::uint32_t root, std::string_view inherited_spec = {});
   std::shared_ptr<Impl> impl_;
   std::uint32_t root_ = 0;
+  std::string_view inherited_spec_;  // x-spec from enclosing schemas (root_items_schema); into impl_'s documents
 };
 
 // Reference validation with valijson only (used by tests and by CompiledSchema's fallback).

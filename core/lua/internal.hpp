@@ -11,6 +11,7 @@
 #include <memory>
 #include <span>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include <lua.hpp>
@@ -68,8 +69,7 @@ struct HostState {
   std::uint32_t data_epochs = 0;      // last epoch handed out
 
   std::uint64_t duplicate_hash_mask = ~std::uint64_t{0};          // testing hook
-  std::vector<std::uint64_t> hashes;                               // records:duplicates() scratch
-  std::vector<std::size_t> order;                                  // records:duplicates() scratch
+  std::vector<std::pair<std::uint64_t, std::size_t>> hashed;       // records:duplicates() scratch
   std::vector<std::pair<std::size_t, std::size_t>> duplicate_pairs;  // (first, duplicate), 0-based
 
   std::string scratch;  // reusable buffer for fingerprints and previews

@@ -5,7 +5,6 @@
 // epoch instead: they stay valid until RuleHost::set_data replaces that slot's document.
 
 #include <algorithm>
-#include <bit>
 #include <charconv>
 #include <cstring>
 #include <new>
@@ -257,24 +256,19 @@ bool compute_duplicates(HostState* h, const View* v) noexcept {
   try {
     const std::size_t n = v->extra;
     h->duplicate_pairs.clear();
-    h->hashes.resize(n);
-    h->order.resize(n);
-    for (std::size_t i = 0; i < n; ++i) {
-      h->hashes[i] = content_hash(*v->list[i]) & h->duplicate_hash_mask;
-      h->order[i] = i;
-    }
-    const std::uint64_t* hashes = h->hashes.data();
-    std::sort(h->order.begin(), h->order.end(), [hashes](std::size_t a, std::size_t b) {
-      return hashes[a] != hashes[b] ? hashes[a] < hashes[b] : a < b;
-    });
+    // (hash, record) sorted: a group of equal hashes lists its records in ascending order.
+    auto& hashed = h->hashed;
+    hashed.resize(n);
+    for (std::size_t i = 0; i < n; ++i) hashed[i] = {content_hash(*v->list[i]) & h->duplicate_hash_mask, i};
+    std::sort(hashed.begin(), hashed.end());
     std::vector<std::size_t> firsts;  // distinct contents of one hash group, earliest record first
     for (std::size_t g = 0; g < n;) {
       std::size_t end = g + 1;
-      while (end < n && hashes[h->order[end]] == hashes[h->order[g]]) ++end;
+      while (end < n && hashed[end].first == hashed[g].first) ++end;
       if (end - g > 1) {
         firsts.clear();
         for (std::size_t k = g; k < end; ++k) {
-          const std::size_t j = h->order[k];
+          const std::size_t j = hashed[k].second;
           bool found = false;
           for (const std::size_t f : firsts) {
             if (same_content(*v->list[f], *v->list[j])) {
@@ -563,8 +557,53 @@ void fingerprint(const json::Value& value, std::string& out) {
 
 namespace {
 
-constexpr std::uint64_t kMul = 0x9E3779B97F4A7C15ull;
+// The content hash only pre-sorts records for records:duplicates(): records whose hashes match are
+// compared in full (same_content), so a collision costs a comparison, never a wrong answer. Hashes
+// are never stored or shown, so native-endian loads are fine.
+constexpr std::uint64_t kMul = 0x9E3779B97F4A7C15ull;  // 2^64 / golden ratio
+// Odd constants with no structure (fractional parts of the square roots of 2, 3, 5 and 7).
+constexpr std::uint64_t kK0 = 0x6A09E667F3BCC909ull;
+constexpr std::uint64_t kK1 = 0xBB67AE8584CAA73Bull;
+constexpr std::uint64_t kK2 = 0x3C6EF372FE94F82Bull;
+constexpr std::uint64_t kK3 = 0xA54FF53A5F1D36F1ull;
 
+// Seeds per kind keep "1" the string apart from 1 the number, and keys apart from values.
+constexpr std::uint64_t kSeedNumber = kK0 * 4;
+constexpr std::uint64_t kSeedString = kK1 * 5;
+constexpr std::uint64_t kSeedArray = kK2 * 6;
+constexpr std::uint64_t kSeedObject = kK3 * 7;
+constexpr std::uint64_t kSeedKey = kMul * 8;
+
+// Multiplies to 128 bits and folds the halves together: every bit of either operand reaches the
+// result through one widening multiply.
+inline std::uint64_t fold_mul(std::uint64_t a, std::uint64_t b) noexcept {
+#if defined(__SIZEOF_INT128__)
+  __extension__ using U128 = unsigned __int128;  // __extension__: no -Wpedantic warning
+  const U128 p = static_cast<U128>(a) * b;
+  return static_cast<std::uint64_t>(p) ^ static_cast<std::uint64_t>(p >> 64);
+#else
+  const std::uint64_t a_lo = a & 0xFFFFFFFFu, a_hi = a >> 32, b_lo = b & 0xFFFFFFFFu, b_hi = b >> 32;
+  const std::uint64_t ll = a_lo * b_lo, lh = a_lo * b_hi, hl = a_hi * b_lo, hh = a_hi * b_hi;
+  const std::uint64_t mid = (ll >> 32) + (lh & 0xFFFFFFFFu) + (hl & 0xFFFFFFFFu);
+  const std::uint64_t lo = (ll & 0xFFFFFFFFu) | (mid << 32);
+  const std::uint64_t hi = hh + (lh >> 32) + (hl >> 32) + (mid >> 32);
+  return lo ^ hi;
+#endif
+}
+
+inline std::uint64_t load64(const unsigned char* p) noexcept {
+  std::uint64_t w;
+  std::memcpy(&w, p, 8);
+  return w;
+}
+
+inline std::uint64_t load32(const unsigned char* p) noexcept {
+  std::uint32_t w;
+  std::memcpy(&w, p, 4);
+  return w;
+}
+
+// Final avalanche for values that are combined by addition (object members) or sorted.
 constexpr std::uint64_t fmix(std::uint64_t x) noexcept {
   x ^= x >> 33;
   x *= 0xff51afd7ed558ccdull;
@@ -574,51 +613,69 @@ constexpr std::uint64_t fmix(std::uint64_t x) noexcept {
   return x;
 }
 
-std::uint64_t hash_bytes(std::string_view s, std::uint64_t tag) noexcept {
-  std::uint64_t h = fmix(tag ^ (s.size() * kMul));
-  const char* p = s.data();
+// 64-bit hash of `s` under `seed`, 16 bytes per step. The length enters the state first, and for a
+// given length the two words (a, b) hold every byte of the tail (the last 16 bytes, or the whole
+// string when shorter; overlapping loads, never a byte loop), so strings differing anywhere give
+// different inputs to the last multiply.
+std::uint64_t hash_bytes(std::string_view s, std::uint64_t seed) noexcept {
+  const auto* p = reinterpret_cast<const unsigned char*>(s.data());
   std::size_t n = s.size();
-  for (; n >= 8; p += 8, n -= 8) {
-    std::uint64_t w;
-    std::memcpy(&w, p, 8);
-    h = std::rotl((h ^ fmix(w)) * kMul, 29);
+  std::uint64_t h = seed ^ (n * kMul);
+  std::uint64_t a = 0;
+  std::uint64_t b = 0;
+  if (n <= 16) {
+    if (n >= 8) {
+      a = load64(p);
+      b = load64(p + n - 8);
+    } else if (n >= 4) {
+      a = load32(p);
+      b = load32(p + n - 4);
+    } else if (n > 0) {
+      a = (std::uint64_t{p[0]} << 16) | (std::uint64_t{p[n >> 1]} << 8) | p[n - 1];
+    }
+  } else {
+    const unsigned char* end = p + n;
+    do {
+      h = fold_mul(load64(p) ^ kK0, load64(p + 8) ^ h);
+      p += 16;
+      n -= 16;
+    } while (n > 16);
+    a = load64(end - 16);
+    b = load64(end - 8);
   }
-  if (n > 0) {
-    std::uint64_t w = 0;
-    std::memcpy(&w, p, n);
-    h = std::rotl((h ^ fmix(w + n)) * kMul, 29);
-  }
-  return fmix(h);
+  return fold_mul(a ^ kK1, b ^ kK2 ^ h);
 }
 
 bool less_member_ptr(const json::Member* a, const json::Member* b) { return a->key < b->key; }
+
+std::uint64_t hash_value(const json::Value& value) noexcept {
+  switch (value.kind()) {
+    case json::Kind::kNull: return kK3;
+    case json::Kind::kFalse: return kK3 + kMul;
+    case json::Kind::kTrue: return kK3 + 2 * kMul;
+    case json::Kind::kNumber: return hash_bytes(value.number_text(), kSeedNumber);
+    case json::Kind::kString: return hash_bytes(value.as_string(), kSeedString);
+    case json::Kind::kArray: {
+      std::uint64_t h = kSeedArray ^ (value.size() * kMul);
+      for (const json::Value& item : value.items()) h = fold_mul(h ^ kK0, hash_value(item) ^ kK1);
+      return h;
+    }
+    case json::Kind::kObject: {
+      // A sum of the members' hashes: key order does not matter, and a repeated key counts each
+      // time (as in the fingerprint). A member is its key hashed with its value's hash as seed.
+      std::uint64_t sum = 0;
+      for (const json::Member& m : value.members()) sum += fmix(hash_bytes(m.key, kSeedKey ^ hash_value(m.value)));
+      return fold_mul(sum ^ kK2, kSeedObject ^ (value.size() * kMul));
+    }
+  }
+  return 0;
+}
 
 }  // namespace
 
 // Tags keep kinds apart ("1" the string vs 1 the number); objects sum their members' hashes, so
 // key order does not matter (and a repeated key counts each time, as in the fingerprint).
-std::uint64_t content_hash(const json::Value& value) noexcept {
-  switch (value.kind()) {
-    case json::Kind::kNull: return fmix(1);
-    case json::Kind::kFalse: return fmix(2);
-    case json::Kind::kTrue: return fmix(3);
-    case json::Kind::kNumber: return hash_bytes(value.number_text(), 4);
-    case json::Kind::kString: return hash_bytes(value.as_string(), 5);
-    case json::Kind::kArray: {
-      std::uint64_t h = fmix(6 ^ (value.size() * kMul));
-      for (const json::Value& item : value.items()) h = std::rotl((h ^ content_hash(item)) * kMul, 31);
-      return fmix(h);
-    }
-    case json::Kind::kObject: {
-      std::uint64_t sum = 0;
-      for (const json::Member& m : value.members()) {
-        sum += fmix(hash_bytes(m.key, 8) ^ std::rotl(content_hash(m.value), 23));
-      }
-      return fmix(sum ^ fmix(7 ^ (value.size() * kMul)));
-    }
-  }
-  return 0;
-}
+std::uint64_t content_hash(const json::Value& value) noexcept { return fmix(hash_value(value)); }
 
 // Equal exactly when fingerprint() would give the same string.
 bool same_content(const json::Value& a, const json::Value& b) {

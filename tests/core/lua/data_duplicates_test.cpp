@@ -1,5 +1,13 @@
 // records:duplicates() and shared read-only data (fg.data).
+#include <set>
+
 #include "support.hpp"
+
+// White-box: the content hash behind records:duplicates() (core/lua/internal.hpp, which needs the
+// Lua headers, so it is declared here rather than included).
+namespace flowguard::lua::detail {
+std::uint64_t content_hash(const json::Value& value) noexcept;
+}
 
 using namespace fgtest;
 
@@ -78,6 +86,45 @@ TEST_CASE("records:duplicates() checks content when hashes collide", "[lua][dupl
     CHECK(duplicates(*host, kRecords) == expected);
     CHECK(duplicates(*host, R"([{"a": 1}, {"a": 2}, {"b": 1}, [1], "a", 1, {"a": 1}])") == std::vector<std::string>{"1>7"});
   }
+}
+
+TEST_CASE("the content hash reads every byte of strings of every length", "[lua][duplicates][hash]") {
+  using flowguard::lua::detail::content_hash;
+  // Strings of 0..70 bytes, and each of them with one byte changed at every position (to two
+  // values): every length path (1-3, 4-7, 8-16 bytes, 16-byte blocks with an overlapping tail)
+  // must see every byte, so all these distinct strings hash apart.
+  std::string text = "[";
+  std::size_t count = 0;
+  auto add = [&](const std::string& s) {
+    if (count++ != 0) text += ',';
+    text += '"' + s + '"';
+  };
+  for (std::size_t n = 0; n <= 70; ++n) {
+    std::string base;
+    for (std::size_t i = 0; i < n; ++i) base += static_cast<char>('a' + (i * 7) % 26);
+    add(base);
+    for (std::size_t i = 0; i < n; ++i) {
+      for (const char c : {'0', 'Z'}) {
+        std::string s = base;
+        s[i] = c;
+        add(s);
+      }
+    }
+  }
+  text += ']';
+  const auto doc = parse(text);
+  std::set<std::uint64_t> hashes;
+  for (const auto& item : doc.root().items()) hashes.insert(content_hash(item));
+  CHECK(hashes.size() == count);
+
+  // The same content hashes the same: key order ignored, numbers by their text, kinds apart.
+  const auto same = parse(R"([{"a": 1, "b": [1, "x"]}, {"b": [1, "x"], "a": 1}])");
+  CHECK(content_hash(same.root().items()[0]) == content_hash(same.root().items()[1]));
+  const auto apart = parse(R"([1, 1.0, "1", [1, 2], [2, 1], {"a": 1}, {"a": "1"}, {"b": 1}, {"a": 1, "a": 1}, null,
+                              false, true, "", [], {}, [[]], [{}], {"k": {}}, {"k": []}, "null", "true"])");
+  std::set<std::uint64_t> distinct;
+  for (const auto& item : apart.root().items()) distinct.insert(content_hash(item));
+  CHECK(distinct.size() == apart.root().items().size());
 }
 
 TEST_CASE("duplicates() is a method of the records list only", "[lua][duplicates]") {

@@ -21,6 +21,7 @@ std::optional<Kind> kind_of(const std::string& name) {
       {"date_iso", Kind::kDateIso},    {"time_hhmm", Kind::kTimeHhmm},
       {"half_hour", Kind::kHalfHour},  {"datetime_dmy_hm", Kind::kDatetimeDmyHm},
       {"max_decimals", Kind::kMaxDecimals}, {"not_before", Kind::kNotBefore},
+      {"positive", Kind::kPositive},
       {"time_order", Kind::kTimeOrder}, {"date_order", Kind::kDateOrder},
       {"datetime_order", Kind::kDatetimeOrder}, {"zone_suffix", Kind::kZoneSuffix},
   };
@@ -67,6 +68,10 @@ std::optional<std::string> single_field_problem(Kind kind, std::int64_t argument
     if (places <= argument) return std::nullopt;
     return subject(field, value) + " with " + std::to_string(places) + " decimal places; expected at most " +
            std::to_string(argument);
+  }
+  if (kind == Kind::kPositive) {
+    if (!value.is_number() || value.as_double() > 0) return std::nullopt;
+    return subject(field, value) + "; expected a number greater than 0";
   }
   if (!value.is_string() || value.as_string().empty()) return std::nullopt;
   const std::string_view text = value.as_string();

@@ -50,7 +50,7 @@ class NativeChecks {
   }
 
   enum class Kind : std::uint8_t {
-    kMpan, kDateDmy, kDateIso, kTimeHhmm, kHalfHour, kDatetimeDmyHm, kMaxDecimals, kNotBefore,  // one field each
+    kMpan, kDateDmy, kDateIso, kTimeHhmm, kHalfHour, kDatetimeDmyHm, kMaxDecimals, kNotBefore, kPositive,  // one field each
     kTimeOrder, kDateOrder, kDatetimeOrder, kZoneSuffix,                                         // pairs
   };
 

@@ -35,9 +35,9 @@ bool is_pair_check(std::string_view check) noexcept {
 
 namespace {
 
-constexpr std::array<std::string_view, 12> kChecks = {
-    "mpan",       "date_dmy",   "date_iso",       "time_hhmm",  "half_hour", "datetime_dmy_hm", "max_decimals",
-    "not_before", "time_order", "date_order",     "datetime_order", "zone_suffix"};
+constexpr std::array<std::string_view, 13> kChecks = {
+    "mpan",       "date_dmy",   "date_iso",   "time_hhmm",      "half_hour",  "datetime_dmy_hm", "max_decimals",
+    "not_before", "positive",   "time_order", "date_order",     "datetime_order", "zone_suffix"};
 
 bool valid_id(std::string_view id) {
   if (id.empty()) return false;
@@ -383,7 +383,7 @@ bool RuleHost::Impl::validate_rule(int table, int ordinal, const std::filesystem
               } else if (std::find(kChecks.begin(), kChecks.end(), s) == kChecks.end()) {
                 problem = where + ": unknown check " + in_quotes(s) +
                           " (known: mpan, date_dmy, date_iso, time_hhmm, half_hour, datetime_dmy_hm, max_decimals, "
-                          "not_before, time_order, date_order, datetime_order, zone_suffix)";
+                          "not_before, positive, time_order, date_order, datetime_order, zone_suffix)";
               } else {
                 check.check = std::string(s);
               }

@@ -187,11 +187,8 @@ return {
     description = "A bid offers a positive volume (DFS Volume MW greater than 0)",
     spec = SPEC .. " §6, Bid Submission field table (DFS Volume MW)",
     types = { "dfs.bid-submission" },
-    record = function(rec, report)
-      local volume = num(rec, "DFS Volume MW")
-      if volume and volume <= 0 then
-        report("DFS Volume MW", ("DFS Volume MW is %s; expected a volume greater than 0 MW"):format(fg.preview(volume)))
-      end
-    end,
+    fields = {
+      { check = "positive", "DFS Volume MW" },
+    },
   },
 }

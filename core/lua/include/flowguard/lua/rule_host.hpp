@@ -28,7 +28,7 @@ struct Limits {
 // A check the engine runs natively (declared by a rule's `fields` table; see rule-api.md).
 struct FieldCheck {
   std::string check;                // "mpan", "date_dmy", "date_iso", "time_hhmm", "half_hour",
-                                    // "datetime_dmy_hm", "max_decimals", "not_before"; pair checks
+                                    // "datetime_dmy_hm", "max_decimals", "not_before", "positive"; pair checks
                                     // (exactly two fields): "time_order", "date_order",
                                     // "datetime_order" (START/FROM then END/TO), "zone_suffix" (UNIT, ZONE)
   std::vector<std::string> fields;  // record fields it applies to (absent/empty-string fields are skipped)

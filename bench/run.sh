@@ -52,11 +52,36 @@ MEAS=$OUT/measurements.jsonl
 : > "$MEAS"
 START=$(date +%s)
 
+# ---- dependencies --------------------------------------------------------------------------------
+# flowguard's own (scripts/install-deps.sh) plus what only the benchmark uses, from Debian: simdjson
+# (the parse-only ceiling), hyperfine (cold runs), and Node.js + npm when no node is installed (ajv).
+if [[ $BUILD_STEP == 1 ]]; then
+  "$ROOT/scripts/install-deps.sh"
+  bench_packages=(libsimdjson-dev hyperfine)
+  command -v node >/dev/null && command -v npm >/dev/null || bench_packages+=(nodejs npm)
+  missing=()
+  for p in "${bench_packages[@]}"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+  done
+  if [[ ${#missing[@]} -gt 0 ]]; then
+    if [[ $(id -u) -eq 0 ]]; then
+      say "apt-get install ${missing[*]}"
+      export DEBIAN_FRONTEND=noninteractive
+      apt-get update -qq >&2 && apt-get install -y -qq --no-install-recommends "${missing[@]}" >&2 ||
+        echo "run.sh: could not install ${missing[*]}; the columns that need them stay empty" >&2
+    else
+      echo "run.sh: not root, so ${missing[*]} are not installed; the columns that need them stay empty" >&2
+    fi
+  fi
+fi
+
 # ---- build ---------------------------------------------------------------------------------------
 if [[ $BUILD_STEP == 1 ]]; then
   say "build ($BUILD)"
   if [[ ! -f $BUILD/CMakeCache.txt ]]; then
     cmake -S "$ROOT" -B "$BUILD" -G Ninja -DCMAKE_BUILD_TYPE=Release -DFLOWGUARD_BUILD_TESTS=OFF >&2
+  elif ! grep -q "simdjson_DIR:PATH=/" "$BUILD/CMakeCache.txt" && dpkg-query -W libsimdjson-dev >/dev/null 2>&1; then
+    cmake "$BUILD" >&2  # simdjson was installed after this build directory was configured
   fi
   targets=(flowguard_cli fg_dfs fg_bench_generate fg_bench_engine)
   if cmake --build "$BUILD" --target help 2>/dev/null | grep -q fg_bench_simdjson; then targets+=(fg_bench_simdjson); fi

@@ -69,7 +69,14 @@ struct HostState {
   std::uint32_t data_epochs = 0;      // last epoch handed out
 
   std::uint64_t duplicate_hash_mask = ~std::uint64_t{0};          // testing hook
-  std::vector<std::pair<std::uint64_t, std::size_t>> hashed;       // records:duplicates() scratch
+  // records:duplicates() scratch: the hash table and the chains of colliding records.
+  struct DuplicateSlot {
+    std::uint64_t hash = 0;
+    std::size_t first = static_cast<std::size_t>(-1);  // earliest record with this hash, or kNoRecord
+  };
+  static constexpr std::size_t kNoRecord = static_cast<std::size_t>(-1);
+  std::vector<DuplicateSlot> duplicate_slots;
+  std::vector<std::size_t> duplicate_next;  // per record: the next record of its chain, or kNoRecord
   std::vector<std::pair<std::size_t, std::size_t>> duplicate_pairs;  // (first, duplicate), 0-based
 
   std::string scratch;  // reusable buffer for fingerprints and previews

@@ -252,38 +252,48 @@ int m_fingerprint(lua_State* L) {
 }
 
 // records:duplicates(): computed into h->duplicate_pairs; false on allocation failure.
+//
+// One pass in record order over an open-addressing table of content hashes. A slot holds the
+// earliest record with its hash; records of that hash with other contents (a collision) are
+// chained after it in record order. A record equal to a chained one pairs with the earliest such
+// (equality is an equivalence: at most one chained record matches), so the pairs come out with
+// `duplicate` ascending and `first` the earliest record of the same content, no sort needed.
 bool compute_duplicates(HostState* h, const View* v) noexcept {
   try {
     const std::size_t n = v->extra;
-    h->duplicate_pairs.clear();
-    // (hash, record) sorted: a group of equal hashes lists its records in ascending order.
-    auto& hashed = h->hashed;
-    hashed.resize(n);
-    for (std::size_t i = 0; i < n; ++i) hashed[i] = {content_hash(*v->list[i]) & h->duplicate_hash_mask, i};
-    std::sort(hashed.begin(), hashed.end());
-    std::vector<std::size_t> firsts;  // distinct contents of one hash group, earliest record first
-    for (std::size_t g = 0; g < n;) {
-      std::size_t end = g + 1;
-      while (end < n && hashed[end].first == hashed[g].first) ++end;
-      if (end - g > 1) {
-        firsts.clear();
-        for (std::size_t k = g; k < end; ++k) {
-          const std::size_t j = hashed[k].second;
-          bool found = false;
-          for (const std::size_t f : firsts) {
-            if (same_content(*v->list[f], *v->list[j])) {
-              h->duplicate_pairs.emplace_back(f, j);
-              found = true;
-              break;
-            }
-          }
-          if (!found) firsts.push_back(j);
+    const json::Value* const* list = v->list;
+    auto& pairs = h->duplicate_pairs;
+    pairs.clear();
+    if (n < 2) return true;
+    std::size_t capacity = 16;
+    while (capacity < n + n / 2) capacity <<= 1;  // load factor at most 2/3
+    auto& slots = h->duplicate_slots;
+    slots.assign(capacity, HostState::DuplicateSlot{});
+    auto& next = h->duplicate_next;
+    next.assign(n, HostState::kNoRecord);
+    const std::size_t mask = capacity - 1;
+    for (std::size_t j = 0; j < n; ++j) {
+      const std::uint64_t hash = content_hash(*list[j]) & h->duplicate_hash_mask;
+      for (std::size_t s = static_cast<std::size_t>(hash) & mask;; s = (s + 1) & mask) {
+        HostState::DuplicateSlot& slot = slots[s];
+        if (slot.first == HostState::kNoRecord) {
+          slot = {hash, j};
+          break;
         }
+        if (slot.hash != hash) continue;
+        for (std::size_t f = slot.first;; f = next[f]) {
+          if (same_content(*list[f], *list[j])) {
+            pairs.emplace_back(f, j);
+            break;
+          }
+          if (next[f] == HostState::kNoRecord) {
+            next[f] = j;
+            break;
+          }
+        }
+        break;
       }
-      g = end;
     }
-    std::sort(h->duplicate_pairs.begin(), h->duplicate_pairs.end(),
-              [](const auto& a, const auto& b) { return a.second < b.second; });
     return true;
   } catch (...) {
     return false;
@@ -603,7 +613,7 @@ inline std::uint64_t load32(const unsigned char* p) noexcept {
   return w;
 }
 
-// Final avalanche for values that are combined by addition (object members) or sorted.
+// Final avalanche of a record's hash (its low bits pick the slot in records:duplicates()).
 constexpr std::uint64_t fmix(std::uint64_t x) noexcept {
   x ^= x >> 33;
   x *= 0xff51afd7ed558ccdull;
@@ -617,7 +627,7 @@ constexpr std::uint64_t fmix(std::uint64_t x) noexcept {
 // given length the two words (a, b) hold every byte of the tail (the last 16 bytes, or the whole
 // string when shorter; overlapping loads, never a byte loop), so strings differing anywhere give
 // different inputs to the last multiply.
-std::uint64_t hash_bytes(std::string_view s, std::uint64_t seed) noexcept {
+[[gnu::always_inline]] inline std::uint64_t hash_bytes(std::string_view s, std::uint64_t seed) noexcept {
   const auto* p = reinterpret_cast<const unsigned char*>(s.data());
   std::size_t n = s.size();
   std::uint64_t h = seed ^ (n * kMul);
@@ -648,34 +658,44 @@ std::uint64_t hash_bytes(std::string_view s, std::uint64_t seed) noexcept {
 
 bool less_member_ptr(const json::Member* a, const json::Member* b) { return a->key < b->key; }
 
-std::uint64_t hash_value(const json::Value& value) noexcept {
+std::uint64_t hash_value(const json::Value& value) noexcept;
+
+// Scalars hashed in place (the members of a record are mostly strings and numbers), containers by
+// the recursive call.
+[[gnu::always_inline]] inline std::uint64_t hash_any(const json::Value& value) noexcept {
   switch (value.kind()) {
+    case json::Kind::kString: return hash_bytes(value.as_string(), kSeedString);
+    case json::Kind::kNumber: return hash_bytes(value.number_text(), kSeedNumber);
     case json::Kind::kNull: return kK3;
     case json::Kind::kFalse: return kK3 + kMul;
     case json::Kind::kTrue: return kK3 + 2 * kMul;
-    case json::Kind::kNumber: return hash_bytes(value.number_text(), kSeedNumber);
-    case json::Kind::kString: return hash_bytes(value.as_string(), kSeedString);
+    default: return hash_value(value);
+  }
+}
+
+std::uint64_t hash_value(const json::Value& value) noexcept {
+  switch (value.kind()) {
     case json::Kind::kArray: {
       std::uint64_t h = kSeedArray ^ (value.size() * kMul);
-      for (const json::Value& item : value.items()) h = fold_mul(h ^ kK0, hash_value(item) ^ kK1);
+      for (const json::Value& item : value.items()) h = fold_mul(h ^ kK0, hash_any(item) ^ kK1);
       return h;
     }
     case json::Kind::kObject: {
       // A sum of the members' hashes: key order does not matter, and a repeated key counts each
       // time (as in the fingerprint). A member is its key hashed with its value's hash as seed.
       std::uint64_t sum = 0;
-      for (const json::Member& m : value.members()) sum += fmix(hash_bytes(m.key, kSeedKey ^ hash_value(m.value)));
+      for (const json::Member& m : value.members()) sum += hash_bytes(m.key, kSeedKey ^ hash_any(m.value));
       return fold_mul(sum ^ kK2, kSeedObject ^ (value.size() * kMul));
     }
+    default: return hash_any(value);
   }
-  return 0;
 }
 
 }  // namespace
 
 // Tags keep kinds apart ("1" the string vs 1 the number); objects sum their members' hashes, so
 // key order does not matter (and a repeated key counts each time, as in the fingerprint).
-std::uint64_t content_hash(const json::Value& value) noexcept { return fmix(hash_value(value)); }
+std::uint64_t content_hash(const json::Value& value) noexcept { return fmix(hash_any(value)); }
 
 // Equal exactly when fingerprint() would give the same string.
 bool same_content(const json::Value& a, const json::Value& b) {

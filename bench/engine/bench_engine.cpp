@@ -21,6 +21,11 @@
 // check (untimed) the first two characters of the trailing part of every "senderUniqueReference"
 // value (S-...-yyyymmdd-<ref>; bench/dip/generate.js writes "00" there) are set to the check's
 // number in base 36, so each check sees references no earlier check used (for up to 1,296 checks).
+//
+// --parse-only: times json::Document::parse of the file alone (no engine is created), "mode":"parse";
+// records is the root array's item count (1 for any other root), findings 0. flowguard::flowguard
+// does not export the JSON API, so this mode exists only when the target can see
+// flowguard/json/document.hpp (link flowguard::json too); otherwise --parse-only says so and exits 2.
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -33,6 +38,10 @@
 #include <vector>
 
 #include "flowguard/engine.hpp"
+#if __has_include("flowguard/json/document.hpp")
+#include "flowguard/json/document.hpp"
+#define FG_BENCH_HAVE_JSON 1
+#endif
 
 #ifndef FG_BENCH_PLUGIN_DIR
 #define FG_BENCH_PLUGIN_DIR ""
@@ -60,7 +69,7 @@ std::string json_string(const std::string& s) {
 
 [[noreturn]] void usage(int code) {
   (code ? std::cerr : std::cout)
-      << "usage: fg_bench_engine [--type T] [--schema-only] [--fresh-dip-references] [--iterations K] [--warmup W] [--plugins DIR] [--schemas DIR] FILE...\n";
+      << "usage: fg_bench_engine [--type T] [--schema-only] [--parse-only] [--fresh-dip-references] [--iterations K] [--warmup W] [--plugins DIR] [--schemas DIR] FILE...\n";
   std::exit(code);
 }
 
@@ -88,11 +97,68 @@ void stamp_references(std::string& bytes, const std::vector<std::size_t>& marks,
   }
 }
 
+#ifdef FG_BENCH_HAVE_JSON
+double median_of(std::vector<double> times) {
+  std::sort(times.begin(), times.end());
+  return times[times.size() / 2];
+}
+
+int parse_only_main(const std::vector<std::string>& files, int iterations, int warmup) {
+  namespace json = flowguard::json;
+  int status = 0;
+  for (const auto& file : files) {
+    std::ifstream in(file, std::ios::binary);
+    if (!in) {
+      std::cerr << "fg_bench_engine: cannot read " << file << "\n";
+      status = 1;
+      continue;
+    }
+    const std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    json::Document doc;
+    json::ParseError error;
+    bool ok = true;
+    for (int w = 0; w < warmup && ok; ++w) ok = json::Document::parse(bytes, doc, error);
+    std::vector<double> times;
+    times.reserve(static_cast<std::size_t>(iterations));
+    for (int k = 0; k < iterations && ok; ++k) {
+      json::Document fresh;
+      const auto t0 = std::chrono::steady_clock::now();
+      ok = json::Document::parse(bytes, fresh, error);
+      const auto t1 = std::chrono::steady_clock::now();
+      times.push_back(std::chrono::duration<double>(t1 - t0).count());
+      doc = std::move(fresh);  // the previous document is freed outside the timed region
+    }
+    if (!ok) {
+      std::cerr << "fg_bench_engine: " << file << ":" << error.line << ":" << error.column << ": " << error.message << "\n";
+      status = 1;
+      continue;
+    }
+    const double median = median_of(times);
+    double total = 0;
+    for (double t : times) total += t;
+    const std::size_t records = doc.root().is_array() ? doc.root().size() : 1;
+    std::cout << "{\"tool\":\"flowguard\",\"mode\":\"parse\",\"type\":\"\",\"file\":" << json_string(file)
+              << ",\"records\":" << records << ",\"bytes\":" << bytes.size() << ",\"iterations\":" << iterations
+              << ",\"median_s\":" << median << ",\"mean_s\":" << total / static_cast<double>(times.size())
+              << ",\"min_s\":" << *std::min_element(times.begin(), times.end())
+              << ",\"records_per_s\":" << static_cast<double>(records) / median
+              << ",\"mb_per_s\":" << static_cast<double>(bytes.size()) / 1e6 / median
+              << ",\"findings\":0,\"errors\":0,\"warnings\":0,\"rules_run\":0}" << std::endl;
+  }
+  return status;
+}
+#else
+int parse_only_main(const std::vector<std::string>&, int, int) {
+  std::cerr << "fg_bench_engine: --parse-only needs the JSON library (link fg_bench_engine with flowguard::json)\n";
+  return 2;
+}
+#endif
+
 }  // namespace
 
 int main(int argc, char** argv) {
   std::string type;
-  bool schema_only = false, fresh_references = false;
+  bool schema_only = false, parse_only = false, fresh_references = false;
   int iterations = 20, warmup = 3;
   std::string plugin_dir = FG_BENCH_PLUGIN_DIR, schema_dir = FG_BENCH_SCHEMA_DIR;
   std::vector<std::string> files;
@@ -104,6 +170,7 @@ int main(int argc, char** argv) {
     };
     if (arg == "--type") type = value();
     else if (arg == "--schema-only") schema_only = true;
+    else if (arg == "--parse-only") parse_only = true;
     else if (arg == "--fresh-dip-references") fresh_references = true;
     else if (arg == "--iterations") iterations = std::max(1, std::atoi(value().c_str()));
     else if (arg == "--warmup") warmup = std::max(0, std::atoi(value().c_str()));
@@ -114,6 +181,7 @@ int main(int argc, char** argv) {
     else files.push_back(arg);
   }
   if (files.empty()) usage(2);
+  if (parse_only) return parse_only_main(files, iterations, warmup);
 
   flowguard::EngineOptions options;
   if (schema_only) {

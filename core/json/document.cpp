@@ -18,6 +18,10 @@
 #include <mutex>
 #include <system_error>
 
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+
 namespace flowguard::json {
 
 const char* to_string(Kind kind) noexcept {
@@ -176,7 +180,7 @@ class Arena {
 }  // namespace
 
 struct Document::Impl {
-  std::string_view source;  // NUL-terminated copy in the arena
+  std::string_view source;  // copy in the arena, followed by 1 + kPadding NUL bytes
   Value root;
   Arena arena;
   std::vector<DuplicateKey> duplicates;
@@ -263,13 +267,30 @@ void append_utf8(std::string& out, std::uint32_t cp) {
   }
 }
 
-// First byte in [p, end) that ends the plain part of a string: '"', '\\', a control character or a
-// non-ASCII byte (which needs UTF-8 validation). Eight bytes at a time on little-endian machines.
-inline const char* scan_plain(const char* p, const char* end) noexcept {
+// The parser reads its own copy of the source, followed by a NUL and kPadding more NUL bytes. The
+// NUL at `end` stops every scan below (it is a control character and not whitespace), so the scans
+// need no bounds checks, and the padding lets them read whole 16-byte blocks at any p <= end.
+constexpr std::size_t kPadding = 64;
+
+// First byte at or after p that ends the plain part of a string: '"', '\\', a control character or
+// a non-ASCII byte (which needs UTF-8 validation). At most `end` (the NUL there stops the scan).
+inline const char* scan_plain(const char* p) noexcept {
+#if defined(__SSE2__)
+  const __m128i quote = _mm_set1_epi8('"');
+  const __m128i backslash = _mm_set1_epi8('\\');
+  const __m128i space = _mm_set1_epi8(0x20);
+  for (;; p += 16) {
+    const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
+    // Signed compare: bytes >= 0x80 are negative, so "< 0x20" flags them along with controls.
+    const __m128i hit = _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(v, quote), _mm_cmpeq_epi8(v, backslash)),
+                                     _mm_cmplt_epi8(v, space));
+    if (const unsigned mask = static_cast<unsigned>(_mm_movemask_epi8(hit))) return p + std::countr_zero(mask);
+  }
+#else
   if constexpr (std::endian::native == std::endian::little) {
     constexpr std::uint64_t kOnes = 0x0101010101010101ULL;
     constexpr std::uint64_t kHigh = 0x8080808080808080ULL;
-    while (end - p >= 8) {
+    for (;; p += 8) {
       std::uint64_t w;
       std::memcpy(&w, p, 8);
       const std::uint64_t q = w ^ (kOnes * '"');
@@ -278,19 +299,34 @@ inline const char* scan_plain(const char* p, const char* end) noexcept {
       const std::uint64_t hit =
           (((q - kOnes) & ~q) | ((b - kOnes) & ~b) | ((w - kOnes * 0x20) & ~w) | w) & kHigh;
       if (hit) return p + (std::countr_zero(hit) >> 3);
-      p += 8;
     }
   }
-  for (; p < end; ++p) {
+  for (;; ++p) {
     const auto c = static_cast<unsigned char>(*p);
     if (c == '"' || c == '\\' || c < 0x20 || c >= 0x80) return p;
   }
-  return end;
+#endif
 }
 
-inline const char* skip_ws(const char* p, const char* end) noexcept {
-  while (p < end && (*p == ' ' || *p == '\n' || *p == '\r' || *p == '\t')) ++p;
+constexpr bool is_ws(char c) noexcept { return c == ' ' || c == '\n' || c == '\r' || c == '\t'; }
+
+// First byte at or after p that is not JSON whitespace; at most `end` (the NUL there stops it).
+inline const char* skip_ws(const char* p) noexcept {
+  // Most calls find no whitespace or a single space (after ':'); indentation takes the block path.
+  if (static_cast<unsigned char>(*p) > ' ') [[likely]] return p;
+  if (*p == ' ' && static_cast<unsigned char>(p[1]) > ' ') return p + 1;
+#if defined(__SSE2__)
+  for (;; p += 16) {
+    const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
+    const __m128i ws = _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8(' ')), _mm_cmpeq_epi8(v, _mm_set1_epi8('\n'))),
+                                    _mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8('\r')), _mm_cmpeq_epi8(v, _mm_set1_epi8('\t'))));
+    const unsigned other = ~static_cast<unsigned>(_mm_movemask_epi8(ws)) & 0xFFFFu;
+    if (other) return p + std::countr_zero(other);
+  }
+#else
+  while (is_ws(*p)) ++p;
   return p;
+#endif
 }
 
 std::string hex2(unsigned char c) {
@@ -307,6 +343,40 @@ const char* short_escape(unsigned char c) noexcept {
     case '\t': return "\\t";
     default: return nullptr;
   }
+}
+
+// A hash of every byte of a key, read a word at a time (keys are short). Only equal keys must hash
+// equal; the loads stay inside the key, so decoded keys outside the source work too.
+inline std::uint32_t key_hash(std::string_view key) noexcept {
+  const char* s = key.data();
+  const std::size_t n = key.size();
+  constexpr std::uint64_t kMul = 0x9E3779B97F4A7C15ULL;
+  std::uint64_t h = n * kMul;
+  auto mix = [&h](std::uint64_t w) {
+    h = (h ^ w) * kMul;
+    h ^= h >> 29;
+  };
+  if (n >= 8) {
+    std::uint64_t w;
+    std::size_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+      std::memcpy(&w, s + i, 8);
+      mix(w);
+    }
+    if (i < n) {  // the last 8 bytes, overlapping the previous word
+      std::memcpy(&w, s + n - 8, 8);
+      mix(w);
+    }
+  } else if (n >= 4) {
+    std::uint32_t a, b;
+    std::memcpy(&a, s, 4);
+    std::memcpy(&b, s + n - 4, 4);
+    mix(a | (std::uint64_t{b} << 32));
+  } else if (n > 0) {
+    mix(static_cast<unsigned char>(s[0]) | (static_cast<unsigned>(static_cast<unsigned char>(s[n / 2])) << 8) |
+        (static_cast<unsigned>(static_cast<unsigned char>(s[n - 1])) << 16));
+  }
+  return static_cast<std::uint32_t>((h * kMul) >> 32);
 }
 
 struct Frame {
@@ -415,7 +485,7 @@ class Parser {
   bool parse_literal(const char*& p, Value& v, std::string_view word, Kind kind);
   // Where the next value goes: a new item/member of the open container, or the root. Values are
   // written in place (no temporary Value copied around).
-  Value& slot(bool in_object, std::string_view key, std::uint32_t key_offset) {
+  [[gnu::always_inline]] Value& slot(bool in_object, std::string_view key, std::uint32_t key_offset) {
     if (s_.frames.empty()) [[unlikely]] return doc_.root;
     if (in_object) {
       Member& m = s_.members.push();
@@ -582,7 +652,7 @@ bool Parser::parse_number(const char*& p, Value& v) {
 inline bool Parser::parse_string(const char*& p, std::string_view& out) {
   const char* quote = p;
   const char* start = ++p;
-  p = scan_plain(p, end_);
+  p = scan_plain(p);
   if (p < end_ && *p == '"') [[likely]] {  // ASCII without escapes: the common case
     out = std::string_view(start, static_cast<std::size_t>(p - start));
     ++p;
@@ -593,7 +663,7 @@ inline bool Parser::parse_string(const char*& p, std::string_view& out) {
 
 bool Parser::parse_string_slow(const char* quote, const char* start, const char*& p, std::string_view& out) {
   for (;;) {
-    p = scan_plain(p, end_);
+    p = scan_plain(p);
     if (p == end_) return fail(quote, "unterminated string: no closing '\"' before end of input");
     const auto c = static_cast<unsigned char>(*p);
     if (c == '"') {
@@ -619,7 +689,7 @@ bool Parser::parse_escaped(const char* quote, const char* start, const char*& p,
   text.assign(start, p);
   for (;;) {
     const char* run = p;
-    p = scan_plain(p, end_);
+    p = scan_plain(p);
     text.append(run, p);
     if (p == end_) return fail(quote, "unterminated string: no closing '\"' before end of input");
     const auto c = static_cast<unsigned char>(*p);
@@ -715,10 +785,13 @@ void Parser::close_object(const Frame& f, Value& v) {
   v.offset_ = f.offset;
   v.size_ = static_cast<std::uint32_t>(n);
   if (n) {
+    const Member* src = s_.members.data() + f.start;
+    // Before the copy: the stack is hot in cache, and the copy's stores to fresh arena memory
+    // would stall reads of the copy.
+    if (n > 1) find_duplicates(src, static_cast<std::uint32_t>(n), f.offset);
     auto* dst = static_cast<Member*>(doc_.arena.allocate(n * sizeof(Member), alignof(Member)));
-    std::memcpy(static_cast<void*>(dst), s_.members.data() + f.start, n * sizeof(Member));
+    std::memcpy(static_cast<void*>(dst), src, n * sizeof(Member));
     v.members_ = dst;
-    if (n > 1) find_duplicates(dst, static_cast<std::uint32_t>(n), f.offset);
   } else {
     v.members_ = nullptr;
   }
@@ -728,19 +801,20 @@ void Parser::close_object(const Frame& f, Value& v) {
 void Parser::find_duplicates(const Member* m, std::uint32_t n, std::uint32_t object_offset) {
   const std::size_t before = doc_.duplicates.size();
   if (n <= 64) {
-    // Small objects (the common case): a 64-bit filter of cheap key hashes means a key is compared
-    // with earlier keys only when its hash bit was already seen, so a clean object costs O(n).
+    // Small objects (the common case): each key gets a hash of all its bytes; a key is compared with
+    // an earlier key only when their hashes are equal, and the hash list is scanned only when the
+    // key's bit in a 64-bit filter was already set, so a clean object costs O(n) plus a few
+    // integer compares.
+    std::uint32_t hashes[64];
     std::uint64_t seen = 0;
     for (std::uint32_t i = 0; i < n; ++i) {
       const std::string_view k = m[i].key;
-      const std::size_t size = k.size();
-      const unsigned h = size == 0 ? 0u
-                                   : (static_cast<unsigned>(size) * 31u + static_cast<unsigned char>(k[0]) * 7u +
-                                      static_cast<unsigned char>(k[size / 2]) * 3u + static_cast<unsigned char>(k[size - 1])) & 63u;
-      const std::uint64_t bit = std::uint64_t{1} << h;
+      const std::uint32_t h = key_hash(k);
+      hashes[i] = h;
+      const std::uint64_t bit = std::uint64_t{1} << (h >> 26);
       if (seen & bit) {
         for (std::uint32_t j = 0; j < i; ++j) {
-          if (m[j].key == k) {
+          if (hashes[j] == h && m[j].key == k) {
             doc_.duplicates.push_back({m[i].key_offset, k, nullptr});
             break;
           }
@@ -804,7 +878,7 @@ bool Parser::run() {
   std::uint32_t key_offset = 0;
 
 value:
-  p = skip_ws(p, end_);
+  p = skip_ws(p);
   if (p == end_) return fail_expected(p, "a value");
   switch (*p) {
     case '{':
@@ -813,7 +887,7 @@ value:
       }
       frames.push_back(Frame{static_cast<std::uint32_t>(s_.members.size()), off(p), true, key, key_offset});
       in_object = true;
-      p = skip_ws(p + 1, end_);
+      p = skip_ws(p + 1);
       if (p < end_ && *p == '}') {
         ++p;
         goto close;
@@ -826,7 +900,7 @@ value:
       }
       frames.push_back(Frame{static_cast<std::uint32_t>(s_.items.size()), off(p), false, key, key_offset});
       in_object = false;
-      p = skip_ws(p + 1, end_);
+      p = skip_ws(p + 1);
       if (p < end_ && *p == ']') {
         ++p;
         goto close;
@@ -869,7 +943,7 @@ value:
 member_key:  // p is at the opening quote of a key
   key_offset = off(p);
   if (!parse_string(p, key)) return false;
-  p = skip_ws(p, end_);
+  p = skip_ws(p);
   if (p == end_ || *p != ':') return fail_expected(p, "':' after object key");
   ++p;
   goto value;
@@ -890,10 +964,10 @@ close: {  // the container of frames.back() ended just before p
 
 next:  // a value was stored in the current container (or is the root)
   if (frames.empty()) goto done;
-  p = skip_ws(p, end_);
+  p = skip_ws(p);
   if (in_object) {
     if (p < end_ && *p == ',') {
-      p = skip_ws(p + 1, end_);
+      p = skip_ws(p + 1);
       if (p < end_ && *p == '"') goto member_key;
       if (p < end_ && *p == '}') {
         return fail(p, "expected a string key after ',', found '}' (trailing commas are not allowed)");
@@ -917,7 +991,7 @@ next:  // a value was stored in the current container (or is the root)
   return fail_expected(p, "',' or ']' after array item");
 
 done:
-  p = skip_ws(p, end_);
+  p = skip_ws(p);
   if (p != end_) return fail_expected(p, "end of input after the root value");
   if (!doc_.duplicates.empty()) resolve_duplicate_objects();
   return true;
@@ -942,10 +1016,10 @@ bool Document::parse(std::string_view bytes, Document& out, ParseError& error, c
   auto impl = std::make_unique<Impl>();
   // Values take roughly 2-3x the source size for typical records: size the first chunk for the
   // source copy plus that, then grow x2.
-  impl->arena.set_next_chunk_size(bytes.size() + 1 + std::clamp<std::size_t>(bytes.size() * 2, 1024, std::size_t{64} << 20));
-  char* copy = static_cast<char*>(impl->arena.allocate(bytes.size() + 1, 16));
+  impl->arena.set_next_chunk_size(bytes.size() + 1 + kPadding + std::clamp<std::size_t>(bytes.size() * 2, 1024, std::size_t{64} << 20));
+  char* copy = static_cast<char*>(impl->arena.allocate(bytes.size() + 1 + kPadding, 16));
   if (!bytes.empty()) std::memcpy(copy, bytes.data(), bytes.size());
-  copy[bytes.size()] = '\0';
+  std::memset(copy + bytes.size(), 0, 1 + kPadding);  // the scans' sentinel (see kPadding)
   impl->source = std::string_view(copy, bytes.size());
 
   thread_local Scratch scratch;

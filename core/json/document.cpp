@@ -346,37 +346,34 @@ const char* short_escape(unsigned char c) noexcept {
 }
 
 // A hash of every byte of a key, read a word at a time (keys are short). Only equal keys must hash
-// equal; the loads stay inside the key, so decoded keys outside the source work too.
+// equal; the loads stay inside the key, so decoded keys outside the source work too. The words are
+// combined with a rotate/xor and mixed by one multiply at the end: a short dependency chain per key.
 inline std::uint32_t key_hash(std::string_view key) noexcept {
   const char* s = key.data();
   const std::size_t n = key.size();
-  constexpr std::uint64_t kMul = 0x9E3779B97F4A7C15ULL;
-  std::uint64_t h = n * kMul;
-  auto mix = [&h](std::uint64_t w) {
-    h = (h ^ w) * kMul;
-    h ^= h >> 29;
-  };
+  std::uint64_t acc = n;
   if (n >= 8) {
     std::uint64_t w;
     std::size_t i = 0;
     for (; i + 8 <= n; i += 8) {
       std::memcpy(&w, s + i, 8);
-      mix(w);
+      acc = std::rotl(acc, 23) ^ w;
     }
     if (i < n) {  // the last 8 bytes, overlapping the previous word
       std::memcpy(&w, s + n - 8, 8);
-      mix(w);
+      acc = std::rotl(acc, 23) ^ w;
     }
   } else if (n >= 4) {
-    std::uint32_t a, b;
-    std::memcpy(&a, s, 4);
-    std::memcpy(&b, s + n - 4, 4);
-    mix(a | (std::uint64_t{b} << 32));
+    std::uint32_t lo, hi;
+    std::memcpy(&lo, s, 4);
+    std::memcpy(&hi, s + n - 4, 4);
+    acc ^= (lo | (std::uint64_t{hi} << 32)) << 3;
   } else if (n > 0) {
-    mix(static_cast<unsigned char>(s[0]) | (static_cast<unsigned>(static_cast<unsigned char>(s[n / 2])) << 8) |
-        (static_cast<unsigned>(static_cast<unsigned char>(s[n - 1])) << 16));
+    acc ^= (static_cast<unsigned char>(s[0]) | (static_cast<unsigned>(static_cast<unsigned char>(s[n / 2])) << 8) |
+            (static_cast<unsigned>(static_cast<unsigned char>(s[n - 1])) << 16)) << 3;
   }
-  return static_cast<std::uint32_t>((h * kMul) >> 32);
+  acc ^= acc >> 32;
+  return static_cast<std::uint32_t>((acc * 0x9E3779B97F4A7C15ULL) >> 32);
 }
 
 struct Frame {
@@ -650,15 +647,19 @@ bool Parser::parse_number(const char*& p, Value& v) {
 }
 
 inline bool Parser::parse_string(const char*& p, std::string_view& out) {
-  const char* quote = p;
-  const char* start = ++p;
-  p = scan_plain(p);
-  if (p < end_ && *p == '"') [[likely]] {  // ASCII without escapes: the common case
-    out = std::string_view(start, static_cast<std::size_t>(p - start));
-    ++p;
+  const char* start = p + 1;
+  const char* q = scan_plain(start);
+  if (*q == '"') [[likely]] {  // ASCII without escapes: the common case (the NUL at end_ is no '"')
+    out = std::string_view(start, static_cast<std::size_t>(q - start));
+    p = q + 1;
     return true;
   }
-  return parse_string_slow(quote, start, p, out);
+  // Only these locals' addresses leave the function, so the caller's p and out stay in registers.
+  std::string_view slow_out;
+  if (!parse_string_slow(p, start, q, slow_out)) return false;
+  out = slow_out;
+  p = q;
+  return true;
 }
 
 bool Parser::parse_string_slow(const char* quote, const char* start, const char*& p, std::string_view& out) {
@@ -876,6 +877,7 @@ bool Parser::run() {
   bool in_object = false;  // kind of frames.back(), kept in a register
   std::string_view key;    // pending member key while in an object
   std::uint32_t key_offset = 0;
+  const char* q;  // what out-of-line helpers advance, so that p itself can live in a register
 
 value:
   p = skip_ws(p);
@@ -918,18 +920,22 @@ value:
       goto next;
     }
     case 't':
-      if (!parse_literal(p, slot(in_object, key, key_offset), "true", Kind::kTrue)) return false;
+      if (!parse_literal(q = p, slot(in_object, key, key_offset), "true", Kind::kTrue)) return false;
+      p = q;
       goto next;
     case 'f':
-      if (!parse_literal(p, slot(in_object, key, key_offset), "false", Kind::kFalse)) return false;
+      if (!parse_literal(q = p, slot(in_object, key, key_offset), "false", Kind::kFalse)) return false;
+      p = q;
       goto next;
     case 'n':
-      if (!parse_literal(p, slot(in_object, key, key_offset), "null", Kind::kNull)) return false;
+      if (!parse_literal(q = p, slot(in_object, key, key_offset), "null", Kind::kNull)) return false;
+      p = q;
       goto next;
     case '-':
     case '0': case '1': case '2': case '3': case '4':
     case '5': case '6': case '7': case '8': case '9':
-      if (!parse_number(p, slot(in_object, key, key_offset))) return false;
+      if (!parse_number(q = p, slot(in_object, key, key_offset))) return false;
+      p = q;
       goto next;
     case ']':
       if (!frames.empty() && !in_object) {

@@ -1,0 +1,189 @@
+// The parser scans strings and whitespace a block at a time over a NUL-padded copy of the input and
+// hashes keys a word at a time for duplicate detection. These tests put every interesting byte at
+// every position around those block and word boundaries, and at the very end of the input, and check
+// that results and error positions are what a byte-at-a-time reading gives.
+#include <catch2/catch.hpp>
+
+#include <string>
+#include <vector>
+
+#include "flowguard/json/document.hpp"
+
+using namespace flowguard::json;
+
+namespace {
+
+bool parse(std::string_view input, Document& doc, ParseError& error) { return Document::parse(input, doc, error); }
+
+Document must_parse(std::string_view input) {
+  Document doc;
+  ParseError error;
+  const bool ok = parse(input, doc, error);
+  INFO("input: " << input);
+  INFO("error " << error.offset << ": " << error.message);
+  REQUIRE(ok);
+  return doc;
+}
+
+ParseError must_fail(std::string_view input) {
+  Document doc;
+  ParseError error;
+  INFO("input: " << input);
+  REQUIRE_FALSE(parse(input, doc, error));
+  return error;
+}
+
+}  // namespace
+
+TEST_CASE("escapes at every position across block boundaries", "[json][strings][scan]") {
+  for (std::size_t before = 0; before < 40; ++before) {
+    for (const auto& [escape, decoded] : std::vector<std::pair<std::string, std::string>>{
+             {"\\\"", "\""}, {"\\\\", "\\"}, {"\\n", "\n"}, {"\\u00e9", "\xC3\xA9"}, {"\\uD83D\\uDE00", "\xF0\x9F\x98\x80"}}) {
+      const std::string head(before, 'a');
+      const std::string input = "[\"" + head + escape + "bc\"," + std::to_string(before) + "]";
+      const Document doc = must_parse(input);
+      CHECK(doc.root().items()[0].as_string() == head + decoded + "bc");
+      CHECK(doc.root().items()[1].as_double() == static_cast<double>(before));
+    }
+  }
+}
+
+TEST_CASE("plain strings of every length point into the source", "[json][strings][scan]") {
+  for (std::size_t n = 0; n < 70; ++n) {
+    std::string text;
+    for (std::size_t i = 0; i < n; ++i) text += static_cast<char>('A' + i % 26);
+    for (const std::string& input : {"\"" + text + "\"", "{\"" + text + "\":\"" + text + "\"}"}) {
+      const Document doc = must_parse(input);
+      const Value& v = doc.root().is_object() ? doc.root().members()[0].value : doc.root();
+      CHECK(v.as_string() == text);
+      CHECK(v.as_string().data() == doc.source().data() + v.offset() + 1);
+      if (doc.root().is_object()) CHECK(doc.root().members()[0].key == text);
+    }
+  }
+}
+
+TEST_CASE("special bytes at every position in a string are found where they are", "[json][strings][scan]") {
+  for (std::size_t at = 0; at < 40; ++at) {
+    const std::string head(at, 'x');
+    {
+      const ParseError e = must_fail("\"" + head + "\x01" + "yyyy\"");
+      CHECK(e.offset == at + 1);
+      CHECK(e.message == "unescaped control character U+0001 in string (write it as \\u0001)");
+    }
+    {
+      const ParseError e = must_fail("\"" + head + std::string(1, '\0') + "yyyy\"");
+      CHECK(e.offset == at + 1);
+      CHECK(e.message == "unescaped control character U+0000 in string (write it as \\u0000)");
+    }
+    {
+      const ParseError e = must_fail("\"" + head + "\xFF" + "yyyy\"");
+      CHECK(e.offset == at + 1);
+    }
+    {
+      const ParseError e = must_fail("\"" + head + "\n\"");
+      CHECK(e.offset == at + 1);
+    }
+    // Valid UTF-8 and DEL are plain string content.
+    CHECK(must_parse("\"" + head + "\xE2\x82\xAC\x7F" + "\"").root().as_string() == head + "\xE2\x82\xAC\x7F");
+    // Unterminated at the very end of the input, with and without a trailing escape.
+    CHECK(must_fail("\"" + head).message == "unterminated string: no closing '\"' before end of input");
+    CHECK(must_fail("[\"" + head + "\\").offset == 1);
+    CHECK(must_fail("\"" + head + "\\u00").message == "invalid \\u escape: expected 4 hex digits after \\u");
+    CHECK(must_fail("\"" + head + "\xE2\x82").message ==
+          "invalid UTF-8 in string: byte 0xE2 does not start a valid sequence");
+  }
+}
+
+TEST_CASE("whitespace runs of every length", "[json][whitespace][scan]") {
+  const std::string kinds = " \n\r\t";
+  for (std::size_t n = 0; n < 40; ++n) {
+    std::string ws;
+    for (std::size_t i = 0; i < n; ++i) ws += kinds[(i * 7) % 4];
+    const std::string input = ws + "{" + ws + "\"a\"" + ws + ":" + ws + "[" + ws + "1" + ws + "," + ws + "true" + ws + "]" + ws + "}" + ws;
+    const Document doc = must_parse(input);
+    CHECK(doc.root().offset() == n);
+    CHECK(doc.root().find("a")->items()[1].as_bool());
+    // A stray byte after whitespace is reported where it is; so is a NUL.
+    for (const char stray : {'\x0B', '\0', 'x', '\x0C'}) {
+      const ParseError e = must_fail("[1," + ws + std::string(1, stray) + "]");
+      CHECK(e.offset == 3 + n);
+      CHECK(e.message.find("expected a value, found ") == 0);
+    }
+    CHECK(must_fail("[1," + ws).message == "unexpected end of input: expected a value");
+    CHECK(must_fail("{\"a\":1" + ws).message == "unexpected end of input: expected ',' or '}' after object member");
+    CHECK(must_fail("1" + ws + "x").offset == 1 + n);
+  }
+}
+
+TEST_CASE("numbers and literals at the end of the input", "[json][numbers][scan]") {
+  for (const char* text : {"0", "-0", "7", "12345678901234567", "25.110", "1e3", "-1.5E-7", "123456789012345678901234567890"}) {
+    const Document doc = must_parse(text);
+    CHECK(doc.root().number_text() == text);
+    CHECK(doc.root().as_double() == std::stod(text));
+  }
+  CHECK(must_fail("-").message == "unexpected end of input: expected a digit after '-'");
+  CHECK(must_fail("1.").message == "unexpected end of input: expected a digit after '.'");
+  CHECK(must_fail("1e+").message == "unexpected end of input: expected a digit in the exponent");
+  CHECK(must_fail("[1,tru").message == "unexpected end of input: expected 'true'");
+  CHECK(must_parse("null").root().is_null());
+}
+
+TEST_CASE("duplicate keys whatever their length and wherever they differ", "[json][duplicates][scan]") {
+  // Keys of lengths 0..40 that differ from each other in a single byte (first, middle or last),
+  // each repeated once at the end: exactly the repeats are reported, in source order.
+  static constexpr char kDistinct[] = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijlmnopqrstuvwxyz-_+";  // no 'k'
+  for (const std::size_t members : {std::size_t{2}, std::size_t{21}, std::size_t{32}, std::size_t{64}}) {
+    for (std::size_t len = 0; len <= 40; len += (len < 17 ? 1 : 7)) {
+      std::vector<std::string> keys;
+      for (std::size_t i = 0; i < members; ++i) {
+        std::string k(len, 'k');
+        if (len) k[(i % 3 == 0) ? 0 : (i % 3 == 1) ? len / 2 : len - 1] = kDistinct[i];
+        keys.push_back(k);
+      }
+      if (len == 0) keys.resize(1);  // only one distinct empty key
+      std::string input = "{";
+      for (std::size_t i = 0; i < keys.size(); ++i) input += "\"" + keys[i] + "\":" + std::to_string(i) + ",";
+      std::string distinct_input = input;
+      distinct_input.back() = '}';
+      INFO("members " << members << ", key length " << len);
+      // Single-byte differences at the same place can produce the same key; count real repeats.
+      std::size_t expected = 0;
+      for (std::size_t i = 0; i < keys.size(); ++i)
+        for (std::size_t j = 0; j < i; ++j)
+          if (keys[j] == keys[i]) {
+            ++expected;
+            break;
+          }
+      CHECK(must_parse(distinct_input).duplicate_keys().size() == expected);
+      // Now repeat the last and the first key (an escaped spelling for the first, when it has a 'k').
+      std::string first = keys.front();
+      if (const auto k = first.find('k'); k != std::string::npos) first.replace(k, 1, "\\u006B");
+      input += "\"" + keys.back() + "\":true,\"" + first + "\":false}";
+      const Document doc = must_parse(input);
+      const auto& dups = doc.duplicate_keys();
+      REQUIRE(dups.size() == expected + 2);
+      CHECK(dups[expected].key == keys.back());
+      CHECK(dups[expected + 1].key == keys.front());
+      CHECK(dups[expected + 1].key_offset == input.rfind("\"" + first + "\""));
+      CHECK(dups[expected].object == &doc.root());
+    }
+  }
+}
+
+TEST_CASE("duplicate keys in many records, each reported once with its object", "[json][duplicates][scan]") {
+  std::string input = "[";
+  for (int r = 0; r < 500; ++r) {
+    input += r ? ",\n  {" : "\n  {";
+    for (int f = 0; f < 21; ++f) input += "\n    \"Field number " + std::to_string(f) + "\": \"v\",";
+    input += (r % 50 == 7) ? "\n    \"Field number 13\": 1}" : "\n    \"Field number 21\": 1}";
+  }
+  input += "\n]";
+  const Document doc = must_parse(input);
+  const auto& dups = doc.duplicate_keys();
+  REQUIRE(dups.size() == 10);
+  for (std::size_t i = 0; i < dups.size(); ++i) {
+    CHECK(dups[i].key == "Field number 13");
+    CHECK(dups[i].object == &doc.root().items()[7 + 50 * i]);
+    CHECK(doc.source().substr(dups[i].key_offset, 17) == "\"Field number 13\"");
+  }
+}

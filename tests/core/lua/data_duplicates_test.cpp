@@ -88,6 +88,34 @@ TEST_CASE("records:duplicates() checks content when hashes collide", "[lua][dupl
   }
 }
 
+TEST_CASE("records:duplicates() agrees with fingerprints on many records, whatever the hashes", "[lua][duplicates]") {
+  // 400 records drawn from a few dozen contents, keys in either order, numbers as "n" or "n.0",
+  // nested arrays; masks that make hashes collide in every way the table can see (one slot,
+  // neighbouring slots, long probe runs that wrap around the end of the table).
+  std::string text = "[";
+  for (int i = 0; i < 400; ++i) {
+    const int a = (i * 7) % 11, b = i % 3, c = i % 4;  // 132 distinct contents
+    const std::string av = std::to_string(a) + (c == 3 ? ".0" : "");
+    const std::string bv = "\"v" + std::to_string(b) + "\"";
+    const std::string cv = "[" + std::to_string(c) + ", {\"x\": " + std::to_string(b) + "}]";
+    if (i != 0) text += ",";
+    text += (i % 2 == 0) ? "{\"a\": " + av + ", \"b\": " + bv + ", \"c\": " + cv + "}"
+                         : "{\"c\": " + cv + ", \"b\": " + bv + ", \"a\": " + av + "}";
+  }
+  text += "]";
+  TempDir dir;
+  auto host = make_host();
+  load_ok(*host, dir, "d.lua", doc_rule("DUPS", kDupsBody));  // asserts agreement with fingerprints
+  const std::vector<std::string> expected = duplicates(*host, text);
+  CHECK(expected.size() == 400 - 132);
+  for (const std::uint64_t mask : {std::uint64_t{0}, std::uint64_t{0xF}, std::uint64_t{0xFFFF000000000000},
+                                   std::uint64_t{0xFFFF0000000003F0}, std::uint64_t{0x00000000000003FF}}) {
+    INFO("mask " << mask);
+    host->set_duplicate_hash_mask_for_testing(mask);
+    CHECK(duplicates(*host, text) == expected);
+  }
+}
+
 TEST_CASE("the content hash reads every byte of strings of every length", "[lua][duplicates][hash]") {
   using flowguard::lua::detail::content_hash;
   // Strings of 0..70 bytes, and each of them with one byte changed at every position (to two

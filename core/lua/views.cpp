@@ -567,7 +567,7 @@ void fingerprint(const json::Value& value, std::string& out) {
 
 namespace {
 
-// The content hash only pre-sorts records for records:duplicates(): records whose hashes match are
+// The content hash only pre-groups records for records:duplicates(): records whose hashes match are
 // compared in full (same_content), so a collision costs a comparison, never a wrong answer. Hashes
 // are never stored or shown, so native-endian loads are fine.
 constexpr std::uint64_t kMul = 0x9E3779B97F4A7C15ull;  // 2^64 / golden ratio

@@ -548,73 +548,60 @@ bool Parser::parse_literal(const char*& p, Value& v, std::string_view word, Kind
 }
 
 bool Parser::parse_number(const char*& p, Value& v) {
+  // One pass validates the grammar and accumulates the digits (the NUL at end_ is no digit, so
+  // no bounds checks). The fast paths below are exact, so every path gives the correctly rounded
+  // double, as std::from_chars does.
   const char* start = p;
-  if (*p == '-') ++p;
-  if (p == end_ || !is_digit(*p)) return fail_expected(p, "a digit after '-'");
+  const bool negative = *p == '-';
+  p += negative;
+  const char* digits = p;
+  if (!is_digit(*p)) return fail_expected(p, "a digit after '-'");
+  std::uint64_t mantissa = 0;  // wraps beyond 19 digits; then only from_chars is used
   if (*p == '0') {
     ++p;
-    if (p < end_ && is_digit(*p)) return fail(start, "leading zeros are not allowed in numbers");
+    if (is_digit(*p)) return fail(start, "leading zeros are not allowed in numbers");
   } else {
-    while (p < end_ && is_digit(*p)) ++p;
+    do mantissa = mantissa * 10 + static_cast<std::uint64_t>(*p++ - '0');
+    while (is_digit(*p));
   }
   const char* int_end = p;
-  bool integer = true;
-  if (p < end_ && *p == '.') {
-    integer = false;
+  std::ptrdiff_t fraction_digits = 0;
+  if (*p == '.') {
     ++p;
-    if (p == end_ || !is_digit(*p)) return fail_expected(p, "a digit after '.'");
-    while (p < end_ && is_digit(*p)) ++p;
+    if (!is_digit(*p)) return fail_expected(p, "a digit after '.'");
+    const char* fraction = p;
+    do mantissa = mantissa * 10 + static_cast<std::uint64_t>(*p++ - '0');
+    while (is_digit(*p));
+    fraction_digits = p - fraction;
   }
-  if (p < end_ && (*p == 'e' || *p == 'E')) {
-    integer = false;
+  std::int64_t exp10 = -fraction_digits;
+  if ((*p | 0x20) == 'e') {
     ++p;
-    if (p < end_ && (*p == '+' || *p == '-')) ++p;
-    if (p == end_ || !is_digit(*p)) return fail_expected(p, "a digit in the exponent");
-    while (p < end_ && is_digit(*p)) ++p;
+    const bool negative_exp = *p == '-';
+    if (*p == '+' || *p == '-') ++p;
+    if (!is_digit(*p)) return fail_expected(p, "a digit in the exponent");
+    std::int64_t e = 0;
+    do {
+      if (e < 100000) e = e * 10 + (*p - '0');  // beyond that only from_chars decides
+      ++p;
+    } while (is_digit(*p));
+    exp10 += negative_exp ? -e : e;
   }
   v.kind_ = Kind::kNumber;
   v.offset_ = off(start);
   v.text_ = start;
   v.size_ = static_cast<std::uint32_t>(p - start);
 
-  const bool negative = *start == '-';
-  const char* digits = start + (negative ? 1 : 0);
-  if (integer && int_end - digits <= 15) {
-    // Exact in a double and much cheaper than the general conversion.
-    std::int64_t n = 0;
-    for (const char* d = digits; d < int_end; ++d) n = n * 10 + (*d - '0');
-    v.number_ = negative ? -static_cast<double>(n) : static_cast<double>(n);
+  // Clinger's fast path: a mantissa up to 2^53 and a power of ten up to 1e22 are both exact
+  // doubles, so one IEEE multiply/divide gives the correctly rounded result (integers: exp10 0).
+  static constexpr double kPow10[] = {1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6,  1e7,  1e8,  1e9,  1e10, 1e11,
+                                      1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22};
+  const std::ptrdiff_t digit_count = (int_end - digits) + fraction_digits;
+  if (digit_count <= 19 && mantissa <= (std::uint64_t{1} << 53) && exp10 >= -22 && exp10 <= 22) {
+    double d = static_cast<double>(mantissa);
+    d = exp10 < 0 ? d / kPow10[-exp10] : d * kPow10[exp10];
+    v.number_ = negative ? -d : d;
     return true;
-  }
-  if (!integer && p - digits <= 16) {
-    // Clinger's fast path: a mantissa below 2^53 and a power of ten up to 1e22 are both exact
-    // doubles, so one IEEE multiply/divide gives the correctly rounded result.
-    static constexpr double kPow10[] = {1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6,  1e7,  1e8,  1e9,  1e10, 1e11,
-                                        1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22};
-    std::uint64_t mantissa = 0;
-    int mantissa_digits = 0;
-    int exp10 = 0;
-    const char* q = digits;
-    for (; q < p && *q != 'e' && *q != 'E'; ++q) {
-      if (*q == '.') continue;
-      mantissa = mantissa * 10 + static_cast<std::uint64_t>(*q - '0');
-      mantissa_digits += (mantissa != 0);
-      if (q > int_end) --exp10;  // a fraction digit
-    }
-    if (q < p) {
-      ++q;
-      const bool neg = *q == '-';
-      if (*q == '+' || *q == '-') ++q;
-      int e = 0;
-      for (; q < p && e < 1000; ++q) e = e * 10 + (*q - '0');
-      exp10 += neg ? -e : e;
-    }
-    if (mantissa_digits <= 15 && exp10 >= -22 && exp10 <= 22) {
-      double d = static_cast<double>(mantissa);
-      d = exp10 < 0 ? d / kPow10[-exp10] : d * kPow10[exp10];
-      v.number_ = negative ? -d : d;
-      return true;
-    }
   }
   double d = 0.0;
   const auto [ptr, ec] = std::from_chars(start, p, d);

@@ -4,6 +4,8 @@
 // that results and error positions are what a byte-at-a-time reading gives.
 #include <catch2/catch.hpp>
 
+#include <cmath>
+#include <cstdlib>
 #include <string>
 #include <vector>
 
@@ -185,5 +187,36 @@ TEST_CASE("duplicate keys in many records, each reported once with its object", 
     CHECK(dups[i].key == "Field number 13");
     CHECK(dups[i].object == &doc.root().items()[7 + 50 * i]);
     CHECK(doc.source().substr(dups[i].key_offset, 17) == "\"Field number 13\"");
+  }
+}
+
+TEST_CASE("numbers are correctly rounded on every path", "[json][numbers][scan]") {
+  // Mantissas around 2^53 and 19-20 digits, exponents around +-22: the edges of the exact fast path.
+  std::vector<std::string> texts = {"9007199254740992", "9007199254740993", "9007199254740995", "18014398509481985",
+                                    "9999999999999999999", "10000000000000000001", "18446744073709551615",
+                                    "18446744073709551617", "900719925474099.3", "9007199254740993e-3",
+                                    "123456789e22", "123456789e23", "1e-22", "1e-23", "4.35e22", "0.1", "-0.0",
+                                    "0e400", "1.000000000000000000001", "00.5e1"};
+  std::uint64_t x = 0x9E3779B97F4A7C15ULL;
+  for (int i = 0; i < 3000; ++i) {
+    x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+    std::string t = std::to_string(x % 100000000000000000ULL + 1);
+    t = t.substr(0, 1 + x % t.size());
+    if (x & 0x100) t.insert(1 + (x >> 9) % t.size(), ".");
+    if (t.back() == '.') t += "5";
+    if (x & 0x200) t += "e" + std::to_string(static_cast<int>((x >> 20) % 61) - 30);
+    texts.push_back(t);
+  }
+  for (const std::string& t : texts) {
+    if (t.size() > 1 && t[0] == '0' && t[1] == '0') {
+      CHECK(must_fail(t).message == "leading zeros are not allowed in numbers");
+      continue;
+    }
+    const Document doc = must_parse("[" + t + "]");
+    INFO(t);
+    const double expected = std::strtod(t.c_str(), nullptr);
+    CHECK(std::signbit(doc.root().items()[0].as_double()) == std::signbit(expected));
+    CHECK(doc.root().items()[0].as_double() == expected);
+    CHECK(doc.root().items()[0].number_text() == t);
   }
 }

@@ -311,22 +311,14 @@ inline const char* scan_plain(const char* p) noexcept {
 constexpr bool is_ws(char c) noexcept { return c == ' ' || c == '\n' || c == '\r' || c == '\t'; }
 
 // First byte at or after p that is not JSON whitespace; at most `end` (the NUL there stops it).
+// Indentation runs are short and repeat, so a byte loop whose exit the CPU predicts beats a 16-byte
+// compare here: the next token's position would wait for the compare (measured: ~15% slower).
 inline const char* skip_ws(const char* p) noexcept {
-  // Most calls find no whitespace or a single space (after ':'); indentation takes the block path.
+  // Most calls find no whitespace or a single space (after ':').
   if (static_cast<unsigned char>(*p) > ' ') [[likely]] return p;
   if (*p == ' ' && static_cast<unsigned char>(p[1]) > ' ') return p + 1;
-#if defined(__SSE2__)
-  for (;; p += 16) {
-    const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
-    const __m128i ws = _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8(' ')), _mm_cmpeq_epi8(v, _mm_set1_epi8('\n'))),
-                                    _mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8('\r')), _mm_cmpeq_epi8(v, _mm_set1_epi8('\t'))));
-    const unsigned other = ~static_cast<unsigned>(_mm_movemask_epi8(ws)) & 0xFFFFu;
-    if (other) return p + std::countr_zero(other);
-  }
-#else
   while (is_ws(*p)) ++p;
   return p;
-#endif
 }
 
 std::string hex2(unsigned char c) {

@@ -8,8 +8,10 @@
 // records_per_s is records / median iteration time (the median resists noise from other processes on
 // a shared machine); each iteration is a full Engine::check: parse, schema, rules, report.
 //
-//   fg_bench_engine [--type T] [--schema-only] [--iterations K] [--warmup W]
+//   fg_bench_engine [--type T] [--schema-only] [--iterations K] [--warmup W] [--jobs N]
 //                   [--plugins DIR] [--schemas DIR] FILE...
+//
+// --jobs N: EngineOptions::jobs (the record stage on N threads; "jobs" in the output line).
 //
 // --schema-only: the engine has no switch for it, so the engine is created without default
 // directories, with the plugin and schema directories only: no rule directory, so no rule runs
@@ -69,7 +71,7 @@ std::string json_string(const std::string& s) {
 
 [[noreturn]] void usage(int code) {
   (code ? std::cerr : std::cout)
-      << "usage: fg_bench_engine [--type T] [--schema-only] [--parse-only] [--fresh-dip-references] [--iterations K] [--warmup W] [--plugins DIR] [--schemas DIR] FILE...\n";
+      << "usage: fg_bench_engine [--type T] [--schema-only] [--parse-only] [--fresh-dip-references] [--iterations K] [--warmup W] [--jobs N] [--plugins DIR] [--schemas DIR] FILE...\n";
   std::exit(code);
 }
 
@@ -160,6 +162,7 @@ int main(int argc, char** argv) {
   std::string type;
   bool schema_only = false, parse_only = false, fresh_references = false;
   int iterations = 20, warmup = 3;
+  unsigned jobs = 1;
   std::string plugin_dir = FG_BENCH_PLUGIN_DIR, schema_dir = FG_BENCH_SCHEMA_DIR;
   std::vector<std::string> files;
   for (int a = 1; a < argc; ++a) {
@@ -173,6 +176,7 @@ int main(int argc, char** argv) {
     else if (arg == "--parse-only") parse_only = true;
     else if (arg == "--fresh-dip-references") fresh_references = true;
     else if (arg == "--iterations") iterations = std::max(1, std::atoi(value().c_str()));
+    else if (arg == "--jobs") jobs = static_cast<unsigned>(std::max(1, std::atoi(value().c_str())));
     else if (arg == "--warmup") warmup = std::max(0, std::atoi(value().c_str()));
     else if (arg == "--plugins") plugin_dir = value();
     else if (arg == "--schemas") schema_dir = value();
@@ -184,6 +188,7 @@ int main(int argc, char** argv) {
   if (parse_only) return parse_only_main(files, iterations, warmup);
 
   flowguard::EngineOptions options;
+  options.jobs = jobs;
   if (schema_only) {
     options.use_default_dirs = false;
     options.plugin_dirs = {plugin_dir};
@@ -245,9 +250,12 @@ int main(int argc, char** argv) {
     const auto findings = report.errors + report.warnings + report.infos;
     std::cout << "{\"tool\":\"flowguard\",\"mode\":" << (schema_only ? "\"schema\"" : "\"schema+rules\"")
               << ",\"type\":" << json_string(report.type) << ",\"file\":" << json_string(file)
-              << ",\"records\":" << report.records << ",\"bytes\":" << bytes.size() << ",\"iterations\":" << iterations
+              << ",\"records\":" << report.records << ",\"bytes\":" << bytes.size() << ",\"jobs\":" << jobs
+              << ",\"iterations\":" << iterations
               << ",\"median_s\":" << median << ",\"mean_s\":" << total / static_cast<double>(times.size())
-              << ",\"min_s\":" << sorted.front()
+              << ",\"min_s\":" << sorted.front() << ",\"last_stage_ms\":{\"parse\":" << report.times.parse
+              << ",\"schema\":" << report.times.schema << ",\"records\":" << report.times.records
+              << ",\"document_rules\":" << report.times.rules << ",\"total\":" << report.times.total << "}"
               << ",\"records_per_s\":" << static_cast<double>(report.records) / median
               << ",\"mb_per_s\":" << static_cast<double>(bytes.size()) / 1e6 / median << ",\"findings\":" << findings
               << ",\"errors\":" << report.errors << ",\"warnings\":" << report.warnings

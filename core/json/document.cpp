@@ -81,23 +81,39 @@ bool has_bom(std::string_view s) noexcept {
 }
 
 std::uint32_t count_code_points(const char* p, std::size_t n) noexcept {
-  // Every byte that is not a continuation byte starts a code point (invalid bytes count as one
-  // each, which is what editors that show replacement characters do).
-  std::uint32_t count = 0;
-  for (std::size_t i = 0; i < n; ++i) count += !is_continuation(static_cast<unsigned char>(p[i]));
-  return count;
+  // Every byte that is not a continuation byte (10xxxxxx) starts a code point (invalid bytes count
+  // as one each, which is what editors that show replacement characters do). Eight bytes at a
+  // time: a byte is a continuation byte when its bit 7 is set and its bit 6 is not.
+  std::size_t continuation = 0, i = 0;
+  for (; i + 8 <= n; i += 8) {
+    std::uint64_t w;
+    std::memcpy(&w, p + i, 8);
+    // Each byte of the mask is 0 or 1 after the shift; the multiply sums them into the top byte
+    // (no popcount instruction is assumed).
+    continuation += static_cast<std::size_t>((((w & ~(w << 1) & 0x8080808080808080ull) >> 7) * 0x0101010101010101ull) >> 56);
+  }
+  for (; i < n; ++i) continuation += is_continuation(static_cast<unsigned char>(p[i]));
+  return static_cast<std::uint32_t>(n - continuation);
 }
 
 }  // namespace
 
 LineIndex::LineIndex(std::string_view source) : source_(source) {
+  // Built when a document has findings, over the whole input (which can be a gigabyte): memchr
+  // finds the line ends unless the input has carriage returns.
   line_starts_.push_back(0);
   const std::size_t n = source.size();
-  for (std::size_t i = 0; i < n; ++i) {
-    const char c = source[i];
-    // "\n", "\r\n" and a lone "\r" all end a line, as in editors.
-    if (c == '\n' || (c == '\r' && (i + 1 == n || source[i + 1] != '\n'))) {
-      line_starts_.push_back(static_cast<std::uint32_t>(i + 1));
+  const char* const begin = source.data();
+  if (n > 0 && std::memchr(begin, '\r', n) == nullptr) {
+    for (const char* q = begin; (q = static_cast<const char*>(std::memchr(q, '\n', n - static_cast<std::size_t>(q - begin)))); ++q)
+      line_starts_.push_back(static_cast<std::uint32_t>(q - begin + 1));
+  } else {
+    for (std::size_t i = 0; i < n; ++i) {
+      const char c = source[i];
+      // "\n", "\r\n" and a lone "\r" all end a line, as in editors.
+      if (c == '\n' || (c == '\r' && (i + 1 == n || source[i + 1] != '\n'))) {
+        line_starts_.push_back(static_cast<std::uint32_t>(i + 1));
+      }
     }
   }
   block_code_points_.reserve(n / kBlock + 1);

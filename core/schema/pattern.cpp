@@ -555,6 +555,11 @@ std::unique_ptr<NativePattern> NativePattern::compile(std::string_view source, s
   }
   out->simple_ = simple;
   if (!simple) out->alternatives_.clear();
+  // ASCII bytes are matched against a bitmap in the element itself, without decoding UTF-8.
+  for (auto& elems : out->alternatives_)
+    for (Elem& e : elems)
+      for (char32_t c = 0; c < 128; ++c)
+        if (out->elem_matches(e, c)) e.ascii[c >> 6] |= std::uint64_t{1} << (c & 63);
   return out;
 }
 
@@ -565,10 +570,16 @@ bool NativePattern::match_simple(std::string_view text) const noexcept {
     for (const Elem& e : elems) {
       std::uint32_t count = 0;
       while (count < e.max && pos < text.size()) {
-        std::size_t next = pos;
-        char32_t cp = decode_utf8(text, next);
-        if (!elem_matches(e, cp)) break;
-        pos = next;
+        const auto byte = static_cast<unsigned char>(text[pos]);
+        if (byte < 0x80) {
+          if (!((e.ascii[byte >> 6] >> (byte & 63)) & 1u)) break;
+          ++pos;
+        } else {
+          std::size_t next = pos;
+          char32_t cp = decode_utf8(text, next);
+          if (!elem_matches(e, cp)) break;
+          pos = next;
+        }
         ++count;
       }
       if (count < e.min) { ok = false; break; }

@@ -63,6 +63,7 @@ class NativePattern {
     bool is_set;
     std::uint32_t value;
     std::uint32_t min, max;
+    std::uint64_t ascii[2] = {0, 0};  // the ASCII characters it accepts (filled once compiled)
   };
 
  private:

@@ -3,6 +3,9 @@
 #include <algorithm>
 #include <boost/dll/runtime_symbol_info.hpp>
 #include <chrono>
+#include <condition_variable>
+#include <deque>
+#include <mutex>
 #include <thread>
 #include <cstdlib>
 #include <ctime>
@@ -28,7 +31,11 @@ namespace flowguard {
 namespace fs = std::filesystem;
 using engine::TypeEntry;
 
+using Clock = std::chrono::steady_clock;
+
 namespace {
+
+double ms_since(Clock::time_point t0) { return std::chrono::duration<double, std::milli>(Clock::now() - t0).count(); }
 
 // Where the installed (or build-tree) layout puts plugins and data, relative to this library.
 struct DefaultDirs {
@@ -228,10 +235,23 @@ struct Engine::Impl {
   void run_record_stage(const RecordStage& stage, std::size_t begin, std::size_t end, lua::RuleHost& host,
                         std::vector<Finding>& out, std::vector<std::size_t>& failed_rules);
 
-  // The record stage over all records: split across `options.jobs` threads for large documents.
-  void run_records_parallel(const RecordStage& stage, std::vector<Finding>& out, std::vector<std::size_t>& failed_rules) {
+  // A document parsed (or not), and how long that took.
+  struct Parsed {
+    json::Document doc;
+    json::ParseError error;
+    bool ok = false;
+    double parse_ms = 0;
+  };
+  Parsed parse(std::string_view bytes) const;
+  // Everything after parsing; the record stage on up to `jobs` threads.
+  FileReport check_parsed(Parsed& parsed, std::string_view source_name, std::string_view type_hint, unsigned jobs,
+                          Clock::time_point t_start);
+
+  // The record stage over all records: split across up to `max_jobs` threads for large documents.
+  void run_records_parallel(const RecordStage& stage, unsigned max_jobs, std::vector<Finding>& out,
+                            std::vector<std::size_t>& failed_rules) {
     const auto& records = stage.records;
-    const std::size_t jobs = std::min<std::size_t>(std::max(1u, options.jobs), records.size() / kMinRecordsPerWorker);
+    const std::size_t jobs = std::min<std::size_t>(std::max(1u, max_jobs), records.size() / kMinRecordsPerWorker);
     if (jobs <= 1 || !sync_workers(jobs - 1)) {
       run_record_stage(stage, 0, records.size(), *rules, out, failed_rules);
       return;
@@ -407,9 +427,6 @@ FileReport Engine::check_file(const fs::path& file, std::string_view type_hint) 
 
 namespace {
 
-using Clock = std::chrono::steady_clock;
-double ms_since(Clock::time_point t0) { return std::chrono::duration<double, std::milli>(Clock::now() - t0).count(); }
-
 Finding make_finding(std::string rule, Severity severity, std::string pointer, std::string message, std::uint64_t offset,
                      std::string code = {}) {
   Finding f;
@@ -554,25 +571,37 @@ void Engine::Impl::run_record_stage(const RecordStage& stage, std::size_t begin,
   }
 }
 
-FileReport Engine::check(std::string_view bytes, std::string_view source_name, std::string_view type_hint) {
-  Impl& impl = *impl_;
+Engine::Impl::Parsed Engine::Impl::parse(std::string_view bytes) const {
+  Parsed p;
   const auto t_start = Clock::now();
+  json::ParseOptions parse_options;
+  parse_options.max_depth = options.max_depth;
+  p.ok = json::Document::parse(bytes, p.doc, p.error, parse_options);
+  p.parse_ms = ms_since(t_start);
+  return p;
+}
+
+FileReport Engine::check(std::string_view bytes, std::string_view source_name, std::string_view type_hint) {
+  const auto t_start = Clock::now();
+  Impl::Parsed parsed = impl_->parse(bytes);
+  return impl_->check_parsed(parsed, source_name, type_hint, impl_->options.jobs, t_start);
+}
+
+FileReport Engine::Impl::check_parsed(Parsed& parsed, std::string_view source_name, std::string_view type_hint,
+                                      unsigned jobs, Clock::time_point t_start) {
+  Impl& impl = *this;
   FileReport report;
   report.path = std::string(source_name);
-
-  json::Document doc;
-  json::ParseError parse_error;
-  json::ParseOptions parse_options;
-  parse_options.max_depth = impl.options.max_depth;
-  const bool parsed = json::Document::parse(bytes, doc, parse_error, parse_options);
-  report.times.parse = ms_since(t_start);
-  if (!parsed) {
+  report.times.parse = parsed.parse_ms;
+  if (!parsed.ok) {
+    const json::ParseError& parse_error = parsed.error;
     report.input_error = make_error(
         parse_error.limit ? ErrorCode::kLimit : ErrorCode::kParse,
         report.path + ":" + std::to_string(parse_error.line) + ":" + std::to_string(parse_error.column) + ": " +
             (parse_error.limit ? "input exceeds a limit: " : "not valid JSON: ") + parse_error.message);
     return report;
   }
+  const json::Document& doc = parsed.doc;
   const json::Value& root = doc.root();
 
   std::vector<Finding> findings;
@@ -710,7 +739,7 @@ FileReport Engine::check(std::string_view bytes, std::string_view source_name, s
   const RecordStage stage{records, plans, schema_flagged, root, impl.options.run_rules};
   if (!impl.options.run_rules && record_schemas) {
     std::vector<std::size_t> no_rules_failed;
-    impl.run_records_parallel(stage, findings, no_rules_failed);
+    impl.run_records_parallel(stage, jobs, findings, no_rules_failed);
     report.times.records = ms_since(t_rules);
   }
   if (impl.options.run_rules && !records.empty()) {
@@ -730,7 +759,7 @@ FileReport Engine::check(std::string_view bytes, std::string_view source_name, s
 
     std::vector<std::size_t> failed_rules;
     const auto t_records = Clock::now();
-    impl.run_records_parallel(stage, findings, failed_rules);
+    impl.run_records_parallel(stage, jobs, findings, failed_rules);
     report.times.records = ms_since(t_records);
 
     // Document checks: once per document, for rules that apply to any type present.
@@ -817,32 +846,54 @@ FileReport Engine::check_stream(std::istream& in, std::string_view source_name, 
   total.path = std::string(source_name);
   engine::ItemReader reader(in, ndjson);
 
-  std::string chunk, item, type(type_hint);
   struct Placed {
     std::size_t chunk_offset;   // where the item starts in the chunk text
     engine::ItemStart start;    // where it starts in the stream
   };
-  std::vector<Placed> placed;
+  // Up to kStreamChunkRecords records as read: their text as one JSON array, where each record
+  // came from, and the parsed chunk.
+  struct Batch {
+    std::string chunk;
+    std::vector<Placed> placed;
+    Impl::Parsed parsed;
+  };
+  std::string type(type_hint);
   std::size_t base = 0;         // index of the chunk's first record in the whole stream
   bool stop = false;
   std::vector<Finding> findings;
   std::set<std::string> rules_run;
 
-  // Chunk offset -> the stream position of the same character.
-  auto locate = [&](std::uint64_t offset) {
-    auto it = std::upper_bound(placed.begin(), placed.end(), offset,
-                               [](std::uint64_t o, const Placed& p) { return o < p.chunk_offset; });
-    if (it == placed.begin()) return reader.document_start();
-    --it;
-    const std::size_t end = (it + 1 == placed.end()) ? chunk.size() - 1 : (it + 1)->chunk_offset - 1;
-    return engine::position_in_item(it->start, chunk.substr(it->chunk_offset, end - it->chunk_offset),
-                                    static_cast<std::size_t>(offset - it->chunk_offset));
+  // Reads the next chunk; false when no record is left (or the stream is broken: reader.error()).
+  std::string item;
+  auto read_batch = [&](Batch& b) {
+    b.chunk.clear();
+    b.placed.clear();
+    engine::ItemStart start;
+    while (b.placed.size() < kStreamChunkRecords && reader.next(item, start)) {
+      b.chunk += b.placed.empty() ? "[" : ",";
+      b.placed.push_back({b.chunk.size(), start});
+      b.chunk += item;
+    }
+    if (b.placed.empty()) return false;
+    b.chunk += "]";
+    return true;
   };
 
-  auto flush = [&] {
-    if (placed.empty()) return;
-    chunk += "]";
-    FileReport r = check(chunk, source_name, type);
+  // Checks a parsed chunk and merges its report into the stream's.
+  auto consume = [&](Batch& b, unsigned jobs) {
+    const std::string& chunk = b.chunk;
+    const auto& placed = b.placed;
+    // Chunk offset -> the stream position of the same character.
+    auto locate = [&](std::uint64_t offset) {
+      auto it = std::upper_bound(placed.begin(), placed.end(), offset,
+                                 [](std::uint64_t o, const Placed& p) { return o < p.chunk_offset; });
+      if (it == placed.begin()) return reader.document_start();
+      --it;
+      const std::size_t end = (it + 1 == placed.end()) ? chunk.size() - 1 : (it + 1)->chunk_offset - 1;
+      return engine::position_in_item(it->start, chunk.substr(it->chunk_offset, end - it->chunk_offset),
+                                      static_cast<std::size_t>(offset - it->chunk_offset));
+    };
+    FileReport r = impl_->check_parsed(b.parsed, source_name, type, jobs, Clock::now());
     if (r.input_error) {
       // A record that is not JSON: find it and say where it is in the stream.
       for (std::size_t k = 0; k < placed.size(); ++k) {
@@ -899,18 +950,56 @@ FileReport Engine::check_stream(std::istream& in, std::string_view source_name, 
     total.findings_not_shown += r.findings_not_shown;  // beyond the chunk's own cap
     if (r.type.empty()) stop = true;  // an unrecognised document: one finding says so
     base += placed.size();
-    placed.clear();
   };
 
-  engine::ItemStart start;
-  while (!stop && reader.next(item, start)) {
-    if (placed.empty()) chunk = "[";
-    else chunk += ",";
-    placed.push_back({chunk.size(), start});
-    chunk += item;
-    if (placed.size() == kStreamChunkRecords) flush();
+  const unsigned jobs = std::max(1u, impl_->options.jobs);
+  if (jobs == 1) {
+    Batch b;
+    while (!stop && read_batch(b)) {
+      b.parsed = impl_->parse(b.chunk);
+      consume(b, 1);
+    }
+  } else {
+    // A pipeline: one thread reads and parses the next chunks while this one checks the current
+    // chunk (its record stage on the remaining jobs), so parsing no longer waits for checking.
+    std::mutex m;
+    std::condition_variable cv;
+    std::deque<Batch> ready;  // at most two parsed chunks wait
+    bool done = false, cancel = false;
+    std::thread producer([&] {
+      for (;;) {
+        Batch b;
+        if (!read_batch(b)) break;
+        b.parsed = impl_->parse(b.chunk);
+        std::unique_lock lock(m);
+        cv.wait(lock, [&] { return ready.size() < 2 || cancel; });
+        if (cancel) break;
+        ready.push_back(std::move(b));
+        cv.notify_all();
+      }
+      std::lock_guard lock(m);
+      done = true;
+      cv.notify_all();
+    });
+    while (!stop) {
+      Batch b;
+      {
+        std::unique_lock lock(m);
+        cv.wait(lock, [&] { return !ready.empty() || done; });
+        if (ready.empty()) break;
+        b = std::move(ready.front());
+        ready.pop_front();
+        cv.notify_all();
+      }
+      consume(b, jobs - 1);
+    }
+    {
+      std::lock_guard lock(m);
+      cancel = true;
+      cv.notify_all();
+    }
+    producer.join();
   }
-  if (!stop) flush();
   if (reader.error() && !total.input_error) {
     const auto& at = reader.error_at();
     total.input_error = make_error(ErrorCode::kParse, total.path + ":" + std::to_string(at.line) + ":" +

@@ -216,6 +216,33 @@ TEST_CASE("a streamed array gives the same report as a parsed one; NDJSON the sa
   }
 }
 
+TEST_CASE("streaming with several jobs (read and parse ahead) gives the report of one job") {
+  std::string array = "[\n", broken;
+  for (int i = 0; i < 9500; ++i) {  // three chunks
+    const bool faulty = i % 9 == 0;
+    array += std::string(i ? ",\n  " : "  ") + "{\"id\": " + std::to_string(faulty ? 0 : i + 1) + ", \"when\": \"" +
+             (i % 10 == 0 ? "31-02-2026" : "01-02-2026") + "\", \"amount\": " + (i % 13 == 0 ? "1.125" : "10.5") + "}";
+  }
+  broken = array + ",\n  {\"id\": 2,, \"when\": 1}\n]\n";  // a broken record in the last chunk
+  array += "\n]\n";
+  auto one = make_engine(100000, 1);
+  auto two = make_engine(100000, 2);
+  std::istringstream in1(array), in2(array);
+  const auto a = one->check_stream(in1, "batch.json", "test.order");
+  const auto b = two->check_stream(in2, "batch.json", "test.order");
+  CHECK(a.records == 9500);
+  CHECK(a.errors > 2000);
+  CHECK(flowguard::format_json({a}) == flowguard::format_json({b}));
+
+  std::istringstream bad1(broken), bad2(broken);
+  const auto x = one->check_stream(bad1, "bad.json", "test.order");
+  const auto y = two->check_stream(bad2, "bad.json", "test.order");
+  REQUIRE(x.input_error);
+  REQUIRE(y.input_error);
+  CHECK_THAT(x.input_error->message, Catch::StartsWith("bad.json:9502:12: not valid JSON"));
+  CHECK(x.input_error->message == y.input_error->message);
+}
+
 TEST_CASE("streaming reports a broken record and a broken array at their place in the stream") {
   auto engine = make_engine();
   std::istringstream bad_record("[\n {\"id\": 1, \"when\": \"01-02-2026\", \"amount\": 1},\n {\"id\": 2,, \"when\": 1}\n]");

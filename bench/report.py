@@ -147,6 +147,20 @@ def main():
             out.append("| %s | %s | %s | %.0f | %d | %.1f | %s | %.0f | %s |" % (
                 r["tool"], r["mode"], os.path.basename(r["file"]), r["bytes"] / 1e6, r["records"], r["seconds"],
                 fmt_rate(r["records"] / r["seconds"]) if ok and r["seconds"] else "–", r["peak_rss_mb"], res))
+    jobs = [r for r in rows if r.get("input") == "jobs"]
+    if jobs:
+        out.append("\n## --jobs: one job against two (Unit Meter Point Schedule, %s records, schema + rules)\n" %
+                   jobs[0].get("records", "?"))
+        out.append("| how | jobs | seconds | rec/s | speedup over 1 job |")
+        out.append("|---|---|---|---|---|")
+        for how, mode in (("in process, Engine::check (median of 3)", "schema+rules"),
+                          ("flowguard check, streamed (mean of runs)", "schema+rules,cli")):
+            base = None
+            for r in sorted((r for r in jobs if r.get("mode") == mode), key=lambda r: r.get("jobs", 1)):
+                secs = r["median_s"] if "median_s" in r else r["mean_ms"] / 1000.0
+                base = base or secs
+                out.append("| %s | %d | %.2f | %s | %.2fx |" % (how, r.get("jobs", 1), secs,
+                                                               fmt_rate(r["records"] / secs), base / secs))
     if slower:
         out.append("\nflowguard is SLOWER than ajv in: " + "; ".join(slower) + ".")
     text = "\n".join(out) + "\n"

@@ -13,6 +13,9 @@
 #   --cold-runs R    process runs per cold measurement (default 5; 3 with --quick)
 #   --big            also the streaming/memory target: a ~1 GB JSON array and the same records as
 #                    NDJSON (bench/out/big.*), checked once each, peak memory recorded (adds minutes)
+#   --jobs-records N records in the --jobs batch (default 200000, ~154 MB; 0 skips the --jobs
+#                    measurement): one job against two, in process (Engine::check of the whole
+#                    document) and from the command line (a file this large is streamed)
 #   --no-build       use the binaries already in the build directory
 #
 # Not part of the test suite: it measures, it does not assert (except that it exits non-zero when a
@@ -30,6 +33,7 @@ WARMUP=2
 BIG=0
 BUILD_STEP=1
 BIG_BYTES=${BIG_BYTES:-1000000000}
+JOBS_RECORDS=200000
 
 while [[ $# -gt 0 ]]; do
   case $1 in
@@ -38,6 +42,7 @@ while [[ $# -gt 0 ]]; do
     --cold-runs) COLD_RUNS=$2; shift 2 ;;
     --quick) ITER=3; COLD_RUNS=3; WARMUP=1; shift ;;
     --big) BIG=1; shift ;;
+    --jobs-records) JOBS_RECORDS=$2; shift 2 ;;
     --no-build) BUILD_STEP=0; shift ;;
     -h|--help) sed -n '2,20p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "run.sh: unknown argument $1 (see --help)" >&2; exit 2 ;;
@@ -174,6 +179,21 @@ for type in "${TYPES[@]}"; do
     fi
   done
 done
+
+# ---- --jobs: one job against two on a large batch --------------------------------------------------
+if [[ $JOBS_RECORDS -gt 0 ]]; then
+  say "--jobs: generate a $JOBS_RECORDS-record batch"
+  mkdir -p "$OUT/jobs"
+  "$BIN/fg_bench_generate" --out-dir "$OUT/jobs" --records "$JOBS_RECORDS" --types dfs.unit-meter-point-schedule >&2
+  jobs_file=$OUT/jobs/dfs.unit-meter-point-schedule.valid.json
+  for j in 1 2; do
+    say "--jobs $j: in process"
+    run_json jobs "$BIN/fg_bench_engine" --type dfs.unit-meter-point-schedule --jobs "$j" --iterations 3 --warmup 1 "$jobs_file"
+    say "--jobs $j: flowguard check (streamed)"
+    ms=$(cold_ms "$FG" check --quiet --jobs "$j" --type dfs.unit-meter-point-schedule "$jobs_file")
+    record jobs "{\"tool\":\"flowguard\",\"mode\":\"schema+rules,cli\",\"type\":\"dfs.unit-meter-point-schedule\",\"file\":\"$jobs_file\",\"jobs\":$j,\"records\":$JOBS_RECORDS,\"runs\":$COLD_RUNS,\"mean_ms\":$ms}"
+  done
+fi
 
 # ---- big: streaming / memory ---------------------------------------------------------------------
 # Peak RSS (kB) and wall time of one process: "rss_kb seconds exit".

@@ -7,6 +7,7 @@
 #include "flowguard/json/document.hpp"
 
 #include <algorithm>
+#include <atomic>
 #include <bit>
 #include <charconv>
 #include <cmath>
@@ -15,8 +16,10 @@
 #include <new>
 #include <type_traits>
 #include <limits>
+#include <exception>
 #include <mutex>
 #include <system_error>
+#include <thread>
 
 #if defined(__SSE2__)
 #include <emmintrin.h>
@@ -182,6 +185,22 @@ class Arena {
     return out;
   }
   void set_next_chunk_size(std::size_t size) { next_size_ = size; }
+  // Takes ownership of other's chunks (what was allocated there stays where it is); other is left
+  // empty. Allocation continues in this arena's current chunk.
+  void absorb(Arena& other) noexcept {
+    if (!other.head_) return;
+    Chunk* tail = other.head_;
+    while (tail->next) tail = tail->next;
+    if (head_) {
+      tail->next = head_->next;
+      head_->next = other.head_;
+    } else {
+      head_ = other.head_;
+    }
+    other.head_ = nullptr;
+    other.cur_ = nullptr;
+    other.left_ = 0;
+  }
 
  private:
   struct alignas(16) Chunk {
@@ -464,16 +483,30 @@ struct Scratch {
 class Parser {
  public:
   Parser(Document::Impl& doc, const ParseOptions& options, ParseError& error, Scratch& scratch)
-      : doc_(doc),
-        error_(error),
-        s_(scratch),
-        max_depth_(options.max_depth),
-        begin_(doc.source.data()),
-        end_(doc.source.data() + doc.source.size()) {}
+      : Parser(doc, options, error, scratch, doc.source.data(), doc.source.data() + doc.source.size()) {}
+  // Offsets are counted from `begin`; `end` must point at a NUL followed by kPadding readable bytes.
+  Parser(Document::Impl& doc, const ParseOptions& options, ParseError& error, Scratch& scratch,
+         const char* begin, const char* end)
+      : doc_(doc), error_(error), s_(scratch), max_depth_(options.max_depth), begin_(begin), end_(end) {}
 
+  // The whole document.
   bool run();
+  // A range of the root array's items: [start, end_) holds `item (',' item)*` with whitespace
+  // around items, and nothing else. The root array (whose '[' is at array_offset) counts as one
+  // level of depth, as in the serial parse. On success the items are on the scratch item stack (in
+  // order), and doc_ holds their storage and the range's duplicate keys (objects unresolved; their
+  // offsets are on the scratch's dup_objects).
+  bool run_items(const char* start, std::uint32_t array_offset);
+
+  // Parses doc.source as described by ParseOptions::threads. False when the input does not qualify
+  // or any part fails (doc is then untouched apart from its arena): parse serially instead.
+  static bool parse_parallel(Document::Impl& doc, const ParseOptions& options);
 
  private:
+  template <bool kItems>
+  bool parse(const char* p);
+  static void resolve_duplicate_objects(Document::Impl& doc, const std::uint32_t* dup_objects);
+
   std::uint32_t off(const char* p) const noexcept { return static_cast<std::uint32_t>(p - begin_); }
 
   bool fail(const char* p, std::string message, bool limit = false) {
@@ -504,7 +537,6 @@ class Parser {
   void close_array(const Frame& f, Value& v);
   void close_object(const Frame& f, Value& v);
   void find_duplicates(const Member* members, std::uint32_t n, std::uint32_t object_offset);
-  void resolve_duplicate_objects();
 
   Document::Impl& doc_;
   ParseError& error_;
@@ -837,11 +869,11 @@ void Parser::find_duplicates(const Member* m, std::uint32_t n, std::uint32_t obj
   s_.dup_objects.resize(doc_.duplicates.size(), object_offset);
 }
 
-void Parser::resolve_duplicate_objects() {
+void Parser::resolve_duplicate_objects(Document::Impl& doc_, const std::uint32_t* dup_objects) {
   // Rare path: walk the finished tree once and map object offsets to their Values.
   std::vector<std::pair<std::uint32_t, std::size_t>> wanted;  // (object offset, duplicate index)
   wanted.reserve(doc_.duplicates.size());
-  for (std::size_t i = 0; i < doc_.duplicates.size(); ++i) wanted.emplace_back(s_.dup_objects[i], i);
+  for (std::size_t i = 0; i < doc_.duplicates.size(); ++i) wanted.emplace_back(dup_objects[i], i);
   std::sort(wanted.begin(), wanted.end());
   std::vector<const Value*> stack{&doc_.root};
   std::size_t remaining = wanted.size();
@@ -866,9 +898,20 @@ void Parser::resolve_duplicate_objects() {
 }
 
 bool Parser::run() {
-  auto& frames = s_.frames;
   const char* p = begin_;
   if (has_bom(doc_.source)) p += 3;
+  return parse<false>(p);
+}
+
+bool Parser::run_items(const char* start, std::uint32_t array_offset) {
+  // The root array's frame, never closed here: its items stay on the stack for the caller.
+  s_.frames.push_back(Frame{0, array_offset, false, {}, 0});
+  return parse<true>(start);
+}
+
+template <bool kItems>
+bool Parser::parse(const char* p) {
+  auto& frames = s_.frames;
   bool in_object = false;  // kind of frames.back(), kept in a register
   std::string_view key;    // pending member key while in an object
   std::uint32_t key_offset = 0;
@@ -950,6 +993,10 @@ member_key:  // p is at the opening quote of a key
   goto value;
 
 close: {  // the container of frames.back() ended just before p
+  if constexpr (kItems) {
+    // A ']' that would close the root array inside a range: the range was not a run of items.
+    if (frames.size() == 1) [[unlikely]] return fail(p - 1, "the root array closes inside a range");
+  }
   const Frame f = frames.back();
   frames.pop_back();
   in_object = !frames.empty() && frames.back().object;
@@ -989,12 +1036,228 @@ next:  // a value was stored in the current container (or is the root)
     ++p;
     goto close;
   }
+  if constexpr (kItems) {
+    if (p == end_ && frames.size() == 1) return true;  // the range's last item
+  }
   return fail_expected(p, "',' or ']' after array item");
 
 done:
-  p = skip_ws(p);
-  if (p != end_) return fail_expected(p, "end of input after the root value");
-  if (!doc_.duplicates.empty()) resolve_duplicate_objects();
+  if constexpr (kItems) {
+    return fail(p, "the root array closes inside a range");  // unreachable: its frame stays open
+  } else {
+    p = skip_ws(p);
+    if (p != end_) return fail_expected(p, "end of input after the root value");
+    if (!doc_.duplicates.empty()) resolve_duplicate_objects(doc_, s_.dup_objects.data());
+    return true;
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Parallel parse of a large root array
+
+namespace {
+
+inline unsigned popcount16(unsigned x) noexcept {
+  // No popcount instruction is assumed (SSE2 baseline); brackets are sparse, so this is rare.
+  x = x - ((x >> 1) & 0x5555u);
+  x = (x & 0x3333u) + ((x >> 2) & 0x3333u);
+  x = (x + (x >> 4)) & 0x0F0Fu;
+  return (x + (x >> 8)) & 0x1Fu;
+}
+
+// Structural pre-scan from the root's '[' at `open` towards its ']' at `close`: for each target
+// (ascending, inside (open, close)), the first ',' at or after it that is outside strings at depth 1
+// (between two items of the root array), appended to `splits` in order. Strings and escapes are
+// tracked as in a valid document; on malformed input the splits may be wrong, which the range
+// parses detect (every range must parse as a run of items), so this only has to be right for valid
+// input. Reads 16-byte blocks: the source must be followed by padding (see kPadding).
+void find_splits(const char* open, const char* close, const std::vector<const char*>& targets,
+                 std::vector<const char*>& splits) {
+  std::size_t t = 0;
+  long depth = 0;
+  unsigned in_string = 0;  // 0xFFFF when the previous block ended inside a string
+  unsigned escape_carry = 0;  // 1 when the first byte of this block is escaped
+#if defined(__SSE2__)
+  const __m128i quote = _mm_set1_epi8('"');
+  const __m128i backslash = _mm_set1_epi8('\\');
+  const __m128i comma = _mm_set1_epi8(',');
+  const __m128i lower = _mm_set1_epi8(0x20);
+  const __m128i opens = _mm_set1_epi8('{');   // '[' | 0x20 == '{'
+  const __m128i closes = _mm_set1_epi8('}');  // ']' | 0x20 == '}'
+#endif
+  for (const char* p = open; p < close && t < targets.size(); p += 16) {
+    unsigned q, b, o, c, m;
+#if defined(__SSE2__)
+    const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
+    const __m128i folded = _mm_or_si128(v, lower);
+    q = static_cast<unsigned>(_mm_movemask_epi8(_mm_cmpeq_epi8(v, quote)));
+    b = static_cast<unsigned>(_mm_movemask_epi8(_mm_cmpeq_epi8(v, backslash)));
+    o = static_cast<unsigned>(_mm_movemask_epi8(_mm_cmpeq_epi8(folded, opens)));
+    c = static_cast<unsigned>(_mm_movemask_epi8(_mm_cmpeq_epi8(folded, closes)));
+    m = static_cast<unsigned>(_mm_movemask_epi8(_mm_cmpeq_epi8(v, comma)));
+#else
+    q = b = o = c = m = 0;
+    for (unsigned i = 0; i < 16; ++i) {
+      const char ch = p[i];
+      q |= unsigned{ch == '"'} << i;
+      b |= unsigned{ch == '\\'} << i;
+      o |= unsigned{ch == '[' || ch == '{'} << i;
+      c |= unsigned{ch == ']' || ch == '}'} << i;
+      m |= unsigned{ch == ','} << i;
+    }
+#endif
+    if (b | escape_carry) [[unlikely]] {
+      // A backslash escapes the next byte unless it is itself escaped.
+      unsigned escaped = escape_carry;
+      for (unsigned rest = b; rest; rest &= rest - 1) {
+        const unsigned i = static_cast<unsigned>(std::countr_zero(rest));
+        if (!((escaped >> i) & 1u)) escaped |= 2u << i;
+      }
+      escape_carry = (escaped >> 16) & 1u;
+      q &= ~escaped;
+    }
+    // Bytes inside a string (from an opening quote up to, not including, its closing quote): a
+    // prefix XOR of the unescaped quotes.
+    unsigned inside = q;
+    inside ^= inside << 1;
+    inside ^= inside << 2;
+    inside ^= inside << 4;
+    inside ^= inside << 8;
+    inside = (inside ^ in_string) & 0xFFFFu;
+    in_string = (inside >> 15) ? 0xFFFFu : 0u;
+    o &= ~inside;
+    c &= ~inside;
+    if (p + 16 <= targets[t]) [[likely]] {
+      if (o | c) depth += static_cast<long>(popcount16(o)) - static_cast<long>(popcount16(c));
+      continue;
+    }
+    // At or past the target: walk this block's structural bytes in order.
+    for (unsigned rest = o | c | (m & ~inside); rest; rest &= rest - 1) {
+      const unsigned i = static_cast<unsigned>(std::countr_zero(rest));
+      if ((o >> i) & 1u) {
+        ++depth;
+      } else if ((c >> i) & 1u) {
+        --depth;
+      } else if (depth == 1 && p + i >= targets[t] && p + i < close) {
+        splits.push_back(p + i);
+        while (t < targets.size() && targets[t] <= p + i) ++t;
+        if (t == targets.size()) return;
+      }
+    }
+  }
+}
+
+}  // namespace
+
+namespace {
+std::atomic<std::uint64_t> g_parallel_parses{0};
+}  // namespace
+
+std::uint64_t detail::parallel_parses() noexcept { return g_parallel_parses.load(std::memory_order_relaxed); }
+
+bool Parser::parse_parallel(Document::Impl& doc, const ParseOptions& options) {
+  const char* const begin = doc.source.data();
+  const char* const end = begin + doc.source.size();
+  // A BOM, or a depth limit that refuses the root array itself: the serial parse decides.
+  if (has_bom(doc.source) || options.max_depth < 1) return false;
+  const char* open = skip_ws(begin);  // the NUL at end stops it
+  if (open == end || *open != '[') return false;
+  const char* close = end;
+  while (close > open && is_ws(close[-1])) --close;
+  --close;
+  if (close <= open || *close != ']') return false;
+
+  const std::size_t parts = std::min<std::size_t>(options.threads, 64);
+  std::vector<const char*> targets;
+  const auto span = static_cast<std::size_t>(close - open);
+  for (std::size_t k = 1; k < parts; ++k) targets.push_back(open + span * k / parts);
+  std::vector<const char*> splits;
+  find_splits(open, close, targets, splits);
+  if (splits.empty()) return false;
+
+  // Range i is [starts[i], ends[i]); each end gets a NUL for the parse (the scans' sentinel), put
+  // back afterwards. The copy is ours and no Value points at these bytes.
+  const std::size_t n = splits.size() + 1;
+  std::vector<const char*> starts{open + 1}, ends;
+  for (const char* split : splits) {
+    ends.push_back(split);
+    starts.push_back(split + 1);
+  }
+  ends.push_back(close);
+  char* const writable = const_cast<char*>(begin);  // the arena copy made by Document::parse
+  for (const char* e : ends) writable[e - begin] = '\0';
+
+  struct Range {
+    Document::Impl doc;
+    Scratch scratch;
+    ParseError error;
+    bool ok = false;
+    std::exception_ptr exception;
+  };
+  std::unique_ptr<Range[]> ranges(new Range[n]);
+  const auto open_offset = static_cast<std::uint32_t>(open - begin);
+  auto work = [&](std::size_t i) {
+    Range& r = ranges[i];
+    try {
+      r.doc.source = std::string_view(begin, static_cast<std::size_t>(ends[i] - begin));
+      r.doc.arena.set_next_chunk_size(
+          std::clamp<std::size_t>(static_cast<std::size_t>(ends[i] - starts[i]) * 2, 4096, std::size_t{64} << 20));
+      Parser parser(r.doc, options, r.error, r.scratch, begin, ends[i]);
+      r.ok = parser.run_items(starts[i], open_offset);
+    } catch (...) {
+      r.exception = std::current_exception();
+    }
+  };
+  {
+    std::vector<std::thread> workers;
+    workers.reserve(n - 1);
+    for (std::size_t i = 1; i < n; ++i) {
+      try {
+        workers.emplace_back(work, i);
+      } catch (const std::system_error&) {
+        work(i);  // no thread to be had: parse it here
+      }
+    }
+    work(0);
+    for (std::thread& w : workers) w.join();
+  }
+  for (std::size_t i = 0; i + 1 < n; ++i) writable[ends[i] - begin] = ',';
+  writable[close - begin] = ']';
+  for (std::size_t i = 0; i < n; ++i) {
+    if (ranges[i].exception) std::rethrow_exception(ranges[i].exception);
+  }
+  for (std::size_t i = 0; i < n; ++i) {
+    if (!ranges[i].ok) return false;
+  }
+
+  // Assemble: the root array's items, contiguous, in the document's arena; the ranges' storage
+  // (nested values, decoded strings) moves into the document.
+  std::size_t total = 0, duplicates = 0;
+  for (std::size_t i = 0; i < n; ++i) {
+    total += ranges[i].scratch.items.size();
+    duplicates += ranges[i].doc.duplicates.size();
+  }
+  auto* items = static_cast<Value*>(doc.arena.allocate(total * sizeof(Value), alignof(Value)));
+  std::vector<std::uint32_t> dup_objects;
+  dup_objects.reserve(duplicates);
+  doc.duplicates.reserve(duplicates);
+  Value* dst = items;
+  for (std::size_t i = 0; i < n; ++i) {
+    Range& r = ranges[i];
+    const std::size_t count = r.scratch.items.size();
+    std::memcpy(static_cast<void*>(dst), r.scratch.items.data(), count * sizeof(Value));
+    dst += count;
+    doc.duplicates.insert(doc.duplicates.end(), r.doc.duplicates.begin(), r.doc.duplicates.end());
+    dup_objects.insert(dup_objects.end(), r.scratch.dup_objects.begin(), r.scratch.dup_objects.end());
+    doc.arena.absorb(r.doc.arena);
+  }
+  doc.root = Value();
+  doc.root.kind_ = Kind::kArray;
+  doc.root.offset_ = open_offset;
+  doc.root.size_ = static_cast<std::uint32_t>(total);
+  doc.root.items_ = items;
+  if (!doc.duplicates.empty()) resolve_duplicate_objects(doc, dup_objects.data());
+  g_parallel_parses.fetch_add(1, std::memory_order_relaxed);
   return true;
 }
 
@@ -1017,11 +1280,24 @@ bool Document::parse(std::string_view bytes, Document& out, ParseError& error, c
   auto impl = std::make_unique<Impl>();
   // Values take roughly 2-3x the source size for typical records: size the first chunk for the
   // source copy plus that, then grow x2.
-  impl->arena.set_next_chunk_size(bytes.size() + 1 + kPadding + std::clamp<std::size_t>(bytes.size() * 2, 1024, std::size_t{64} << 20));
+  const auto value_bytes = std::clamp<std::size_t>(bytes.size() * 2, 1024, std::size_t{64} << 20);
+  const bool parallel = options.threads > 1 && bytes.size() >= options.parallel_min_bytes;
+  // In a parallel parse the document's arena holds only the source copy and the root's items
+  // (each range has its own arena); the first chunk leaves some room for the items.
+  impl->arena.set_next_chunk_size(bytes.size() + 1 + kPadding + (parallel ? bytes.size() / 16 + 1024 : value_bytes));
   char* copy = static_cast<char*>(impl->arena.allocate(bytes.size() + 1 + kPadding, 16));
   if (!bytes.empty()) std::memcpy(copy, bytes.data(), bytes.size());
   std::memset(copy + bytes.size(), 0, 1 + kPadding);  // the scans' sentinel (see kPadding)
   impl->source = std::string_view(copy, bytes.size());
+
+  if (parallel) {
+    // Falls back to the serial parse below for anything it does not handle, malformed input included.
+    if (Parser::parse_parallel(*impl, options)) {
+      out.impl_ = std::move(impl);
+      return true;
+    }
+    impl->arena.set_next_chunk_size(value_bytes);
+  }
 
   thread_local Scratch scratch;
   scratch.reset();

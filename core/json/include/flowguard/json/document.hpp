@@ -90,6 +90,16 @@ inline std::span<const Member> Value::members() const noexcept {
 struct ParseOptions {
   std::size_t max_depth = 256;                 // deeper nesting is refused, never a stack overflow
   std::size_t max_bytes = 0xFFFFFFF0u;         // offsets are 32-bit
+  // Threads that may parse one document. With threads > 1, an input of at least
+  // parallel_min_bytes whose root is an array (no BOM) has the array's items split into up to
+  // `threads` contiguous ranges at item boundaries, parsed concurrently (the calling thread parses
+  // one range). The Document is the same as the serial parse's in every observable way (kinds,
+  // offsets, number text and values, strings, keys, duplicate_keys() and its order, source(),
+  // lines()). Anything unusual — a split that does not fall between items, any range that fails to
+  // parse, malformed input of any kind — falls back to the serial parse of the whole input, so
+  // errors (message, offset, line, column, limit) are always the serial parser's.
+  unsigned threads = 1;
+  std::size_t parallel_min_bytes = std::size_t{1} << 20;  // smaller inputs are parsed serially
 };
 
 // Where a parse failed: byte offset plus a message that says what was expected.
@@ -148,6 +158,12 @@ class Document {
   struct Impl;
   std::unique_ptr<Impl> impl_;
 };
+
+namespace detail {
+// Parses that took the parallel path of ParseOptions::threads (rather than falling back to the
+// serial parse) since the process started. For tests.
+std::uint64_t parallel_parses() noexcept;
+}  // namespace detail
 
 // RFC 6901 helpers.
 std::string escape_pointer_token(std::string_view token);          // "a/b~c" -> "a~1b~0c"

@@ -20,12 +20,6 @@ local function day_of(s)
   return nil
 end
 
--- Event ID / Event Type keys: the Bid Results response spells them EventID / EventType.
-local function event_keys(rec)
-  if rec["EventID"] ~= nil then return "EventID", "EventType" end
-  return "Event ID", "Event Type"
-end
-local COMPARED = { EventType = { "EventType", "Delivery Date" }, ["Event Type"] = { "Event Type", "Delivery Date" } }
 
 local PAGED = { "dfs.mpan-portfolio", "dfs.settlement-report", "dfs.absvd-domestic", "dfs.absvd-non-domestic",
                 "dfs.exclusion-report" }
@@ -54,35 +48,43 @@ return {
     types = { "dfs.bid-submission", "dfs.weekly-settlement", "dfs.bid-results", "dfs.settlement-report",
               "dfs.absvd-domestic", "dfs.absvd-non-domestic" },
     document = function(records, report)
-      -- first[id][key] = { value, record index }: the first well-formed value seen for that event.
+      -- One native call per field (records:column), then plain tables: no view lookup per record.
+      local cols = {}
+      for _, key in ipairs({ "EventID", "Event ID", "EventType", "Event Type", "Delivery Date" }) do
+        cols[key] = records:column(key)
+      end
+      -- first[id][key] = { value, record index, normalised value }: the first well-formed value seen for that event.
       local first = {}
+      local days = {}  -- date text -> day number (false: not a date); batches repeat a few dates
+      local function compare(i, id, id_key, key, norm, v)
+        local f = first[id][key]
+        if not f then
+          first[id][key] = { v, i, norm }
+        elseif f[3] ~= norm then
+          report{ record = i, field = key,
+                  message = ("%s is %s but record %d of the same %s %d has %s; expected one %s per event")
+                    :format(key, fg.preview(v), f[2], id_key, id, fg.preview(f[1]), key) }
+        end
+      end
+      local event_ids, dates = cols["EventID"], cols["Delivery Date"]
       for i = 1, #records do
-        local rec = records[i]
-        local id_key, type_key = event_keys(rec)
-        local id = rec[id_key]
+        -- Event ID / Event Type keys: the Bid Results response spells them EventID / EventType.
+        local id_key, type_key = "Event ID", "Event Type"
+        if event_ids[i] ~= nil then id_key, type_key = "EventID", "EventType" end
+        local id = cols[id_key][i]
         if math.type(id) == "integer" then
           first[id] = first[id] or {}
-          for _, key in ipairs(COMPARED[type_key]) do
-            local v = rec[key]
-            -- Compare event types as text and dates as days (either spelling of a date names one day).
-            local norm
-            if type(v) == "string" then
-              if key == type_key then
-                if v == "Upwards" or v == "Downwards" then norm = v end
-              else
-                norm = day_of(v)
-              end
+          -- Compare event types as text and dates as days (either spelling of a date names one day).
+          local t = cols[type_key][i]
+          if t == "Upwards" or t == "Downwards" then compare(i, id, id_key, type_key, t, t) end
+          local d = dates[i]
+          if type(d) == "string" then
+            local day = days[d]
+            if day == nil then
+              day = day_of(d) or false
+              days[d] = day
             end
-            if norm then
-              local f = first[id][key]
-              if not f then
-                first[id][key] = { v, i, norm }
-              elseif f[3] ~= norm then
-                report{ record = i, field = key,
-                        message = ("%s is %s but record %d of the same %s %d has %s; expected one %s per event")
-                          :format(key, fg.preview(v), f[2], id_key, id, fg.preview(f[1]), key) }
-              end
-            end
+            if day then compare(i, id, id_key, "Delivery Date", day, d) end
           end
         end
       end
@@ -96,8 +98,9 @@ return {
     types = { "dfs.*" },
     document = function(records, report)
       local first, first_index
+      local participants = records:column("Registered DFS Participant")
       for i = 1, #records do
-        local p = records[i]["Registered DFS Participant"]
+        local p = participants[i]
         if type(p) == "string" and p ~= "" then
           if not first then
             first, first_index = p, i

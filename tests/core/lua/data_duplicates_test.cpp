@@ -268,3 +268,26 @@ TEST_CASE("records:record_pointer(i) gives where each record is, when the engine
   REQUIRE(host->run_document(0, d.records, d.doc.root(), out).ok());
   CHECK(out[0].message == "nil");
 }
+
+TEST_CASE("records:column(key) gives each record's value of one key, nil where it has none", "[lua][records]") {
+  TempDir dir;
+  auto host = make_host();
+  load_ok(*host, dir, "c.lua", doc_rule("COLS", R"(
+    local zone, name, nested = records:column("Zone"), records:column("Name"), records:column("Nested")
+    for i = 1, #records do
+      report{ message = i .. ":" .. tostring(zone[i]) .. "," .. tostring(name[i]) .. "," ..
+                        (nested[i] ~= nil and nested[i].inner or "-") .. "," .. math.type(zone[i] or 0) }
+    end
+    report{ message = tostring(rawlen(zone)) })"));
+  // Record 2 lacks Zone; record 3 is not an object; record 1 repeats Name (the first counts, as rec[key]).
+  Docs d(R"([{"Zone": 2, "Name": "A", "Name": "B", "Nested": {"inner": "x"}}, {"Name": "C"}, [1, 2], {"Zone": 2.5}])");
+  std::vector<RuleReport> out;
+  const auto status = host->run_document(0, d.records, d.doc.root(), out);
+  INFO((status.ok() ? std::string() : status.error().message));
+  REQUIRE(status.ok());
+  REQUIRE(out.size() == 5);
+  CHECK(out[0].message == "1:2,A,x,integer");
+  CHECK(out[1].message == "2:nil,C,-,integer");
+  CHECK(out[2].message == "3:nil,nil,-,integer");
+  CHECK(out[3].message == "4:2.5,nil,-,float");
+}

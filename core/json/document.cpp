@@ -500,7 +500,7 @@ class Parser {
 
   // Parses doc.source as described by ParseOptions::threads. False when the input does not qualify
   // or any part fails (doc is then untouched apart from its arena): parse serially instead.
-  static bool parse_parallel(Document::Impl& doc, const ParseOptions& options);
+  static bool parse_parallel(Document::Impl& doc, std::string_view bytes, const ParseOptions& options);
 
  private:
   template <bool kItems>
@@ -1057,26 +1057,21 @@ done:
 
 namespace {
 
-inline unsigned popcount16(unsigned x) noexcept {
-  // No popcount instruction is assumed (SSE2 baseline); brackets are sparse, so this is rare.
-  x = x - ((x >> 1) & 0x5555u);
-  x = (x & 0x3333u) + ((x >> 2) & 0x3333u);
-  x = (x + (x >> 4)) & 0x0F0Fu;
-  return (x + (x >> 8)) & 0x1Fu;
+inline unsigned popcount64(std::uint64_t x) noexcept {
+  // No popcount instruction is assumed (SSE2 baseline); only blocks with brackets get here.
+  x = x - ((x >> 1) & 0x5555555555555555ull);
+  x = (x & 0x3333333333333333ull) + ((x >> 2) & 0x3333333333333333ull);
+  x = (x + (x >> 4)) & 0x0F0F0F0F0F0F0F0Full;
+  return static_cast<unsigned>((x * 0x0101010101010101ull) >> 56);
 }
 
-// Structural pre-scan from the root's '[' at `open` towards its ']' at `close`: for each target
-// (ascending, inside (open, close)), the first ',' at or after it that is outside strings at depth 1
-// (between two items of the root array), appended to `splits` in order. Strings and escapes are
-// tracked as in a valid document; on malformed input the splits may be wrong, which the range
-// parses detect (every range must parse as a run of items), so this only has to be right for valid
-// input. Reads 16-byte blocks: the source must be followed by padding (see kPadding).
-void find_splits(const char* open, const char* close, const std::vector<const char*>& targets,
-                 std::vector<const char*>& splits) {
-  std::size_t t = 0;
-  long depth = 0;
-  unsigned in_string = 0;  // 0xFFFF when the previous block ended inside a string
-  unsigned escape_carry = 0;  // 1 when the first byte of this block is escaped
+// One 64-byte block's structural bytes, one bit per byte.
+struct BlockMasks {
+  std::uint64_t quote, backslash, open, close, comma;
+};
+
+inline BlockMasks block_masks(const char* p) noexcept {
+  BlockMasks k{};
 #if defined(__SSE2__)
   const __m128i quote = _mm_set1_epi8('"');
   const __m128i backslash = _mm_set1_epi8('\\');
@@ -1084,56 +1079,80 @@ void find_splits(const char* open, const char* close, const std::vector<const ch
   const __m128i lower = _mm_set1_epi8(0x20);
   const __m128i opens = _mm_set1_epi8('{');   // '[' | 0x20 == '{'
   const __m128i closes = _mm_set1_epi8('}');  // ']' | 0x20 == '}'
-#endif
-  for (const char* p = open; p < close && t < targets.size(); p += 16) {
-    unsigned q, b, o, c, m;
-#if defined(__SSE2__)
-    const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
+  for (int i = 0; i < 4; ++i) {
+    const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p + 16 * i));
     const __m128i folded = _mm_or_si128(v, lower);
-    q = static_cast<unsigned>(_mm_movemask_epi8(_mm_cmpeq_epi8(v, quote)));
-    b = static_cast<unsigned>(_mm_movemask_epi8(_mm_cmpeq_epi8(v, backslash)));
-    o = static_cast<unsigned>(_mm_movemask_epi8(_mm_cmpeq_epi8(folded, opens)));
-    c = static_cast<unsigned>(_mm_movemask_epi8(_mm_cmpeq_epi8(folded, closes)));
-    m = static_cast<unsigned>(_mm_movemask_epi8(_mm_cmpeq_epi8(v, comma)));
+    const int shift = 16 * i;
+    k.quote |= static_cast<std::uint64_t>(static_cast<unsigned>(_mm_movemask_epi8(_mm_cmpeq_epi8(v, quote)))) << shift;
+    k.backslash |= static_cast<std::uint64_t>(static_cast<unsigned>(_mm_movemask_epi8(_mm_cmpeq_epi8(v, backslash)))) << shift;
+    k.open |= static_cast<std::uint64_t>(static_cast<unsigned>(_mm_movemask_epi8(_mm_cmpeq_epi8(folded, opens)))) << shift;
+    k.close |= static_cast<std::uint64_t>(static_cast<unsigned>(_mm_movemask_epi8(_mm_cmpeq_epi8(folded, closes)))) << shift;
+    k.comma |= static_cast<std::uint64_t>(static_cast<unsigned>(_mm_movemask_epi8(_mm_cmpeq_epi8(v, comma)))) << shift;
+  }
 #else
-    q = b = o = c = m = 0;
-    for (unsigned i = 0; i < 16; ++i) {
-      const char ch = p[i];
-      q |= unsigned{ch == '"'} << i;
-      b |= unsigned{ch == '\\'} << i;
-      o |= unsigned{ch == '[' || ch == '{'} << i;
-      c |= unsigned{ch == ']' || ch == '}'} << i;
-      m |= unsigned{ch == ','} << i;
-    }
+  for (unsigned i = 0; i < 64; ++i) {
+    const char ch = p[i];
+    k.quote |= std::uint64_t{ch == '"'} << i;
+    k.backslash |= std::uint64_t{ch == '\\'} << i;
+    k.open |= std::uint64_t{ch == '[' || ch == '{'} << i;
+    k.close |= std::uint64_t{ch == ']' || ch == '}'} << i;
+    k.comma |= std::uint64_t{ch == ','} << i;
+  }
 #endif
-    if (b | escape_carry) [[unlikely]] {
+  return k;
+}
+
+// Structural pre-scan from the root's '[' at `open` towards its ']' at `close`: for each target
+// (ascending, inside (open, close)), the first ',' at or after it that is outside strings at depth 1
+// (between two items of the root array), appended to `splits` in order. Strings and escapes are
+// tracked as in a valid document; on malformed input the splits may be wrong, which the range
+// parses detect (every range must parse as a run of items), so this only has to be right for valid
+// input. Reads whole 64-byte blocks below `limit`: a split in the last 63 bytes is not found.
+void find_splits(const char* open, const char* close, const char* limit, const std::vector<const char*>& targets,
+                 std::vector<const char*>& splits) {
+  std::size_t t = 0;
+  long depth = 0;
+  std::uint64_t in_string = 0;     // all ones when the previous block ended inside a string
+  std::uint64_t escape_carry = 0;  // 1 when the first byte of this block is escaped
+  for (const char* p = open; p < close && limit - p >= 64 && t < targets.size(); p += 64) {
+    BlockMasks k = block_masks(p);
+    if (k.backslash | escape_carry) [[unlikely]] {
       // A backslash escapes the next byte unless it is itself escaped.
-      unsigned escaped = escape_carry;
-      for (unsigned rest = b; rest; rest &= rest - 1) {
-        const unsigned i = static_cast<unsigned>(std::countr_zero(rest));
-        if (!((escaped >> i) & 1u)) escaped |= 2u << i;
+      std::uint64_t escaped = escape_carry;
+      std::uint64_t carry = 0;
+      for (std::uint64_t rest = k.backslash; rest; rest &= rest - 1) {
+        const int i = std::countr_zero(rest);
+        if (!((escaped >> i) & 1u)) {
+          if (i == 63) {
+            carry = 1;
+          } else {
+            escaped |= std::uint64_t{2} << i;
+          }
+        }
       }
-      escape_carry = (escaped >> 16) & 1u;
-      q &= ~escaped;
+      escape_carry = carry;
+      k.quote &= ~escaped;
     }
     // Bytes inside a string (from an opening quote up to, not including, its closing quote): a
     // prefix XOR of the unescaped quotes.
-    unsigned inside = q;
+    std::uint64_t inside = k.quote;
     inside ^= inside << 1;
     inside ^= inside << 2;
     inside ^= inside << 4;
     inside ^= inside << 8;
-    inside = (inside ^ in_string) & 0xFFFFu;
-    in_string = (inside >> 15) ? 0xFFFFu : 0u;
-    o &= ~inside;
-    c &= ~inside;
-    if (p + 16 <= targets[t]) [[likely]] {
-      if (o | c) depth += static_cast<long>(popcount16(o)) - static_cast<long>(popcount16(c));
+    inside ^= inside << 16;
+    inside ^= inside << 32;
+    inside ^= in_string;
+    in_string = static_cast<std::uint64_t>(-static_cast<std::int64_t>(inside >> 63));
+    const std::uint64_t o = k.open & ~inside;
+    const std::uint64_t c = k.close & ~inside;
+    if (p + 64 <= targets[t]) [[likely]] {
+      if (o | c) depth += static_cast<long>(popcount64(o)) - static_cast<long>(popcount64(c));
       continue;
     }
     // At or past the target: walk this block's structural bytes in order.
-    for (unsigned rest = o | c | (m & ~inside); rest; rest &= rest - 1) {
-      const unsigned i = static_cast<unsigned>(std::countr_zero(rest));
+    for (std::uint64_t rest = o | c | (k.comma & ~inside); rest; rest &= rest - 1) {
+      const int i = std::countr_zero(rest);
       if ((o >> i) & 1u) {
         ++depth;
       } else if ((c >> i) & 1u) {
@@ -1155,37 +1174,58 @@ std::atomic<std::uint64_t> g_parallel_parses{0};
 
 std::uint64_t detail::parallel_parses() noexcept { return g_parallel_parses.load(std::memory_order_relaxed); }
 
-bool Parser::parse_parallel(Document::Impl& doc, const ParseOptions& options) {
-  const char* const begin = doc.source.data();
-  const char* const end = begin + doc.source.size();
-  // A BOM, or a depth limit that refuses the root array itself: the serial parse decides.
-  if (has_bom(doc.source) || options.max_depth < 1) return false;
-  const char* open = skip_ws(begin);  // the NUL at end stops it
-  if (open == end || *open != '[') return false;
-  const char* close = end;
-  while (close > open && is_ws(close[-1])) --close;
-  --close;
-  if (close <= open || *close != ']') return false;
+// Bytes after each split that the calling thread copies before the range threads start: more than
+// the 16 bytes a range's parse reads past its end.
+constexpr std::size_t kWindow = 64;
 
+bool Parser::parse_parallel(Document::Impl& doc, std::string_view bytes, const ParseOptions& options) {
+  // doc.source is the arena copy of bytes, with its padding in place but not yet the bytes
+  // themselves: every path below fills it (the threads copy their own ranges).
+  char* const copy = const_cast<char*>(doc.source.data());
+  const char* const in = bytes.data();
+  const std::size_t size = bytes.size();
+  auto serial = [&] {
+    std::memcpy(copy, in, size);
+    return false;
+  };
+  // A BOM, or a depth limit that refuses the root array itself: the serial parse decides.
+  if (has_bom(bytes) || options.max_depth < 1) return serial();
+  std::size_t open = 0;
+  while (open < size && is_ws(in[open])) ++open;
+  if (open == size || in[open] != '[') return serial();
+  std::size_t close = size;
+  while (close > open && is_ws(in[close - 1])) --close;
+  --close;
+  if (close <= open || in[close] != ']') return serial();
+
+  // The pre-scan reads the caller's bytes (whole 64-byte blocks, so it stops up to 63 bytes short).
   const std::size_t parts = std::min<std::size_t>(options.threads, 64);
   std::vector<const char*> targets;
-  const auto span = static_cast<std::size_t>(close - open);
-  for (std::size_t k = 1; k < parts; ++k) targets.push_back(open + span * k / parts);
-  std::vector<const char*> splits;
-  find_splits(open, close, targets, splits);
-  if (splits.empty()) return false;
-
-  // Range i is [starts[i], ends[i]); each end gets a NUL for the parse (the scans' sentinel), put
-  // back afterwards. The copy is ours and no Value points at these bytes.
-  const std::size_t n = splits.size() + 1;
-  std::vector<const char*> starts{open + 1}, ends;
-  for (const char* split : splits) {
-    ends.push_back(split);
-    starts.push_back(split + 1);
+  for (std::size_t k = 1; k < parts; ++k) targets.push_back(in + open + (close - open) * k / parts);
+  std::vector<const char*> found;
+  find_splits(in + open, in + close, in + size, targets, found);
+  // Range i is [starts[i], ends[i]) (offsets); each end gets a NUL for the parse (the scans'
+  // sentinel), put back afterwards. No Value points at these bytes.
+  std::vector<std::size_t> starts{open + 1}, ends;
+  for (const char* split : found) {
+    const auto at = static_cast<std::size_t>(split - in);
+    // Ranges of more than kWindow bytes, so that the copies below do not overlap.
+    if (at - (ends.empty() ? open : ends.back()) <= kWindow) continue;
+    ends.push_back(at);
+    starts.push_back(at + 1);
   }
   ends.push_back(close);
-  char* const writable = const_cast<char*>(begin);  // the arena copy made by Document::parse
-  for (const char* e : ends) writable[e - begin] = '\0';
+  const std::size_t n = ends.size();
+  if (n < 2 || close - ends[n - 2] <= kWindow) return serial();
+
+  // Who copies what: the parse of range i reads [starts[i], ends[i] + 16). Before the threads
+  // start, this thread copies kWindow bytes from each split on (and puts the NUL there); thread i
+  // then copies [ends[i-1] + kWindow, ends[i]) (range 0 from 0; the last range to the end of the
+  // input, and puts the NUL at close), so no byte is written by one thread while another reads it.
+  for (std::size_t i = 0; i + 1 < n; ++i) {
+    std::memcpy(copy + ends[i], in + ends[i], kWindow);
+    copy[ends[i]] = '\0';
+  }
 
   struct Range {
     Document::Impl doc;
@@ -1195,15 +1235,18 @@ bool Parser::parse_parallel(Document::Impl& doc, const ParseOptions& options) {
     std::exception_ptr exception;
   };
   std::unique_ptr<Range[]> ranges(new Range[n]);
-  const auto open_offset = static_cast<std::uint32_t>(open - begin);
+  const auto open_offset = static_cast<std::uint32_t>(open);
   auto work = [&](std::size_t i) {
+    const std::size_t from = i == 0 ? 0 : ends[i - 1] + kWindow;
+    const std::size_t to = i + 1 == n ? size : ends[i];
+    std::memcpy(copy + from, in + from, to - from);
+    if (i + 1 == n) copy[close] = '\0';
     Range& r = ranges[i];
     try {
-      r.doc.source = std::string_view(begin, static_cast<std::size_t>(ends[i] - begin));
-      r.doc.arena.set_next_chunk_size(
-          std::clamp<std::size_t>(static_cast<std::size_t>(ends[i] - starts[i]) * 2, 4096, std::size_t{64} << 20));
-      Parser parser(r.doc, options, r.error, r.scratch, begin, ends[i]);
-      r.ok = parser.run_items(starts[i], open_offset);
+      r.doc.source = std::string_view(copy, ends[i]);
+      r.doc.arena.set_next_chunk_size(std::clamp<std::size_t>((ends[i] - starts[i]) * 2, 4096, std::size_t{64} << 20));
+      Parser parser(r.doc, options, r.error, r.scratch, copy, copy + ends[i]);
+      r.ok = parser.run_items(copy + starts[i], open_offset);
     } catch (...) {
       r.exception = std::current_exception();
     }
@@ -1221,8 +1264,8 @@ bool Parser::parse_parallel(Document::Impl& doc, const ParseOptions& options) {
     work(0);
     for (std::thread& w : workers) w.join();
   }
-  for (std::size_t i = 0; i + 1 < n; ++i) writable[ends[i] - begin] = ',';
-  writable[close - begin] = ']';
+  for (std::size_t i = 0; i + 1 < n; ++i) copy[ends[i]] = ',';
+  copy[close] = ']';
   for (std::size_t i = 0; i < n; ++i) {
     if (ranges[i].exception) std::rethrow_exception(ranges[i].exception);
   }
@@ -1286,13 +1329,13 @@ bool Document::parse(std::string_view bytes, Document& out, ParseError& error, c
   // (each range has its own arena); the first chunk leaves some room for the items.
   impl->arena.set_next_chunk_size(bytes.size() + 1 + kPadding + (parallel ? bytes.size() / 16 + 1024 : value_bytes));
   char* copy = static_cast<char*>(impl->arena.allocate(bytes.size() + 1 + kPadding, 16));
-  if (!bytes.empty()) std::memcpy(copy, bytes.data(), bytes.size());
   std::memset(copy + bytes.size(), 0, 1 + kPadding);  // the scans' sentinel (see kPadding)
   impl->source = std::string_view(copy, bytes.size());
+  if (!parallel && !bytes.empty()) std::memcpy(copy, bytes.data(), bytes.size());  // else the threads copy
 
   if (parallel) {
     // Falls back to the serial parse below for anything it does not handle, malformed input included.
-    if (Parser::parse_parallel(*impl, options)) {
+    if (Parser::parse_parallel(*impl, bytes, options)) {
       out.impl_ = std::move(impl);
       return true;
     }

@@ -1185,7 +1185,7 @@ bool Parser::parse_parallel(Document::Impl& doc, std::string_view bytes, const P
   const char* const in = bytes.data();
   const std::size_t size = bytes.size();
   auto serial = [&] {
-    std::memcpy(copy, in, size);
+    if (size) std::memcpy(copy, in, size);
     return false;
   };
   // A BOM, or a depth limit that refuses the root array itself: the serial parse decides.
@@ -1257,8 +1257,8 @@ bool Parser::parse_parallel(Document::Impl& doc, std::string_view bytes, const P
     for (std::size_t i = 1; i < n; ++i) {
       try {
         workers.emplace_back(work, i);
-      } catch (const std::system_error&) {
-        work(i);  // no thread to be had: parse it here
+      } catch (...) {
+        work(i);  // no thread to be had (std::system_error, std::bad_alloc): parse it here
       }
     }
     work(0);

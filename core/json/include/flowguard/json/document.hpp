@@ -97,7 +97,11 @@ struct ParseOptions {
   // offsets, number text and values, strings, keys, duplicate_keys() and its order, source(),
   // lines()). Anything unusual — a split that does not fall between items, any range that fails to
   // parse, malformed input of any kind — falls back to the serial parse of the whole input, so
-  // errors (message, offset, line, column, limit) are always the serial parser's.
+  // errors (message, offset, line, column, limit) are always the serial parser's. A malformed
+  // input that still looks like `[ ... ]` therefore costs the parallel attempt plus the serial
+  // parse. A split is the first item boundary after each ideal cut (1/threads of the array), so an
+  // array whose items are few or huge gets fewer ranges (or none: serial). Memory: about the
+  // same as the serial parse; each range thread owns its arena until the Document adopts it.
   unsigned threads = 1;
   std::size_t parallel_min_bytes = std::size_t{1} << 20;  // smaller inputs are parsed serially
 };

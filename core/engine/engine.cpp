@@ -216,6 +216,7 @@ struct Engine::Impl {
     lua::Limits limits;
     limits.instructions_per_call = options.lua_instructions_per_call;
     limits.memory_bytes = options.lua_memory_bytes;
+    limits.threads = std::max(1u, options.jobs);
     while (workers.size() < count) {
       auto host = lua::RuleHost::create(limits);
       if (!host) return false;
@@ -242,7 +243,7 @@ struct Engine::Impl {
     bool ok = false;
     double parse_ms = 0;
   };
-  Parsed parse(std::string_view bytes) const;
+  Parsed parse(std::string_view bytes, unsigned threads) const;
   // Everything after parsing; the record stage on up to `jobs` threads.
   FileReport check_parsed(Parsed& parsed, std::string_view source_name, std::string_view type_hint, unsigned jobs,
                           Clock::time_point t_start);
@@ -350,6 +351,7 @@ Result<std::unique_ptr<Engine>> Engine::create(const EngineOptions& options) {
   lua::Limits limits;
   limits.instructions_per_call = options.lua_instructions_per_call;
   limits.memory_bytes = options.lua_memory_bytes;
+  limits.threads = std::max(1u, options.jobs);
   auto host = lua::RuleHost::create(limits);
   if (!host) return std::move(host).error();
   impl.rules = std::move(host).value();
@@ -571,11 +573,12 @@ void Engine::Impl::run_record_stage(const RecordStage& stage, std::size_t begin,
   }
 }
 
-Engine::Impl::Parsed Engine::Impl::parse(std::string_view bytes) const {
+Engine::Impl::Parsed Engine::Impl::parse(std::string_view bytes, unsigned threads) const {
   Parsed p;
   const auto t_start = Clock::now();
   json::ParseOptions parse_options;
   parse_options.max_depth = options.max_depth;
+  parse_options.threads = threads;  // a large root array is parsed in ranges, one per job
   p.ok = json::Document::parse(bytes, p.doc, p.error, parse_options);
   p.parse_ms = ms_since(t_start);
   return p;
@@ -583,7 +586,7 @@ Engine::Impl::Parsed Engine::Impl::parse(std::string_view bytes) const {
 
 FileReport Engine::check(std::string_view bytes, std::string_view source_name, std::string_view type_hint) {
   const auto t_start = Clock::now();
-  Impl::Parsed parsed = impl_->parse(bytes);
+  Impl::Parsed parsed = impl_->parse(bytes, std::max(1u, impl_->options.jobs));
   return impl_->check_parsed(parsed, source_name, type_hint, impl_->options.jobs, t_start);
 }
 
@@ -956,7 +959,7 @@ FileReport Engine::check_stream(std::istream& in, std::string_view source_name, 
   if (jobs == 1) {
     Batch b;
     while (!stop && read_batch(b)) {
-      b.parsed = impl_->parse(b.chunk);
+      b.parsed = impl_->parse(b.chunk, 1);
       consume(b, 1);
     }
   } else {
@@ -970,7 +973,7 @@ FileReport Engine::check_stream(std::istream& in, std::string_view source_name, 
       for (;;) {
         Batch b;
         if (!read_batch(b)) break;
-        b.parsed = impl_->parse(b.chunk);
+        b.parsed = impl_->parse(b.chunk, 1);  // the pipeline is the parallelism here
         std::unique_lock lock(m);
         cv.wait(lock, [&] { return ready.size() < 2 || cancel; });
         if (cancel) break;

@@ -77,6 +77,7 @@ struct HostState {
   static constexpr std::size_t kNoRecord = static_cast<std::size_t>(-1);
   std::vector<DuplicateSlot> duplicate_slots;
   std::vector<std::size_t> duplicate_next;  // per record: the next record of its chain, or kNoRecord
+  std::vector<std::uint64_t> duplicate_hashes;  // per record: its content hash (computed on Limits::threads)
   std::vector<std::pair<std::size_t, std::size_t>> duplicate_pairs;  // (first, duplicate), 0-based
 
   std::string scratch;  // reusable buffer for fingerprints and previews

@@ -8,6 +8,7 @@
 #include <charconv>
 #include <cstring>
 #include <new>
+#include <thread>
 
 #include "internal.hpp"
 
@@ -258,6 +259,9 @@ int m_fingerprint(lua_State* L) {
 // chained after it in record order. A record equal to a chained one pairs with the earliest such
 // (equality is an equivalence: at most one chained record matches), so the pairs come out with
 // `duplicate` ascending and `first` the earliest record of the same content, no sort needed.
+// Below this many records hashing stays on the calling thread (starting threads costs more).
+constexpr std::size_t kParallelHashRecords = 20000;
+
 bool compute_duplicates(HostState* h, const View* v) noexcept {
   try {
     const std::size_t n = v->extra;
@@ -272,8 +276,29 @@ bool compute_duplicates(HostState* h, const View* v) noexcept {
     auto& next = h->duplicate_next;
     next.assign(n, HostState::kNoRecord);
     const std::size_t mask = capacity - 1;
+    // Hashing reads every byte of every record: on large documents it is spread over threads
+    // (a thread that cannot be started leaves its range to this one).
+    auto& hashes = h->duplicate_hashes;
+    hashes.resize(n);
+    const std::uint64_t hash_mask = h->duplicate_hash_mask;
+    auto hash_range = [&](std::size_t begin, std::size_t end) {
+      for (std::size_t j = begin; j < end; ++j) hashes[j] = content_hash(*list[j]) & hash_mask;
+    };
+    const std::size_t threads = n >= kParallelHashRecords ? std::max(1u, h->limits.threads) : 1;
+    const std::size_t chunk = (n + threads - 1) / threads;
+    std::vector<std::thread> helpers;
+    for (std::size_t t = 1; t < threads; ++t) {
+      const std::size_t begin = std::min(n, t * chunk), end = std::min(n, begin + chunk);
+      try {
+        helpers.emplace_back(hash_range, begin, end);
+      } catch (...) {
+        hash_range(begin, end);
+      }
+    }
+    hash_range(0, std::min(n, chunk));
+    for (auto& t : helpers) t.join();
     for (std::size_t j = 0; j < n; ++j) {
-      const std::uint64_t hash = content_hash(*list[j]) & h->duplicate_hash_mask;
+      const std::uint64_t hash = hashes[j];
       for (std::size_t s = static_cast<std::size_t>(hash) & mask;; s = (s + 1) & mask) {
         HostState::DuplicateSlot& slot = slots[s];
         if (slot.first == HostState::kNoRecord) {

@@ -291,3 +291,26 @@ TEST_CASE("records:column(key) gives each record's value of one key, nil where i
   CHECK(out[2].message == "3:nil,nil,-,integer");
   CHECK(out[3].message == "4:2.5,nil,-,float");
 }
+
+TEST_CASE("records:duplicates() gives the same pairs when large documents are hashed on several threads", "[lua][records]") {
+  std::string text = "[";
+  for (int i = 0; i < 30000; ++i) {  // above the parallel-hashing threshold
+    const int id = i % 9973 == 0 ? 7 : i;  // records 1, 9974, ... (id 7) repeat one another and record 8 ...
+    text += std::string(i ? "," : "") + "{\"id\": " + std::to_string(id) + ", \"v\": \"x" + std::to_string(id % 5) + "\"}";
+  }
+  text += ",{\"v\": \"x4\", \"id\": 29999}]";  // ... and the last repeats the one before it, keys reordered
+  TempDir dir;
+  const std::string rule = doc_rule("DUPS", R"(
+    for _, d in ipairs(records:duplicates()) do report{ message = d.first .. ">" .. d.duplicate } end)");
+  std::vector<std::vector<std::string>> results;
+  for (unsigned threads : {1u, 2u, 3u}) {
+    Limits limits;
+    limits.threads = threads;
+    auto host = make_host(limits);
+    load_ok(*host, dir, "dups" + std::to_string(threads) + ".lua", rule);
+    results.push_back(duplicates(*host, text));
+  }
+  CHECK(results[0] == std::vector<std::string>{"1>8", "1>9974", "1>19947", "1>29920", "30000>30001"});
+  CHECK(results[1] == results[0]);
+  CHECK(results[2] == results[0]);
+}

@@ -23,6 +23,7 @@ namespace flowguard::lua {
 struct Limits {
   std::uint64_t instructions_per_call = 10'000'000;  // VM instructions per rule invocation
   std::size_t memory_bytes = 64u << 20;              // cap on the whole state's heap
+  unsigned threads = 1;  // threads native helpers may use on large inputs (records:duplicates() hashing)
 };
 
 // A check the engine runs natively (declared by a rule's `fields` table; see rule-api.md).

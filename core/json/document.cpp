@@ -101,29 +101,36 @@ std::uint32_t count_code_points(const char* p, std::size_t n) noexcept {
 
 }  // namespace
 
-LineIndex::LineIndex(std::string_view source) : source_(source) {
-  // Built when a document has findings, over the whole input (which can be a gigabyte): memchr
-  // finds the line ends unless the input has carriage returns.
-  line_starts_.push_back(0);
-  const std::size_t n = source.size();
-  const char* const begin = source.data();
-  if (n > 0 && std::memchr(begin, '\r', n) == nullptr) {
-    for (const char* q = begin; (q = static_cast<const char*>(std::memchr(q, '\n', n - static_cast<std::size_t>(q - begin)))); ++q)
-      line_starts_.push_back(static_cast<std::uint32_t>(q - begin + 1));
-  } else {
-    for (std::size_t i = 0; i < n; ++i) {
-      const char c = source[i];
-      // "\n", "\r\n" and a lone "\r" all end a line, as in editors.
-      if (c == '\n' || (c == '\r' && (i + 1 == n || source[i + 1] != '\n'))) {
-        line_starts_.push_back(static_cast<std::uint32_t>(i + 1));
+LineIndex::LineIndex(std::string_view source) : source_(source) { line_starts_.push_back(0); }
+
+void LineIndex::extend_to(std::size_t offset) const {
+  const std::size_t n = source_.size();
+  const char* const begin = source_.data();
+  // Line starts up to `offset`: every line end before it. memchr finds them unless the stretch
+  // has carriage returns ("\n", "\r\n" and a lone "\r" all end a line, as in editors).
+  if (offset > lines_scanned_) {
+    const std::size_t from = lines_scanned_, length = offset - from;
+    if (std::memchr(begin + from, '\r', length) == nullptr) {
+      const char* const end = begin + offset;
+      for (const char* q = begin + from;
+           (q = static_cast<const char*>(std::memchr(q, '\n', static_cast<std::size_t>(end - q)))) != nullptr; ++q)
+        line_starts_.push_back(static_cast<std::uint32_t>(q - begin + 1));
+    } else {
+      for (std::size_t i = from; i < offset; ++i) {
+        const char c = begin[i];
+        if (c == '\n' || (c == '\r' && (i + 1 == n || begin[i + 1] != '\n')))
+          line_starts_.push_back(static_cast<std::uint32_t>(i + 1));
       }
     }
+    lines_scanned_ = offset;
   }
-  block_code_points_.reserve(n / kBlock + 1);
-  std::uint32_t total = 0;
-  for (std::size_t b = 0; b <= n; b += kBlock) {  // an entry for every block start <= n
-    block_code_points_.push_back(total);
-    total += count_code_points(source.data() + b, std::min(kBlock, n - b));
+  // An entry for every block start <= offset.
+  while (block_code_points_.size() * kBlock <= offset) {
+    const std::size_t b = block_code_points_.size();
+    block_code_points_.push_back(
+        b == 0 ? 0
+               : block_code_points_[b - 1] +
+                     count_code_points(begin + (b - 1) * kBlock, std::min(kBlock, n - (b - 1) * kBlock)));
   }
 }
 
@@ -136,8 +143,13 @@ std::uint64_t LineIndex::code_points_before(std::uint64_t offset) const noexcept
 }
 
 std::pair<std::uint32_t, std::uint32_t> LineIndex::locate(std::uint64_t offset) const noexcept {
+  std::lock_guard lock(mutex_);
   if (line_starts_.empty()) return {1, 1};
   offset = std::min<std::uint64_t>(offset, source_.size());
+  try {
+    extend_to(static_cast<std::size_t>(offset));
+  } catch (...) {  // out of memory growing the index: what is indexed so far still answers
+  }
   const auto it = std::upper_bound(line_starts_.begin(), line_starts_.end(), offset) - 1;
   const auto line = static_cast<std::uint32_t>(it - line_starts_.begin() + 1);
   std::uint64_t start = *it;

@@ -9,6 +9,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <mutex>
 #include <span>
 #include <string>
 #include <string_view>
@@ -115,7 +116,9 @@ struct ParseError {
   bool limit = false;   // true when a limit (depth, size), not the syntax, was the problem
 };
 
-// Line/column from byte offsets; built once per source, O(log lines) per lookup.
+// Line/column from byte offsets. The index of line starts (and of code points per 4 KiB block) is
+// extended only as far as the offsets asked for: a finding near the top of a gigabyte file does not
+// scan the whole file. O(log lines) per lookup once built; safe to use from several threads.
 class LineIndex {
  public:
   LineIndex() = default;
@@ -125,9 +128,12 @@ class LineIndex {
 
  private:
   std::string_view source_;
-  std::vector<std::uint32_t> line_starts_;
+  mutable std::mutex mutex_;
+  mutable std::vector<std::uint32_t> line_starts_;
+  mutable std::size_t lines_scanned_ = 0;  // line ends before this offset are in line_starts_
   // Code points before each 4 KiB block, so columns on long (minified) lines stay cheap.
-  std::vector<std::uint32_t> block_code_points_;
+  mutable std::vector<std::uint32_t> block_code_points_;
+  void extend_to(std::size_t offset) const;
   std::uint64_t code_points_before(std::uint64_t offset) const noexcept;
 };
 

@@ -152,8 +152,27 @@ bool match_variant_prefix(const json::Value& message, const TypeEntry& variant) 
 
 const TypeEntry* match_variant(const json::Value& message, const std::vector<const TypeEntry*>& variants) {
   if (!message.is_object()) return nullptr;
-  for (const TypeEntry* v : variants)
-    if (matches_hold(message, *v)) return v;
+  // Variants of a family share their discriminator pointers (a hundred variants, two pointers):
+  // each distinct pointer is resolved once per message, not once per variant.
+  struct Seen {
+    const std::string* pointer;
+    bool loose;
+    std::string_view value;
+  };
+  std::vector<Seen> seen;
+  auto value_of = [&](const TypeEntry& type, const Discriminator& m) {
+    for (const auto& s : seen)
+      if (s.loose == type.case_insensitive_keys && *s.pointer == m.pointer) return s.value;
+    const std::string_view value = discriminator_value(message, type, m);
+    seen.push_back({&m.pointer, type.case_insensitive_keys, value});
+    return value;
+  };
+  for (const TypeEntry* v : variants) {
+    bool all = true;
+    for (const auto& m : v->matches)
+      if (value_of(*v, m) != m.equals) { all = false; break; }
+    if (all) return v;
+  }
   return nullptr;
 }
 

@@ -10,6 +10,9 @@
 #
 #   --records N      records per batch (default 5000, the DFS API's per-call maximum)
 #   --iterations K   timed warm iterations per measurement (default 10; 3 with --quick)
+#   --rounds R       warm measurements of both tools repeated R times, alternating (default 3; 1 with
+#                    --quick); the table shows each figure's median over the rounds, so a slow spell
+#                    of a shared machine does not decide a ratio
 #   --cold-runs R    process runs per cold measurement (default 5; 3 with --quick)
 #   --big            also the streaming/memory target: a ~1 GB JSON array and the same records as
 #                    NDJSON (bench/out/big.*), checked once each, peak memory recorded (adds minutes)
@@ -27,6 +30,7 @@ BUILD=${FLOWGUARD_BUILD_DIR:-$ROOT/build}
 OUT=$ROOT/bench/out
 JOBS=${JOBS:-2}
 RECORDS=5000
+ROUNDS=3
 ITER=10
 COLD_RUNS=5
 WARMUP=2
@@ -39,8 +43,9 @@ while [[ $# -gt 0 ]]; do
   case $1 in
     --records) RECORDS=$2; shift 2 ;;
     --iterations) ITER=$2; shift 2 ;;
+    --rounds) ROUNDS=$2; shift 2 ;;
     --cold-runs) COLD_RUNS=$2; shift 2 ;;
-    --quick) ITER=3; COLD_RUNS=3; WARMUP=1; shift ;;
+    --quick) ITER=3; COLD_RUNS=3; WARMUP=1; ROUNDS=1; shift ;;
     --big) BIG=1; shift ;;
     --jobs-records) JOBS_RECORDS=$2; shift 2 ;;
     --no-build) BUILD_STEP=0; shift ;;
@@ -157,10 +162,12 @@ for type in "${TYPES[@]}"; do
     say "$type, $input ($(du -h "$file" | cut -f1))"
     for mode in schema schema+rules; do
       flag=(); [[ $mode == schema ]] && flag=(--schema-only)
-      if [[ $HAVE_NODE == 1 ]]; then
-        run_json "$input" node "$ROOT/bench/ajv/bench.js" "$file" --type "$type" "${flag[@]}" --iterations "$ITER" --warmup "$WARMUP"
-      fi
-      run_json "$input" "$BIN/fg_bench_engine" --type "$type" "${flag[@]}" --iterations "$ITER" --warmup "$WARMUP" "$file"
+      for ((round = 0; round < ROUNDS; round++)); do
+        if [[ $HAVE_NODE == 1 ]]; then
+          run_json "$input" node "$ROOT/bench/ajv/bench.js" "$file" --type "$type" "${flag[@]}" --iterations "$ITER" --warmup "$WARMUP"
+        fi
+        run_json "$input" "$BIN/fg_bench_engine" --type "$type" "${flag[@]}" --iterations "$ITER" --warmup "$WARMUP" "$file"
+      done
       # Cold: one process per check, start-up and schema/rule loading included.
       if [[ $mode == schema ]]; then
         fg_cmd=("$FG" check --quiet --no-default-dirs --plugins "$PLUGINS" --schemas "$ROOT/schemas" --type "$type" "$file")
@@ -236,5 +243,5 @@ fi
 
 # ---- report --------------------------------------------------------------------------------------
 ELAPSED=$(( $(date +%s) - START ))
-python3 "$ROOT/bench/report.py" "$MEAS" --records "$RECORDS" --iterations "$ITER" --cold-runs "$COLD_RUNS" \
+python3 "$ROOT/bench/report.py" "$MEAS" --records "$RECORDS" --iterations "$ITER" --rounds "$ROUNDS" --cold-runs "$COLD_RUNS" \
   --build-type "${BUILD_TYPE:-?}" --elapsed "$ELAPSED" --out "$OUT/results.md"

@@ -10,26 +10,16 @@
 
 #include "flowguard/json/document.hpp"
 #include "flowguard/schema/validator.hpp"
+#include "support.hpp"
 
 using flowguard::json::Document;
+using fgschema::compile;
+using fgschema::parse;
 using flowguard::schema::CompiledSchema;
 using flowguard::schema::ValidateOptions;
 using flowguard::schema::Violation;
 
 namespace {
-
-Document parse(const std::string& text) {
-  auto doc = Document::parse(text);
-  REQUIRE(doc.ok());
-  return std::move(doc).value();
-}
-
-CompiledSchema compile(const std::string& text) {
-  Document doc = parse(text);
-  auto schema = CompiledSchema::compile(doc, "inline.schema.json");
-  if (!schema.ok()) FAIL(schema.error().message);
-  return std::move(schema).value();
-}
 
 std::vector<std::string> lines(const std::vector<Violation>& violations) {
   std::vector<std::string> out;

@@ -9,28 +9,17 @@
 
 #include "flowguard/json/document.hpp"
 #include "flowguard/schema/validator.hpp"
+#include "support.hpp"
 
 using flowguard::json::Document;
+using fgschema::compile;
+using fgschema::parse;
 using flowguard::schema::CompiledSchema;
 using flowguard::schema::Violation;
 
 namespace {
 
 const std::string kData = FLOWGUARD_SOURCE_DIR "/tests/core/schema/data/";
-
-Document parse(const std::string& text) {
-  auto doc = Document::parse(text);
-  REQUIRE(doc.ok());
-  return std::move(doc).value();
-}
-
-CompiledSchema compile(const std::string& text) {
-  Document doc = parse(text);
-  auto schema = CompiledSchema::compile(doc, "inline.schema.json");
-  if (!schema.ok()) FAIL(schema.error().message);
-  REQUIRE(schema.value().fully_compiled());
-  return std::move(schema).value();
-}
 
 std::vector<Violation> check(const CompiledSchema& schema, const Document& instance, std::string_view prefix = "") {
   std::vector<Violation> out;

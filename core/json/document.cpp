@@ -5,6 +5,7 @@
 // per-thread stacks and copied into a chunked arena in one block when the container closes, so a
 // container's children are contiguous and the parse does no per-value heap allocation.
 #include "flowguard/json/document.hpp"
+#include "flowguard/utf8.hpp"
 
 #include <algorithm>
 #include <atomic>
@@ -87,19 +88,7 @@ bool has_bom(std::string_view s) noexcept {
 }
 
 std::uint32_t count_code_points(const char* p, std::size_t n) noexcept {
-  // Every byte that is not a continuation byte (10xxxxxx) starts a code point (invalid bytes count
-  // as one each, which is what editors that show replacement characters do). Eight bytes at a
-  // time: a byte is a continuation byte when its bit 7 is set and its bit 6 is not.
-  std::size_t continuation = 0, i = 0;
-  for (; i + 8 <= n; i += 8) {
-    std::uint64_t w;
-    std::memcpy(&w, p + i, 8);
-    // Each byte of the mask is 0 or 1 after the shift; the multiply sums them into the top byte
-    // (no popcount instruction is assumed).
-    continuation += static_cast<std::size_t>((((w & ~(w << 1) & 0x8080808080808080ull) >> 7) * 0x0101010101010101ull) >> 56);
-  }
-  for (; i < n; ++i) continuation += is_continuation(static_cast<unsigned char>(p[i]));
-  return static_cast<std::uint32_t>(n - continuation);
+  return static_cast<std::uint32_t>(utf8_code_points(std::string_view(p, n)));
 }
 
 }  // namespace

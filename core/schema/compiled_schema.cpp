@@ -25,6 +25,7 @@
 
 #include "flowguard/domain/checks.hpp"
 #include "flowguard/key_index.hpp"
+#include "flowguard/utf8.hpp"
 #include "flowguard/schema/validator.hpp"
 #include "pattern.hpp"
 #include "valijson_fallback.hpp"
@@ -249,19 +250,7 @@ std::uint8_t type_bit(const json::Value& v) noexcept {
   return 0;
 }
 
-// Code points = bytes that are not UTF-8 continuation bytes (10xxxxxx); eight bytes at a time, as
-// every string with a minLength/maxLength is measured.
-std::size_t code_points(std::string_view s) noexcept {
-  std::size_t continuation = 0, i = 0;
-  for (; i + 8 <= s.size(); i += 8) {
-    std::uint64_t w;
-    std::memcpy(&w, s.data() + i, 8);
-    const std::uint64_t marks = w & ~(w << 1) & 0x8080808080808080ull;  // bit 7 set, bit 6 clear
-    if (marks) continuation += static_cast<std::size_t>(((marks >> 7) * 0x0101010101010101ull) >> 56);
-  }
-  for (; i < s.size(); ++i) continuation += (static_cast<unsigned char>(s[i]) & 0xC0) == 0x80;
-  return s.size() - continuation;
-}
+std::size_t code_points(std::string_view s) noexcept { return utf8_code_points(s); }
 
 __extension__ typedef __int128 i128;  // exact decimal arithmetic for multipleOf
 

@@ -284,7 +284,9 @@ bool compute_duplicates(HostState* h, const View* v) noexcept {
     auto hash_range = [&](std::size_t begin, std::size_t end) {
       for (std::size_t j = begin; j < end; ++j) hashes[j] = content_hash(*list[j]) & hash_mask;
     };
-    const std::size_t threads = n >= kParallelHashRecords ? std::max(1u, h->limits.threads) : 1;
+    // At least kParallelHashRecords / 2 records per thread, and never more threads than asked for.
+    const std::size_t threads =
+        std::clamp<std::size_t>(n / (kParallelHashRecords / 2), 1, std::max(1u, h->limits.threads));
     const std::size_t chunk = (n + threads - 1) / threads;
     std::vector<std::thread> helpers;
     for (std::size_t t = 1; t < threads; ++t) {

@@ -5,6 +5,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <deque>
+#include <exception>
 #include <mutex>
 #include <thread>
 #include <cstdlib>
@@ -259,14 +260,28 @@ struct Engine::Impl {
     }
     std::vector<std::vector<Finding>> outs(jobs);
     std::vector<std::vector<std::size_t>> failures(jobs);
+    std::vector<std::exception_ptr> errors(jobs);
     std::vector<std::thread> threads;
     const std::size_t chunk = (records.size() + jobs - 1) / jobs;
     for (std::size_t j = 0; j < jobs; ++j) {
       const std::size_t begin = j * chunk, end = std::min(records.size(), begin + chunk);
       lua::RuleHost& host = j == 0 ? *rules : *workers[j - 1];
-      threads.emplace_back([&, j, begin, end, &host = host] { run_record_stage(stage, begin, end, host, outs[j], failures[j]); });
+      auto work = [&, j, begin, end, &host = host] {
+        try {
+          run_record_stage(stage, begin, end, host, outs[j], failures[j]);
+        } catch (...) {  // handed to this thread, as if the stage had run here
+          errors[j] = std::current_exception();
+        }
+      };
+      try {
+        threads.emplace_back(work);
+      } catch (...) {
+        work();  // no thread to be had: this range runs here
+      }
     }
     for (auto& t : threads) t.join();
+    for (auto& e : errors)
+      if (e) std::rethrow_exception(e);
     // A rule that failed in one chunk reports once: keep the first chunk's failure finding.
     std::set<std::size_t> failed;
     for (std::size_t j = 0; j < jobs; ++j) {
@@ -969,32 +984,42 @@ FileReport Engine::check_stream(std::istream& in, std::string_view source_name, 
     std::condition_variable cv;
     std::deque<Batch> ready;  // at most two parsed chunks wait
     bool done = false, cancel = false;
+    std::exception_ptr producer_error;
     std::thread producer([&] {
-      for (;;) {
-        Batch b;
-        if (!read_batch(b)) break;
-        b.parsed = impl_->parse(b.chunk, 1);  // the pipeline is the parallelism here
-        std::unique_lock lock(m);
-        cv.wait(lock, [&] { return ready.size() < 2 || cancel; });
-        if (cancel) break;
-        ready.push_back(std::move(b));
-        cv.notify_all();
+      try {
+        for (;;) {
+          Batch b;
+          if (!read_batch(b)) break;
+          b.parsed = impl_->parse(b.chunk, 1);  // the pipeline is the parallelism here
+          std::unique_lock lock(m);
+          cv.wait(lock, [&] { return ready.size() < 2 || cancel; });
+          if (cancel) break;
+          ready.push_back(std::move(b));
+          cv.notify_all();
+        }
+      } catch (...) {  // rethrown on the calling thread, as without the pipeline
+        producer_error = std::current_exception();
       }
       std::lock_guard lock(m);
       done = true;
       cv.notify_all();
     });
-    while (!stop) {
-      Batch b;
-      {
-        std::unique_lock lock(m);
-        cv.wait(lock, [&] { return !ready.empty() || done; });
-        if (ready.empty()) break;
-        b = std::move(ready.front());
-        ready.pop_front();
-        cv.notify_all();
+    std::exception_ptr consumer_error;  // the producer must be joined before anything leaves here
+    try {
+      while (!stop) {
+        Batch b;
+        {
+          std::unique_lock lock(m);
+          cv.wait(lock, [&] { return !ready.empty() || done; });
+          if (ready.empty()) break;
+          b = std::move(ready.front());
+          ready.pop_front();
+          cv.notify_all();
+        }
+        consume(b, jobs - 1);
       }
-      consume(b, jobs - 1);
+    } catch (...) {
+      consumer_error = std::current_exception();
     }
     {
       std::lock_guard lock(m);
@@ -1002,6 +1027,8 @@ FileReport Engine::check_stream(std::istream& in, std::string_view source_name, 
       cv.notify_all();
     }
     producer.join();
+    if (consumer_error) std::rethrow_exception(consumer_error);
+    if (producer_error) std::rethrow_exception(producer_error);
   }
   if (reader.error() && !total.input_error) {
     const auto& at = reader.error_at();

@@ -476,6 +476,71 @@ bool flatten(const Ast& a, std::vector<NativePattern::Elem>& out) {
   }
 }
 
+// The pattern as alternatives, each a sequence of atoms (a character, a set, a repeat of one of
+// those, ^, $), with alternations and optional groups multiplied out: "^S-((IF|REP)-)?\d+$" is
+// ^S-IF-\d+$ | ^S-REP-\d+$ | ^S-\d+$. For a pattern anchored at both ends (without
+// backreferences or lookarounds) that is the same set of strings. False for any other shape (a
+// repeated group, \b, ...) or more than kMaxAlternatives alternatives.
+constexpr std::size_t kMaxAlternatives = 16;
+using AtomSeq = std::vector<const Ast*>;
+
+bool expand(const Ast& a, std::vector<AtomSeq>& out) {
+  auto append_all = [&out](std::vector<AtomSeq>& part) {
+    for (auto& p : part) {
+      if (out.size() >= kMaxAlternatives) return false;
+      out.push_back(std::move(p));
+    }
+    return true;
+  };
+  switch (a.type) {
+    case Ast::kEmpty: out = {AtomSeq{}}; return true;
+    case Ast::kChar:
+    case Ast::kSet:
+    case Ast::kBol:
+    case Ast::kEol: out = {AtomSeq{&a}}; return true;
+    case Ast::kConcat: {
+      std::vector<AtomSeq> acc{AtomSeq{}};
+      for (const auto& k : a.kids) {
+        std::vector<AtomSeq> part, next;
+        if (!expand(k, part)) return false;
+        for (const auto& x : acc)
+          for (const auto& y : part) {
+            if (next.size() >= kMaxAlternatives) return false;
+            AtomSeq joined = x;
+            joined.insert(joined.end(), y.begin(), y.end());
+            next.push_back(std::move(joined));
+          }
+        acc = std::move(next);
+      }
+      out = std::move(acc);
+      return true;
+    }
+    case Ast::kAlt:
+      out.clear();
+      for (const auto& k : a.kids) {
+        std::vector<AtomSeq> part;
+        if (!expand(k, part) || !append_all(part)) return false;
+      }
+      return true;
+    case Ast::kRepeat: {
+      if (a.kids.empty()) return false;
+      const Ast* body = &a.kids[0];
+      while (body->type == Ast::kConcat && body->kids.size() == 1) body = &body->kids[0];
+      if (body->type == Ast::kChar || body->type == Ast::kSet) {
+        out = {AtomSeq{&a}};
+        return true;
+      }
+      if (a.min == 1 && a.max == 1) return expand(a.kids[0], out);
+      if (a.min != 0 || a.max != 1) return false;
+      std::vector<AtomSeq> part;  // optional: absent, or once
+      if (!expand(a.kids[0], part)) return false;
+      out = {AtomSeq{}};
+      return append_all(part);
+    }
+    default: return false;
+  }
+}
+
 bool starts_anchored(const Ast& a) {
   switch (a.type) {
     case Ast::kBol: return true;
@@ -511,31 +576,14 @@ std::unique_ptr<NativePattern> NativePattern::compile(std::string_view source, s
 
   // Simple scanner: every alternative is ^ item* $ and a variable-length item cannot overlap
   // anything that may follow it before the next mandatory item, so greedy scanning is exact.
-  std::vector<const Ast*> alts;
-  if (ast.type == Ast::kAlt) for (auto& k : ast.kids) alts.push_back(&k);
-  else alts.push_back(&ast);
-  // ^(X)?$ — an optional whole body, the usual "empty or a format" — is ^$|^X$, which the
-  // scanner handles; without this rewrite it would fall to the NFA.
-  std::vector<Ast> rewritten;
-  if (alts.size() == 1 && ast.type == Ast::kConcat && ast.kids.size() == 3 && ast.kids[0].type == Ast::kBol &&
-      ast.kids[2].type == Ast::kEol && ast.kids[1].type == Ast::kRepeat && ast.kids[1].min == 0 && ast.kids[1].max == 1 &&
-      !ast.kids[1].kids.empty()) {
-    Ast empty;
-    empty.type = Ast::kConcat;
-    empty.kids = {ast.kids[0], ast.kids[2]};
-    Ast body;
-    body.type = Ast::kConcat;
-    body.kids = {ast.kids[0], ast.kids[1].kids[0], ast.kids[2]};
-    rewritten.push_back(std::move(empty));
-    rewritten.push_back(std::move(body));
-    alts = {&rewritten[0], &rewritten[1]};
-  }
-  bool simple = true;
-  for (const Ast* alt : alts) {
-    if (alt->type != Ast::kConcat || alt->kids.size() < 2 || alt->kids.front().type != Ast::kBol ||
-        alt->kids.back().type != Ast::kEol) { simple = false; break; }
+  std::vector<AtomSeq> alts;
+  bool simple = expand(ast, alts) && !alts.empty();
+  for (const AtomSeq& alt : alts) {
+    if (!simple) break;
+    if (alt.size() < 2 || alt.front()->type != Ast::kBol || alt.back()->type != Ast::kEol) { simple = false; break; }
     std::vector<Elem> elems;
-    for (std::size_t i = 1; i + 1 < alt->kids.size() && simple; ++i) simple = flatten(alt->kids[i], elems);
+    for (std::size_t i = 1; i + 1 < alt.size() && simple; ++i)
+      simple = alt[i]->type != Ast::kBol && alt[i]->type != Ast::kEol && flatten(*alt[i], elems);
     if (!simple) break;
     for (std::size_t i = 0; i < elems.size() && simple; ++i) {
       if (elems[i].min == elems[i].max) continue;

@@ -51,6 +51,9 @@ TEST_CASE("native matcher agrees with std::regex", "[schema][pattern]") {
       "colou?r",
       "^\\d{13}$",
       "^.{0,5}$",
+      "^S-((IF|REP)-)?\\d{3,4}-[0-9a-fA-F]{2}-[a-zA-Z0-9]+$",
+      "^(x|y)?-(1|22)$",
+      "^(ab)?(cd)?$",
   };
   const std::vector<std::string> inputs = {
       "",          "18-03-2024", "18-03-203", "ABC",         "ABCD",       "abc",       "a c",      "axc",
@@ -61,6 +64,8 @@ TEST_CASE("native matcher agrees with std::regex", "[schema][pattern]") {
       "A1",        "aaa",        "abc c",       "[",         "]",          ".*+?",      "a{,2}",    "AB",
       "a\tb",      "p",          "\\p",         "abc",       "xy",         "12",        "!",        "acbc",
       "acbcac",    "color",      "colour",      "1234567890123", "12345",  "123456",    "x\ny",     "a{,2}b",
+      "S-IF-031-aF-x9",  "S-REP-0012-00-Z", "S-031-ff-q",  "S-IFREP-031-ff-q", "S-IF-31-ff-q", "S-REP-031-fg-q",
+      "S-IF-031-ff-",    "x-1",  "y-22", "-1", "xy-1", "x-12", "ab", "cd", "abcd", "cdab", "abab",
   };
   int native = 0, simple = 0;
   for (const auto& p : patterns) {
@@ -92,6 +97,18 @@ TEST_CASE("common schema shapes use the simple scanner", "[schema][pattern]") {
     auto compiled = NativePattern::compile(p, nullptr);
     REQUIRE(compiled);
     CHECK(compiled->uses_simple_scanner());
+  }
+  // Alternations and optional groups inside the anchors are multiplied out into alternatives.
+  for (const char* p : {"^S-((IF|REP)-)?\\d{3,4}-[0-9a-fA-F]{10}-[A-Z]{3,5}-\\d{8}-[a-zA-Z0-9]+$", "^(x|y)?-(1|22)$"}) {
+    auto compiled = NativePattern::compile(p, nullptr);
+    REQUIRE(compiled);
+    CHECK(compiled->uses_simple_scanner());
+  }
+  // Too many alternatives (2^5) or a repeated group stay on the NFA.
+  for (const char* p : {"^(a|b)(c|d)(e|f)(g|h)(i|j)$", "^(ab)+$"}) {
+    auto compiled = NativePattern::compile(p, nullptr);
+    REQUIRE(compiled);
+    CHECK_FALSE(compiled->uses_simple_scanner());
   }
   // Overlapping variable items need the NFA.
   auto overlap = NativePattern::compile("^a*a$", nullptr);

@@ -366,6 +366,81 @@ int m_column(lua_State* L) {
   return 1;
 }
 
+// view:find_keys(base, keys): every member at any depth (at most 32 levels) whose key, lowercased
+// (ASCII), is a key of the table `keys`, as a list of { value =, pointer =, key = } in document order.
+// A matching member's value is not searched further; an array value gives one entry per item.
+// `base` is the view's own pointer, which the entries' pointers extend. The Lua walk it replaces
+// built a string per key and a view per value; this builds them only for what it returns.
+void find_keys_in(lua_State* L, const View* parent, const json::Value& value, int keys, int out, lua_Integer& n,
+                  int depth) {
+  if (depth > 32) return;
+  HostState* h = host(L);
+  std::string& pointer = h->walk_pointer;
+  if (value.is_array()) {
+    const auto items = value.items();
+    for (std::size_t i = 0; i < items.size(); ++i) {
+      const std::size_t mark = pointer.size();
+      json::append_pointer(pointer, i);
+      find_keys_in(L, parent, items[i], keys, out, n, depth + 1);
+      pointer.resize(mark);
+    }
+    return;
+  }
+  if (!value.is_object()) return;
+  for (const json::Member& m : value.members()) {
+    std::string& lower = h->walk_lower;
+    lower.assign(m.key);
+    for (char& c : lower)
+      if (c >= 'A' && c <= 'Z') c = static_cast<char>(c + ('a' - 'A'));
+    lua_pushlstring(L, lower.data(), lower.size());
+    const bool hit = lua_rawget(L, keys) != LUA_TNIL && lua_toboolean(L, -1);
+    lua_pop(L, 1);
+    const std::size_t mark = pointer.size();
+    json::append_pointer(pointer, m.key);
+    auto add = [&](const json::Value& found) {
+      lua_createtable(L, 0, 3);
+      push_child(L, &found, parent);
+      lua_setfield(L, -2, "value");
+      lua_pushlstring(L, pointer.data(), pointer.size());
+      lua_setfield(L, -2, "pointer");
+      lua_pushlstring(L, m.key.data(), m.key.size());
+      lua_setfield(L, -2, "key");
+      lua_rawseti(L, out, ++n);
+    };
+    if (hit) {
+      if (m.value.is_array() && m.value.size() > 0) {
+        const auto items = m.value.items();
+        for (std::size_t i = 0; i < items.size(); ++i) {
+          const std::size_t item_mark = pointer.size();
+          json::append_pointer(pointer, i);
+          add(items[i]);
+          pointer.resize(item_mark);
+        }
+      } else {
+        add(m.value);
+      }
+    } else if (m.value.is_object() || m.value.is_array()) {
+      find_keys_in(L, parent, m.value, keys, out, n, depth + 1);
+    }
+    pointer.resize(mark);
+  }
+}
+
+int m_find_keys(lua_State* L) {
+  const View* v = check_view(L);
+  std::size_t base_size = 0;
+  const char* base = luaL_checklstring(L, 2, &base_size);
+  luaL_checktype(L, 3, LUA_TTABLE);
+  lua_settop(L, 3);
+  lua_createtable(L, 0, 0);
+  const int out = lua_gettop(L);
+  if (v->kind == ViewKind::kRecords) return 1;  // a list of records, not a JSON value
+  host(L)->walk_pointer.assign(base, base_size);
+  lua_Integer n = 0;
+  find_keys_in(L, v, *v->value, 3, out, n, 0);
+  return 1;
+}
+
 // records:record_pointer(i): where record i (1-based) is in the document, when the engine said.
 int m_record_pointer(lua_State* L) {
   const View* v = check_view(L);
@@ -394,6 +469,7 @@ lua_CFunction find_method(const char* k, std::size_t n) {
       if (std::memcmp(k, "keys", 4) == 0) return m_keys;
       return nullptr;
     case 6: return std::memcmp(k, "column", 6) == 0 ? m_column : nullptr;
+    case 9: return std::memcmp(k, "find_keys", 9) == 0 ? m_find_keys : nullptr;
     case 5: return std::memcmp(k, "index", 5) == 0 ? m_index : nullptr;
     case 8: return std::memcmp(k, "decimals", 8) == 0 ? m_decimals : nullptr;
     case 10: return std::memcmp(k, "duplicates", 10) == 0 ? m_duplicates : nullptr;

@@ -40,15 +40,20 @@ local function esc(k)
   return (k:gsub("~", "~0"):gsub("/", "~1"))
 end
 
-local function dig(view, base, ...)
-  local v, p = view, base
-  for _, key in ipairs({ ... }) do
-    local k
-    v, k = get(v, key)
-    if v == nil then return nil end
-    p = p .. "/" .. esc(k)
-  end
-  return v, p
+-- get() along three keys: the value and the keys as the message spells them. The pointer is built
+-- only for a finding (at_path), not for every message.
+local function dig(view, k1, k2, k3)
+  local a, ka = get(view, k1)
+  if a == nil then return nil end
+  local b, kb = get(a, k2)
+  if b == nil then return nil end
+  local c, kc = get(b, k3)
+  if c == nil then return nil end
+  return c, ka, kb, kc
+end
+
+local function at_path(base, ka, kb, kc)
+  return base .. "/" .. esc(ka) .. "/" .. esc(kb) .. "/" .. esc(kc)
 end
 
 -- True when view `a` (a record) is the JSON value `b` (a view reached from the root). A record view
@@ -116,30 +121,6 @@ local function each_message(records, root, fn)
   for i = 1, #records do
     local rec = records[i]
     if is_view(rec) and not is_array(rec) and ptrs[i] then fn(rec, ptrs[i], i) end
-  end
-end
-
--- Visits every member (and every item of an array member) whose key, lowercased, is in `keys`:
--- fn(value, pointer, key) with the key as written in the message.
-local function walk(view, pointer, keys, fn, depth)
-  depth = depth or 0
-  if depth > 32 or not is_view(view) then return end
-  if #view > 0 then
-    for i, item in ipairs(view) do walk(item, pointer .. "/" .. (i - 1), keys, fn, depth + 1) end
-    return
-  end
-  for k, v in pairs(view) do
-    -- Pointers are built only where they are used: on a match, or to descend.
-    if type(k) == "string" and keys[k:lower()] then
-      local p = pointer .. "/" .. esc(k)
-      if is_array(v) then
-        for i, item in ipairs(v) do fn(item, p .. "/" .. (i - 1), k) end
-      else
-        fn(v, p, k)
-      end
-    elseif is_view(v) then
-      walk(v, pointer .. "/" .. esc(k), keys, fn, depth + 1)
-    end
   end
 end
 
@@ -231,11 +212,11 @@ return {
     types = { "dip.*" },
     document = function(records, report, root)
       each_message(records, root, function(rec, base)
-        local v, p = dig(rec, base, "CommonBlock", "S1", "senderUniqueReference")
+        local v, ka, kb, kc = dig(rec, "CommonBlock", "S1", "senderUniqueReference")
         if type(v) ~= "string" then return end
         local ymd = v:match("^S%-[%u%-]*%d%d%d%d?%-%x+%-%u+%-(%d%d%d%d%d%d%d%d)%-%w+$")
         if ymd and not real_ymd(ymd) then
-          report { pointer = p, message = ("senderUniqueReference %s has date %s, which does not exist; "
+          report { pointer = at_path(base, ka, kb, kc), message = ("senderUniqueReference %s has date %s, which does not exist; "
               .. "expected yyyymmdd, the date the sender created the reference"):format(show(v), ymd) }
         end
       end)
@@ -253,13 +234,13 @@ return {
     document = function(records, report, root)
       local first = {}
       each_message(records, root, function(rec, base)
-        local v, p = dig(rec, base, "CommonBlock", "S1", "senderUniqueReference")
+        local v, ka, kb, kc = dig(rec, "CommonBlock", "S1", "senderUniqueReference")
         if type(v) ~= "string" or v == "" then return end
         if first[v] then
-          report { pointer = p, message = ("senderUniqueReference %s is already used by the message at %s; "
+          report { pointer = at_path(base, ka, kb, kc), message = ("senderUniqueReference %s is already used by the message at %s; "
               .. "the DIP rejects a repeated reference"):format(show(v), first[v] == "" and "the document root" or first[v]) }
         elseif earlier_references[v] then
-          report { pointer = p, message = ("senderUniqueReference %s is already used by a message of an earlier "
+          report { pointer = at_path(base, ka, kb, kc), message = ("senderUniqueReference %s is already used by a message of an earlier "
               .. "document in this run (document %d); the DIP rejects a repeated reference"):format(show(v), earlier_references[v]) }
           first[v] = base
         else
@@ -281,14 +262,14 @@ return {
     types = { "dip.*" },
     document = function(records, report, root)
       each_message(records, root, function(rec, base)
-        local v, p = dig(rec, base, "CommonBlock", "S1", "senderCorrelationID")
+        local v, ka, kb, kc = dig(rec, "CommonBlock", "S1", "senderCorrelationID")
         if type(v) ~= "string" or v == "" then return end
         local ymd = v:match("^CI%-(%d%d%d%d%d%d%d%d)%-%w+$") or v:match("^CI%-%w+%-(%d%d%d%d%d%d%d%d)%-%w+$")
         if not ymd then
-          report { pointer = p, message = ("senderCorrelationID %s does not follow the published format "
+          report { pointer = at_path(base, ka, kb, kc), message = ("senderCorrelationID %s does not follow the published format "
               .. "CI-[<process>-]yyyymmdd-<letters and digits> (e.g. CI-20220401-1234567890123)"):format(show(v)) }
         elseif not real_ymd(ymd) then
-          report { pointer = p, message = ("senderCorrelationID %s has date %s, which does not exist; expected yyyymmdd")
+          report { pointer = at_path(base, ka, kb, kc), message = ("senderCorrelationID %s has date %s, which does not exist; expected yyyymmdd")
               :format(show(v), ymd) }
         end
       end)
@@ -303,23 +284,23 @@ return {
     types = { "dip.*" },
     document = function(records, report, root)
       each_message(records, root, function(rec, base)
-        local v, p = dig(rec, base, "CommonBlock", "D0", "transactionID")
+        local v, ka, kb, kc = dig(rec, "CommonBlock", "D0", "transactionID")
         if type(v) ~= "string" or #v > 65 then return end
         -- captures: interface ("IF-019"), its prefix, DIP ID, role, date
         local iface, prefix, dipid, role, ymd
         iface, prefix, dipid, role, ymd = v:match("^T%-((%u+)%-%d+%u?)%-(%d+)%-(%u+)%-(%d%d%d%d%d%d%d%d)%-%w+$")
         if not iface or (prefix ~= "IF" and prefix ~= "REP") or #dipid ~= 10 or #role < 3 or #role > 5 then
-          report { pointer = p, message = ("transactionID %s does not follow the published format "
+          report { pointer = at_path(base, ka, kb, kc), message = ("transactionID %s does not follow the published format "
               .. "T-<interface>-<10-digit DIP ID>-<role>-yyyymmdd-<reference>"):format(show(v)) }
           return
         end
         if not real_ymd(ymd) then
-          report { pointer = p, message = ("transactionID %s has date %s, which does not exist; expected yyyymmdd")
+          report { pointer = at_path(base, ka, kb, kc), message = ("transactionID %s has date %s, which does not exist; expected yyyymmdd")
               :format(show(v), ymd) }
         end
-        local interface = dig(rec, "", "CommonBlock", "S0", "interfaceID")
+        local interface = dig(rec, "CommonBlock", "S0", "interfaceID")
         if type(interface) == "string" and interface ~= iface then
-          report { pointer = p, message = ("transactionID %s names interface %s but the message is %s")
+          report { pointer = at_path(base, ka, kb, kc), message = ("transactionID %s names interface %s but the message is %s")
               :format(show(v), iface, interface) }
         end
       end)
@@ -333,12 +314,15 @@ return {
     types = { "dip.*" },
     document = function(records, report, root)
       each_message(records, root, function(rec, base)
-        walk(rec, base, DIP_ID_FIELDS, function(v, p, key)
+        -- Every member named like a DIP ID field at any depth (found natively: rec:find_keys).
+        for _, hit in ipairs(rec:find_keys(base, DIP_ID_FIELDS)) do
+          local v, key = hit.value, hit.key
           -- null (DT-006N) and wrong lengths are the schema's to report
-          if type(v) ~= "string" or #v ~= 10 or v:match("^%d+$") then return end
-          report { pointer = p, code = DIP_ID_CODES[key:lower()],
-                   message = ("%s %s is not a DIP ID; expected 10 digits"):format(key, show(v)) }
-        end)
+          if type(v) == "string" and #v == 10 and not v:match("^%d+$") then
+            report { pointer = hit.pointer, code = DIP_ID_CODES[key:lower()],
+                     message = ("%s %s is not a DIP ID; expected 10 digits"):format(key, show(v)) }
+          end
+        end
       end)
     end,
   },
@@ -351,11 +335,13 @@ return {
     types = { "dip.*" },
     document = function(records, report, root)
       each_message(records, root, function(rec, base)
-        walk(rec, base, MPAN_FIELDS, function(v, p, key)
-          if type(v) ~= "string" or not v:match("^%d%d%d%d%d%d%d%d%d%d%d%d%d$") or fg.is_mpan(v) then return end
-          report { pointer = p, message = ("%s %s has check digit %s; expected %s"):format(
-              key, show(v), v:sub(13), tostring(fg.mpan_check_digit(v:sub(1, 12)))) }
-        end)
+        for _, hit in ipairs(rec:find_keys(base, MPAN_FIELDS)) do
+          local v = hit.value
+          if type(v) == "string" and v:match("^%d%d%d%d%d%d%d%d%d%d%d%d%d$") and not fg.is_mpan(v) then
+            report { pointer = hit.pointer, message = ("%s %s has check digit %s; expected %s"):format(
+                hit.key, show(v), v:sub(13), tostring(fg.mpan_check_digit(v:sub(1, 12)))) }
+          end
+        end
       end)
     end,
   },
@@ -369,9 +355,9 @@ return {
     document = function(records, report, root)
       each_message(records, root, function(rec, base)
         for _, f in ipairs { { "S1", "senderTimestamp", "MSG1007" }, { "D0", "transactionTimestamp", "RCP1044" } } do
-          local v, p = dig(rec, base, "CommonBlock", f[1], f[2])
+          local v, ka, kb, kc = dig(rec, "CommonBlock", f[1], f[2])
           if type(v) == "string" and #v == 25 and not epoch_seconds(v) then
-            report { pointer = p, code = f[3], message = ("%s %s is not a date-time that exists; expected "
+            report { pointer = at_path(base, ka, kb, kc), code = f[3], message = ("%s %s is not a date-time that exists; expected "
                 .. "yyyy-mm-ddThh:mm:ss+hh:mm"):format(f[2], show(v)) }
           end
         end
@@ -394,10 +380,10 @@ return {
       if type(skew) ~= "number" or skew < 0 then skew = 300 end
       each_message(records, root, function(rec, base)
         for _, f in ipairs { { "S1", "senderTimestamp", "RCP1008" }, { "D0", "transactionTimestamp", "RCP1045" } } do
-          local v, p = dig(rec, base, "CommonBlock", f[1], f[2])
+          local v, ka, kb, kc = dig(rec, "CommonBlock", f[1], f[2])
           local t = epoch_seconds(v)
           if t and t > now + skew then
-            report { pointer = p, code = f[3], message = ("%s %s is %d s in the future (now %s, allowed skew %d s)")
+            report { pointer = at_path(base, ka, kb, kc), code = f[3], message = ("%s %s is %d s in the future (now %s, allowed skew %d s)")
                 :format(f[2], show(v), t - now, get(options, "now"), skew) }
           end
         end

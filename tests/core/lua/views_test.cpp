@@ -222,3 +222,35 @@ TEST_CASE("many record calls are cheap", "[lua][views][perf]") {
   CHECK(f.out.empty());
   CHECK(elapsed < 10.0);
 }
+
+TEST_CASE("view:find_keys finds members by key at any depth, ignoring ASCII case", "[lua][views]") {
+  TempDir dir;
+  auto host = make_host();
+  // A message-like record: keys in any case, a match inside an array, an array-valued match (one
+  // entry per item), a match whose object value is not searched further, a key needing escapes.
+  const auto doc = parse(R"({"CommonBlock": {"S0": {"MPANCore": "1", "x": [{"mpancore": "2"}, {"y": 3}]},
+    "a/b": {"MPANCORE": ["4", "5"]}, "MpanCore": {"mpancore": "6"}, "other": null, "empty": []}})");
+  load_ok(*host, dir, "fk.lua", record_rule("FK", R"(
+    for _, hit in ipairs(rec:find_keys("/0/payload", { mpancore = true })) do
+      local v = hit.value
+      report(nil, hit.key .. "@" .. hit.pointer .. "=" .. (type(v) == "string" and v or type(v)))
+    end
+    report(nil, "none:" .. #rec:find_keys("", { absent = true }))
+    local ok, err = pcall(function() return rec:find_keys("", "not a table") end)
+    report(nil, tostring(ok)))"));
+  std::vector<RuleReport> out;
+  const auto status = host->run_record(0, doc.root(), 0, out);
+  INFO((status.ok() ? std::string() : status.error().message));
+  REQUIRE(status.ok());
+  std::vector<std::string> got;
+  for (const auto& r : out) got.push_back(r.message);
+  CHECK(got == std::vector<std::string>{
+                   "MPANCore@/0/payload/CommonBlock/S0/MPANCore=1",
+                   "mpancore@/0/payload/CommonBlock/S0/x/0/mpancore=2",
+                   "MPANCORE@/0/payload/CommonBlock/a~1b/MPANCORE/0=4",
+                   "MPANCORE@/0/payload/CommonBlock/a~1b/MPANCORE/1=5",
+                   "MpanCore@/0/payload/CommonBlock/MpanCore=userdata",
+                   "none:0",
+                   "false",
+               });
+}

@@ -366,6 +366,50 @@ int m_column(lua_State* L) {
   return 1;
 }
 
+// view:dig(k1, k2, ...): the value at that path of object keys, each key matched exactly or else
+// ignoring ASCII case (the first such member), followed by the keys as the document spells them;
+// nothing when a step is missing or not an object. One call for what took a lookup (and a view)
+// per step.
+int m_dig(lua_State* L) {
+  const View* v = check_view(L);
+  constexpr int kMaxSteps = 16;
+  const int steps = lua_gettop(L) - 1;
+  if (steps > kMaxSteps) return luaL_error(L, "dig() takes at most %d keys", kMaxSteps);
+  if (!is_object_like(v) || steps < 1) return 0;
+  luaL_checkstack(L, steps + 2, "dig: too many keys");
+  const json::Value* at = v->value;
+  // The members found, on the C stack: a Lua error unwinds this function with longjmp.
+  const json::Member* spelled[kMaxSteps];
+  for (int i = 2; i <= steps + 1; ++i) {
+    std::size_t n = 0;
+    const char* key = luaL_checklstring(L, i, &n);
+    if (!at->is_object()) return 0;
+    const json::Member* found = nullptr;
+    for (const json::Member& m : at->members())
+      if (m.key.size() == n && std::memcmp(m.key.data(), key, n) == 0) { found = &m; break; }
+    if (found == nullptr) {
+      for (const json::Member& m : at->members()) {
+        if (m.key.size() != n) continue;
+        bool same = true;
+        for (std::size_t j = 0; j < n && same; ++j) {
+          char a = m.key[j], b = key[j];
+          if (a >= 'A' && a <= 'Z') a = static_cast<char>(a + ('a' - 'A'));
+          if (b >= 'A' && b <= 'Z') b = static_cast<char>(b + ('a' - 'A'));
+          same = a == b;
+        }
+        if (same) { found = &m; break; }
+      }
+    }
+    if (found == nullptr) return 0;
+    spelled[i - 2] = found;
+    at = &found->value;
+  }
+  lua_settop(L, 1);
+  push_child(L, at, v);
+  for (int i = 0; i < steps; ++i) lua_pushlstring(L, spelled[i]->key.data(), spelled[i]->key.size());
+  return 1 + steps;
+}
+
 // view:find_keys(base, keys): every member at any depth (at most 32 levels) whose key, lowercased
 // (ASCII), is a key of the table `keys`, as a list of { value =, pointer =, key = } in document order.
 // A matching member's value is not searched further; an array value gives one entry per item.
@@ -460,6 +504,7 @@ int m_record_pointer(lua_State* L) {
 lua_CFunction find_method(const char* k, std::size_t n) {
   switch (n) {
     case 3:
+      if (std::memcmp(k, "dig", 3) == 0) return m_dig;
       if (std::memcmp(k, "has", 3) == 0) return m_has;
       if (std::memcmp(k, "raw", 3) == 0) return m_raw;
       if (std::memcmp(k, "get", 3) == 0) return m_get;

@@ -40,16 +40,11 @@ local function esc(k)
   return (k:gsub("~", "~0"):gsub("/", "~1"))
 end
 
--- get() along three keys: the value and the keys as the message spells them. The pointer is built
--- only for a finding (at_path), not for every message.
+-- The value at CommonBlock/<block>/<field> and the keys as the message spells them (matched
+-- ignoring case, natively: view:dig). The pointer is built only for a finding (at_path).
 local function dig(view, k1, k2, k3)
-  local a, ka = get(view, k1)
-  if a == nil then return nil end
-  local b, kb = get(a, k2)
-  if b == nil then return nil end
-  local c, kc = get(b, k3)
-  if c == nil then return nil end
-  return c, ka, kb, kc
+  if not is_view(view) then return nil end
+  return view:dig(k1, k2, k3)
 end
 
 local function at_path(base, ka, kb, kc)

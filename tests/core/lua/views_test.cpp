@@ -254,3 +254,29 @@ TEST_CASE("view:find_keys finds members by key at any depth, ignoring ASCII case
                    "false",
                });
 }
+
+TEST_CASE("view:dig follows object keys, exact first, else ignoring ASCII case", "[lua][views]") {
+  TempDir dir;
+  auto host = make_host();
+  const auto doc = parse(R"({"commonblock": {"S1": {"senderUniqueReference": "R1", "SENDERUNIQUEREFERENCE": "R2"},
+    "s1": {"x": 1}, "arr": [{"k": 1}]}})");
+  load_ok(*host, dir, "dig.lua", record_rule("DIG", R"(
+    local v, a, b, c = rec:dig("CommonBlock", "S1", "senderUniqueReference")
+    report(nil, tostring(v) .. " " .. a .. "/" .. b .. "/" .. c)
+    local w, _, d = rec:dig("CommonBlock", "s1")   -- exact "s1" wins over the earlier "S1"
+    report(nil, w.x .. " " .. d)
+    local u, _, e, f = rec:dig("CommonBlock", "S1", "SENDERuniqueREFERENCE")  -- no exact: the first ignoring case
+    report(nil, u .. " " .. f)
+    report(nil, tostring((rec:dig("CommonBlock", "arr", "k"))) .. " " .. tostring((rec:dig("CommonBlock", "absent"))) ..
+                " " .. tostring((rec:dig("CommonBlock", "S1", "senderUniqueReference", "deeper"))))
+    local ok = pcall(function() return rec:dig("a", "b", "c", "d", "e", "f", "g", "h", "i", "j", "k", "l", "m", "n", "o", "p", "q") end)
+    report(nil, tostring(ok)))"));
+  std::vector<RuleReport> out;
+  const auto status = host->run_record(0, doc.root(), 0, out);
+  INFO((status.ok() ? std::string() : status.error().message));
+  REQUIRE(status.ok());
+  std::vector<std::string> got;
+  for (const auto& r : out) got.push_back(r.message);
+  CHECK(got == std::vector<std::string>{"R1 commonblock/S1/senderUniqueReference", "1 s1", "R1 senderUniqueReference",
+                                        "nil nil nil", "false"});
+}

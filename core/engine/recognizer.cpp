@@ -22,17 +22,6 @@ bool shape_fits(const json::Value& root, const TypeEntry& type) {
   return false;
 }
 
-bool ascii_iequal(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (std::size_t i = 0; i < a.size(); ++i) {
-    char x = a[i], y = b[i];
-    if (x >= 'A' && x <= 'Z') x = static_cast<char>(x - 'A' + 'a');
-    if (y >= 'A' && y <= 'Z') y = static_cast<char>(y - 'A' + 'a');
-    if (x != y) return false;
-  }
-  return true;
-}
-
 // resolve_pointer, but object keys compared ignoring ASCII case (exact match preferred).
 const json::Value* resolve_loose(const json::Value& root, std::string_view pointer) {
   const json::Value* at = &root;
@@ -43,11 +32,8 @@ const json::Value* resolve_loose(const json::Value& root, std::string_view point
     const std::string_view token = pointer.substr(pos + 1, end - pos - 1);  // discriminator pointers have no escapes
     pos = end;
     if (!at->is_object()) return json::resolve_pointer(*at, std::string("/") + std::string(token));
-    const json::Value* next = at->find(token);
-    if (!next)
-      for (const auto& m : at->members())
-        if (ascii_iequal(m.key, token)) { next = &m.value; break; }
-    at = next;
+    const json::Member* next = at->find_member_ignoring_case(token);
+    at = next ? &next->value : nullptr;
   }
   return at;
 }

@@ -5,6 +5,7 @@
 // per-thread stacks and copied into a chunked arena in one block when the container closes, so a
 // container's children are contiguous and the parse does no per-value heap allocation.
 #include "flowguard/json/document.hpp"
+#include "flowguard/ascii.hpp"
 #include "flowguard/utf8.hpp"
 
 #include <algorithm>
@@ -66,6 +67,13 @@ const Member* Value::find_member(std::string_view key) const noexcept {
   for (const Member& m : members()) {
     if (m.key == key) return &m;
   }
+  return nullptr;
+}
+
+const Member* Value::find_member_ignoring_case(std::string_view key) const noexcept {
+  if (const Member* exact = find_member(key)) return exact;
+  for (const Member& m : members())
+    if (ascii_iequal(m.key, key)) return &m;
   return nullptr;
 }
 

@@ -10,6 +10,7 @@
 #include <new>
 #include <thread>
 
+#include "flowguard/ascii.hpp"
 #include "internal.hpp"
 
 namespace flowguard::lua::detail {
@@ -384,22 +385,7 @@ int m_dig(lua_State* L) {
     std::size_t n = 0;
     const char* key = luaL_checklstring(L, i, &n);
     if (!at->is_object()) return 0;
-    const json::Member* found = nullptr;
-    for (const json::Member& m : at->members())
-      if (m.key.size() == n && std::memcmp(m.key.data(), key, n) == 0) { found = &m; break; }
-    if (found == nullptr) {
-      for (const json::Member& m : at->members()) {
-        if (m.key.size() != n) continue;
-        bool same = true;
-        for (std::size_t j = 0; j < n && same; ++j) {
-          char a = m.key[j], b = key[j];
-          if (a >= 'A' && a <= 'Z') a = static_cast<char>(a + ('a' - 'A'));
-          if (b >= 'A' && b <= 'Z') b = static_cast<char>(b + ('a' - 'A'));
-          same = a == b;
-        }
-        if (same) { found = &m; break; }
-      }
-    }
+    const json::Member* found = at->find_member_ignoring_case(std::string_view(key, n));
     if (found == nullptr) return 0;
     spelled[i - 2] = found;
     at = &found->value;
@@ -434,8 +420,7 @@ void find_keys_in(lua_State* L, const View* parent, const json::Value& value, in
   for (const json::Member& m : value.members()) {
     std::string& lower = h->walk_lower;
     lower.assign(m.key);
-    for (char& c : lower)
-      if (c >= 'A' && c <= 'Z') c = static_cast<char>(c + ('a' - 'A'));
+    for (char& c : lower) c = ascii_lower(c);
     lua_pushlstring(L, lower.data(), lower.size());
     const bool hit = lua_rawget(L, keys) != LUA_TNIL && lua_toboolean(L, -1);
     lua_pop(L, 1);

@@ -24,6 +24,7 @@
 #include <unordered_set>
 
 #include "flowguard/domain/checks.hpp"
+#include "flowguard/ascii.hpp"
 #include "flowguard/key_index.hpp"
 #include "flowguard/utf8.hpp"
 #include "flowguard/schema/validator.hpp"
@@ -122,21 +123,9 @@ struct Node {
   const Prop* find_prop_ci(std::string_view key) const noexcept;
 };
 
-bool iequal_ascii(std::string_view a, std::string_view b) noexcept {
-  if (a.size() != b.size()) return false;
-  for (std::size_t i = 0; i < a.size(); ++i) {
-    unsigned char x = static_cast<unsigned char>(a[i]), y = static_cast<unsigned char>(b[i]);
-    if (x == y) continue;
-    if (x >= 'A' && x <= 'Z') x = static_cast<unsigned char>(x + 32);
-    if (y >= 'A' && y <= 'Z') y = static_cast<unsigned char>(y + 32);
-    if (x != y) return false;
-  }
-  return true;
-}
-
 const Prop* Node::find_prop_ci(std::string_view key) const noexcept {
   for (const auto& p : props)
-    if (iequal_ascii(p.key, key)) return &p;
+    if (ascii_iequal(p.key, key)) return &p;
   return nullptr;
 }
 
@@ -1110,11 +1099,9 @@ class Evaluator {
 
   // The member of `v` for key `k`: exact, else (case-insensitive mode) equal ignoring case.
   const json::Value* find_key(const json::Value& v, std::string_view k) const {
-    if (const json::Value* x = v.find(k)) return x;
-    if (!ci_) return nullptr;
-    for (const auto& m : v.members())
-      if (iequal_ascii(m.key, k)) return &m.value;
-    return nullptr;
+    if (!ci_) return v.find(k);
+    const json::Member* m = v.find_member_ignoring_case(k);
+    return m ? &m->value : nullptr;
   }
 
   bool accepts_key(std::uint32_t node, std::string_view key) const {

@@ -552,3 +552,15 @@ TEST_CASE("a failed parse leaves the output document untouched", "[json]") {
   CHECK(error.message.empty());
   CHECK(doc.root().as_double() == 2.0);
 }
+
+TEST_CASE("find_member_ignoring_case: the exact key first, else the first equal ignoring ASCII case", "[json]") {
+  auto doc = Document::parse(R"({"S1": 1, "s1": 2, "Abc": 3, "ABC": 4, "Straße": 5})");
+  REQUIRE(doc.ok());
+  const Value& root = doc->root();
+  CHECK(root.find_member_ignoring_case("s1")->value.as_double() == 2);    // exact wins over an earlier fold
+  CHECK(root.find_member_ignoring_case("aBC")->value.as_double() == 3);   // first of the folds
+  CHECK(root.find_member_ignoring_case("STRAßE")->value.as_double() == 5);  // ASCII letters fold, the rest compare as bytes
+  CHECK(root.find_member_ignoring_case("STRASSE") == nullptr);
+  CHECK(root.find_member_ignoring_case("S") == nullptr);
+  CHECK(root.find("S1")->find_member_ignoring_case("x") == nullptr);     // not an object: no members
+}

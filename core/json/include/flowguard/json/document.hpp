@@ -60,6 +60,9 @@ class Value {
   // First member with this exact key, or nullptr. Linear: objects here are small.
   const Value* find(std::string_view key) const noexcept;
   const Member* find_member(std::string_view key) const noexcept;
+  // The member with exactly this key, else the first whose key equals it ignoring ASCII case (how
+  // the DIP matches field names); nullptr when neither exists.
+  const Member* find_member_ignoring_case(std::string_view key) const noexcept;
 
   std::size_t size() const noexcept { return (kind_ == Kind::kArray || kind_ == Kind::kObject) ? size_ : 0; }
 

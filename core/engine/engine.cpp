@@ -38,6 +38,15 @@ namespace {
 
 double ms_since(Clock::time_point t0) { return std::chrono::duration<double, std::milli>(Clock::now() - t0).count(); }
 
+// The limits every rule host (the main one and each worker's) runs under.
+lua::Limits rule_limits(const EngineOptions& options) {
+  lua::Limits limits;
+  limits.instructions_per_call = options.lua_instructions_per_call;
+  limits.memory_bytes = options.lua_memory_bytes;
+  limits.threads = std::max(1u, options.jobs);
+  return limits;
+}
+
 // Where the installed (or build-tree) layout puts plugins and data, relative to this library.
 struct DefaultDirs {
   std::vector<fs::path> plugins, schemas, rules;
@@ -214,12 +223,8 @@ struct Engine::Impl {
   // Brings every worker's rule host up to the main host's directories (their load errors are the
   // main host's, already reported).
   bool sync_workers(std::size_t count) {
-    lua::Limits limits;
-    limits.instructions_per_call = options.lua_instructions_per_call;
-    limits.memory_bytes = options.lua_memory_bytes;
-    limits.threads = std::max(1u, options.jobs);
     while (workers.size() < count) {
-      auto host = lua::RuleHost::create(limits);
+      auto host = lua::RuleHost::create(rule_limits(options));
       if (!host) return false;
       for (const auto& [name, data] : shared_data) host.value()->set_data(name, data);
       workers.push_back(std::move(host).value());
@@ -363,11 +368,7 @@ Result<std::unique_ptr<Engine>> Engine::create(const EngineOptions& options) {
     impl.issues.push_back({"plugins", "no message types are available: no plugin loaded (searched " +
                                           std::to_string(plugin_dirs.size()) + " plugin directories)"});
 
-  lua::Limits limits;
-  limits.instructions_per_call = options.lua_instructions_per_call;
-  limits.memory_bytes = options.lua_memory_bytes;
-  limits.threads = std::max(1u, options.jobs);
-  auto host = lua::RuleHost::create(limits);
+  auto host = lua::RuleHost::create(rule_limits(options));
   if (!host) return std::move(host).error();
   impl.rules = std::move(host).value();
 
@@ -456,8 +457,6 @@ Finding make_finding(std::string rule, Severity severity, std::string pointer, s
   return f;
 }
 
-// The offset a rule's report points at: the field when present, else the record, else the
-// nearest existing ancestor of an explicit pointer.
 // Schema violations as findings, emptying `violations`. `flagged` collects the pointers of the
 // violations proper (a native check then stays quiet on the same field); a key-case deviation is
 // accepted on ingress (the DIP ignores key case) and is a warning unless exact keys were asked for.
@@ -477,6 +476,8 @@ void add_schema_findings(std::vector<schema::Violation>& violations, const TypeE
   violations.clear();
 }
 
+// The offset a rule's report points at: the field when present, else the record, else the
+// nearest existing ancestor of an explicit pointer.
 std::pair<std::string, std::uint64_t> place_of(const lua::RuleReport& rep, const json::Value& root,
                                                const std::vector<engine::RecordRef>& records) {
   if (rep.pointer) {

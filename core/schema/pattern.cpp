@@ -455,6 +455,14 @@ struct CodeGen {
   }
 };
 
+// The single character or set a repeat repeats ("[0-9]{4}", "(a)+"), else nullptr.
+const Ast* repeated_atom(const Ast& repeat) {
+  if (repeat.kids.empty()) return nullptr;
+  const Ast* body = &repeat.kids[0];
+  while (body->type == Ast::kConcat && body->kids.size() == 1) body = &body->kids[0];
+  return body->type == Ast::kChar || body->type == Ast::kSet ? body : nullptr;
+}
+
 // Flattens an alternative into simple-scanner items; false if it is not of that shape.
 bool flatten(const Ast& a, std::vector<NativePattern::Elem>& out) {
   switch (a.type) {
@@ -466,9 +474,8 @@ bool flatten(const Ast& a, std::vector<NativePattern::Elem>& out) {
         if (!flatten(k, out)) return false;
       return true;
     case Ast::kRepeat: {
-      const Ast* body = &a.kids[0];
-      while (body->type == Ast::kConcat && body->kids.size() == 1) body = &body->kids[0];
-      if (body->type != Ast::kChar && body->type != Ast::kSet) return false;
+      const Ast* body = repeated_atom(a);
+      if (body == nullptr) return false;
       out.push_back({body->type == Ast::kSet, body->value, a.min, a.max});
       return true;
     }
@@ -524,9 +531,7 @@ bool expand(const Ast& a, std::vector<AtomSeq>& out) {
       return true;
     case Ast::kRepeat: {
       if (a.kids.empty()) return false;
-      const Ast* body = &a.kids[0];
-      while (body->type == Ast::kConcat && body->kids.size() == 1) body = &body->kids[0];
-      if (body->type == Ast::kChar || body->type == Ast::kSet) {
+      if (repeated_atom(a) != nullptr) {
         out = {AtomSeq{&a}};
         return true;
       }

@@ -223,6 +223,21 @@ TEST_CASE("many record calls are cheap", "[lua][views][perf]") {
   CHECK(elapsed < 10.0);
 }
 
+namespace {
+
+// Runs the host's first rule (a record check) on `record`; the messages it reported, in order.
+std::vector<std::string> report_messages(RuleHost& host, const flowguard::json::Value& record) {
+  std::vector<RuleReport> out;
+  const auto status = host.run_record(0, record, 0, out);
+  INFO((status.ok() ? std::string() : status.error().message));
+  REQUIRE(status.ok());
+  std::vector<std::string> messages;
+  for (const auto& r : out) messages.push_back(r.message);
+  return messages;
+}
+
+}  // namespace
+
 TEST_CASE("view:find_keys finds members by key at any depth, ignoring ASCII case", "[lua][views]") {
   TempDir dir;
   auto host = make_host();
@@ -238,12 +253,7 @@ TEST_CASE("view:find_keys finds members by key at any depth, ignoring ASCII case
     report(nil, "none:" .. #rec:find_keys("", { absent = true }))
     local ok, err = pcall(function() return rec:find_keys("", "not a table") end)
     report(nil, tostring(ok)))"));
-  std::vector<RuleReport> out;
-  const auto status = host->run_record(0, doc.root(), 0, out);
-  INFO((status.ok() ? std::string() : status.error().message));
-  REQUIRE(status.ok());
-  std::vector<std::string> got;
-  for (const auto& r : out) got.push_back(r.message);
+  const std::vector<std::string> got = report_messages(*host, doc.root());
   CHECK(got == std::vector<std::string>{
                    "MPANCore@/0/payload/CommonBlock/S0/MPANCore=1",
                    "mpancore@/0/payload/CommonBlock/S0/x/0/mpancore=2",
@@ -271,12 +281,7 @@ TEST_CASE("view:dig follows object keys, exact first, else ignoring ASCII case",
                 " " .. tostring((rec:dig("CommonBlock", "S1", "senderUniqueReference", "deeper"))))
     local ok = pcall(function() return rec:dig("a", "b", "c", "d", "e", "f", "g", "h", "i", "j", "k", "l", "m", "n", "o", "p", "q") end)
     report(nil, tostring(ok)))"));
-  std::vector<RuleReport> out;
-  const auto status = host->run_record(0, doc.root(), 0, out);
-  INFO((status.ok() ? std::string() : status.error().message));
-  REQUIRE(status.ok());
-  std::vector<std::string> got;
-  for (const auto& r : out) got.push_back(r.message);
+  const std::vector<std::string> got = report_messages(*host, doc.root());
   CHECK(got == std::vector<std::string>{"R1 commonblock/S1/senderUniqueReference", "1 s1", "R1 senderUniqueReference",
                                         "nil nil nil", "false"});
 }

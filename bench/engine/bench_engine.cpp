@@ -36,6 +36,7 @@
 #include <fstream>
 #include <iostream>
 #include <iterator>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -53,6 +54,33 @@
 #endif
 
 namespace {
+
+// The whole file in one read (an istreambuf_iterator copy goes a byte at a time); false when it
+// cannot be read.
+bool read_whole(const std::string& file, std::string& bytes) {
+  std::ifstream in(file, std::ios::binary);
+  if (!in) return false;
+  std::ostringstream all;
+  all << in.rdbuf();
+  bytes = std::move(all).str();
+  return true;
+}
+
+// Median, mean and minimum of the timed iterations (seconds).
+struct Timing {
+  double median = 0, mean = 0, min = 0;
+};
+Timing summarize(std::vector<double> times) {
+  Timing t;
+  if (times.empty()) return t;
+  std::sort(times.begin(), times.end());
+  t.median = times[times.size() / 2];
+  t.min = times.front();
+  double total = 0;
+  for (double x : times) total += x;
+  t.mean = total / static_cast<double>(times.size());
+  return t;
+}
 
 std::string json_string(const std::string& s) {
   std::string out = "\"";
@@ -100,22 +128,17 @@ void stamp_references(std::string& bytes, const std::vector<std::size_t>& marks,
 }
 
 #ifdef FG_BENCH_HAVE_JSON
-double median_of(std::vector<double> times) {
-  std::sort(times.begin(), times.end());
-  return times[times.size() / 2];
-}
 
 int parse_only_main(const std::vector<std::string>& files, int iterations, int warmup) {
   namespace json = flowguard::json;
   int status = 0;
   for (const auto& file : files) {
-    std::ifstream in(file, std::ios::binary);
-    if (!in) {
+    std::string bytes;
+    if (!read_whole(file, bytes)) {
       std::cerr << "fg_bench_engine: cannot read " << file << "\n";
       status = 1;
       continue;
     }
-    const std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
     json::Document doc;
     json::ParseError error;
     bool ok = true;
@@ -135,14 +158,12 @@ int parse_only_main(const std::vector<std::string>& files, int iterations, int w
       status = 1;
       continue;
     }
-    const double median = median_of(times);
-    double total = 0;
-    for (double t : times) total += t;
+    const Timing timing = summarize(times);
+    const double median = timing.median;
     const std::size_t records = doc.root().is_array() ? doc.root().size() : 1;
     std::cout << "{\"tool\":\"flowguard\",\"mode\":\"parse\",\"type\":\"\",\"file\":" << json_string(file)
               << ",\"records\":" << records << ",\"bytes\":" << bytes.size() << ",\"iterations\":" << iterations
-              << ",\"median_s\":" << median << ",\"mean_s\":" << total / static_cast<double>(times.size())
-              << ",\"min_s\":" << *std::min_element(times.begin(), times.end())
+              << ",\"median_s\":" << median << ",\"mean_s\":" << timing.mean << ",\"min_s\":" << timing.min
               << ",\"records_per_s\":" << static_cast<double>(records) / median
               << ",\"mb_per_s\":" << static_cast<double>(bytes.size()) / 1e6 / median
               << ",\"findings\":0,\"errors\":0,\"warnings\":0,\"rules_run\":0}" << std::endl;
@@ -206,13 +227,12 @@ int main(int argc, char** argv) {
   int status = 0;
   int checks = 0;  // across all files: files with the same references (dip.valid/dip.faulty) stay distinct
   for (const auto& file : files) {
-    std::ifstream in(file, std::ios::binary);
-    if (!in) {
+    std::string bytes;
+    if (!read_whole(file, bytes)) {
       std::cerr << "fg_bench_engine: cannot read " << file << "\n";
       status = 1;
       continue;
     }
-    std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
     const auto marks = fresh_references ? reference_marks(bytes) : std::vector<std::size_t>{};
     auto fresh = [&] {
       if (fresh_references) stamp_references(bytes, marks, checks);
@@ -242,18 +262,15 @@ int main(int argc, char** argv) {
       std::cerr << "fg_bench_engine: --schema-only but " << report.rules_run.size() << " rules ran\n";
       status = 1;
     }
-    std::vector<double> sorted = times;
-    std::sort(sorted.begin(), sorted.end());
-    const double median = sorted[sorted.size() / 2];
-    double total = 0;
-    for (double t : times) total += t;
+    const Timing timing = summarize(times);
+    const double median = timing.median;
     const auto findings = report.errors + report.warnings + report.infos;
     std::cout << "{\"tool\":\"flowguard\",\"mode\":" << (schema_only ? "\"schema\"" : "\"schema+rules\"")
               << ",\"type\":" << json_string(report.type) << ",\"file\":" << json_string(file)
               << ",\"records\":" << report.records << ",\"bytes\":" << bytes.size() << ",\"jobs\":" << jobs
               << ",\"iterations\":" << iterations
-              << ",\"median_s\":" << median << ",\"mean_s\":" << total / static_cast<double>(times.size())
-              << ",\"min_s\":" << sorted.front() << ",\"last_stage_ms\":{\"parse\":" << report.times.parse
+              << ",\"median_s\":" << median << ",\"mean_s\":" << timing.mean
+              << ",\"min_s\":" << timing.min << ",\"last_stage_ms\":{\"parse\":" << report.times.parse
               << ",\"schema\":" << report.times.schema << ",\"records\":" << report.times.records
               << ",\"document_rules\":" << report.times.rules << ",\"total\":" << report.times.total << "}"
               << ",\"records_per_s\":" << static_cast<double>(report.records) / median

@@ -381,9 +381,9 @@ bool RuleHost::Impl::validate_rule(int table, int ordinal, const std::filesystem
               if (!get_string(L, -1, s)) {
                 problem = where + ".check must be a string";
               } else if (std::find(kChecks.begin(), kChecks.end(), s) == kChecks.end()) {
-                problem = where + ": unknown check " + in_quotes(s) +
-                          " (known: mpan, date_dmy, date_iso, time_hhmm, half_hour, datetime_dmy_hm, max_decimals, "
-                          "not_before, positive, time_order, date_order, datetime_order, zone_suffix)";
+                std::string known;
+                for (const auto name : kChecks) known += (known.empty() ? "" : ", ") + std::string(name);
+                problem = where + ": unknown check " + in_quotes(s) + " (known: " + known + ")";
               } else {
                 check.check = std::string(s);
               }

@@ -72,6 +72,8 @@ struct Node {
   std::uint8_t types = 0;  // 0 = no "type"
   const json::Value* const_value = nullptr;
   const json::Value* enum_values = nullptr;  // array
+  bool enum_of_strings = false;  // every enum value is a string: membership by string_enum
+  KeyIndex string_enum;
   std::int64_t min_length = -1, max_length = -1;
   std::uint32_t pattern = kNone;
   Format format = Format::kNone;
@@ -105,6 +107,7 @@ struct Node {
 
   bool string_checks = false, number_checks = false, array_checks = false, object_checks = false,
        combinators = false;
+  bool has_structure = false;  // any of object_checks, array_checks, combinators
 
   KeyIndex prop_index;  // over props' keys, built when props are final
 
@@ -747,7 +750,15 @@ class Compiler {
                       n.additional != kNone || !n.required.empty() || n.property_names != kNone ||
                       !n.dependencies.empty();
     n.combinators = !n.all_of.empty() || !n.any_of.empty() || !n.one_of.empty() || n.not_ != kNone || n.if_ != kNone;
+    n.has_structure = n.object_checks || n.array_checks || n.combinators;
     n.index_props();
+    if (n.enum_values && n.enum_values->is_array() && n.enum_values->size() > 0) {
+      std::vector<std::string_view> strings;
+      for (const auto& e : n.enum_values->items())
+        if (e.is_string()) strings.push_back(e.as_string());
+      n.enum_of_strings = strings.size() == n.enum_values->size();
+      if (n.enum_of_strings) n.string_enum = KeyIndex(strings);
+    }
     n.required_prop.clear();
     for (auto r : n.required) {
       const Prop* p = n.props.size() <= 64 ? n.find_prop(r) : nullptr;
@@ -909,6 +920,7 @@ class Evaluator {
       (void)rest;
       return false;
     }
+    if (!n.has_structure) return true;  // a leaf: no call
     return structure<D>(n, v, c, spec);
   }
 
@@ -969,8 +981,12 @@ class Evaluator {
     }
     if (n.enum_values) {
       bool found = false;
-      for (const auto& e : n.enum_values->items())
-        if (json_equal(e, v)) { found = true; break; }
+      if (n.enum_of_strings) {
+        found = v.is_string() && n.string_enum.find(v.as_string()) != KeyIndex::kNotFound;
+      } else {
+        for (const auto& e : n.enum_values->items())
+          if (json_equal(e, v)) { found = true; break; }
+      }
       if (!found) {
         if constexpr (D) {
           std::string list;

@@ -613,11 +613,37 @@ std::unique_ptr<NativePattern> NativePattern::compile(std::string_view source, s
     for (Elem& e : elems)
       for (char32_t c = 0; c < 128; ++c)
         if (out->elem_matches(e, c)) e.ascii[c >> 6] |= std::uint64_t{1} << (c & 63);
+  constexpr std::size_t kMaxFixedLength = 64;
+  for (const auto& elems : out->alternatives_) {
+    FixedShape shape;
+    shape.fixed = true;
+    for (const Elem& e : elems) {
+      const bool ascii_only = e.is_set ? out->sets_[e.value].high.empty() : e.value < 128;
+      if (e.min != e.max || !ascii_only || shape.masks.size() + e.min > kMaxFixedLength) {
+        shape.fixed = false;
+        break;
+      }
+      shape.masks.insert(shape.masks.end(), e.min, {e.ascii[0], e.ascii[1]});
+    }
+    if (!shape.fixed) shape.masks.clear();
+    out->fixed_.push_back(std::move(shape));
+  }
   return out;
 }
 
 bool NativePattern::match_simple(std::string_view text) const noexcept {
-  for (const auto& elems : alternatives_) {
+  for (std::size_t a = 0; a < alternatives_.size(); ++a) {
+    if (const FixedShape& shape = fixed_[a]; shape.fixed) {
+      if (text.size() != shape.masks.size()) continue;
+      bool ok = true;
+      for (std::size_t i = 0; i < text.size() && ok; ++i) {
+        const auto byte = static_cast<unsigned char>(text[i]);
+        ok = byte < 0x80 && ((shape.masks[i][byte >> 6] >> (byte & 63)) & 1u);
+      }
+      if (ok) return true;
+      continue;
+    }
+    const auto& elems = alternatives_[a];
     std::size_t pos = 0;
     bool ok = true;
     for (const Elem& e : elems) {

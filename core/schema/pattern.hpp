@@ -10,6 +10,7 @@
 // Strings are matched as UTF-8 code points (like a JS regex with the "u" flag).
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <memory>
 #include <regex>
@@ -79,6 +80,14 @@ class NativePattern {
   bool anchored_start_ = false;
   bool simple_ = false;
   std::vector<std::vector<Elem>> alternatives_;  // simple scanner program
+  // Per alternative of alternatives_: when every element repeats a fixed number of times and
+  // accepts ASCII only (dates, codes, "^[0-9]{13}$"), the text must be exactly `masks.size()`
+  // bytes, each in its position's ASCII bitmap: one test per byte, no counting loop.
+  struct FixedShape {
+    bool fixed = false;
+    std::vector<std::array<std::uint64_t, 2>> masks;
+  };
+  std::vector<FixedShape> fixed_;
 };
 
 // A compiled "pattern" keyword: native when possible, std::regex otherwise.

@@ -3,6 +3,7 @@
 #include <chrono>
 #include <cmath>
 #include <string>
+#include <thread>
 
 #include "flowguard/json/document.hpp"
 
@@ -563,4 +564,34 @@ TEST_CASE("find_member_ignoring_case: the exact key first, else the first equal 
   CHECK(root.find_member_ignoring_case("STRASSE") == nullptr);
   CHECK(root.find_member_ignoring_case("S") == nullptr);
   CHECK(root.find("S1")->find_member_ignoring_case("x") == nullptr);     // not an object: no members
+}
+
+TEST_CASE("large documents reuse the memory of freed ones, on any thread, and the cache can be turned off",
+          "[json][memory]") {
+  // ~6 MB: its blocks are large enough to be cached when the document is freed.
+  std::string big = "[";
+  for (int i = 0; i < 60000; ++i) big += (i ? "," : "") + std::string(R"({"id":)") + std::to_string(i) + R"(,"name":"record number )" + std::to_string(i) + R"("})";
+  big += "]";
+  auto check_doc = [&big](const Document& doc) {
+    REQUIRE(doc.root().size() == 60000);
+    CHECK(doc.root().items()[59999].find("id")->number_text() == "59999");
+    CHECK(doc.root().items()[123].find("name")->as_string() == "record number 123");
+    CHECK(doc.source() == big);
+  };
+  std::string other = big;
+  other[7] = '7';  // record 0's id: 0 -> 7
+  for (int round = 0; round < 3; ++round) {
+    { check_doc(parse_ok(big)); }  // freed here: its blocks go to the cache
+    Document second = parse_ok(other);  // built in the reused blocks: nothing of the first remains
+    CHECK(second.root().items()[0].find("id")->number_text() == "7");
+    CHECK(second.source() == other);
+  }
+  std::thread t1([&] { check_doc(parse_ok(big)); });
+  std::thread t2([&] { check_doc(parse_ok(big)); });
+  t1.join();
+  t2.join();
+  set_parse_memory_cache(0);
+  check_doc(parse_ok(big));
+  set_parse_memory_cache(kDefaultParseMemoryCache);
+  check_doc(parse_ok(big));
 }

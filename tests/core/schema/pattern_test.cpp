@@ -146,3 +146,24 @@ TEST_CASE("code points, not bytes, and fallbacks", "[schema][pattern]") {
   CHECK_FALSE(Pattern::compile("[b-a]").ok());
   CHECK_FALSE(Pattern::compile("*a").ok());
 }
+
+TEST_CASE("fixed-length shapes match bytes exactly and never accept non-ASCII", "[schema][pattern]") {
+  // Every element repeats a fixed count over ASCII-only classes: the byte-per-position path.
+  auto date = NativePattern::compile("^([0-9]{2}-[0-9]{2}-[0-9]{4})?$", nullptr);
+  REQUIRE(date);
+  CHECK(date->search(""));
+  CHECK(date->search("18-03-2024"));
+  CHECK_FALSE(date->search("18-03-202"));
+  CHECK_FALSE(date->search("18-03-20245"));
+  CHECK_FALSE(date->search("18\xE2\x80\x9303-2024"));  // an en dash: 3 bytes, one code point
+  CHECK_FALSE(date->search("1\xC3" "-03-2024"));       // a broken UTF-8 byte, same byte length
+  auto code = NativePattern::compile("^[A-Z]{3}$", nullptr);
+  REQUIRE(code);
+  CHECK(code->search("ABC"));
+  CHECK_FALSE(code->search("\xC3\x84" "B"));  // "ÄB": 3 bytes, 2 code points
+  // Classes that accept non-ASCII code points keep counting code points.
+  auto negated = NativePattern::compile("^[^\\d]{2}$", nullptr);
+  REQUIRE(negated);
+  CHECK(negated->search("\xC3\xA9\xC3\xA9"));  // "éé"
+  CHECK_FALSE(negated->search("\xC3\xA9"));
+}

@@ -254,12 +254,20 @@ struct Engine::Impl {
   FileReport check_parsed(Parsed& parsed, std::string_view source_name, std::string_view type_hint, unsigned jobs,
                           Clock::time_point t_start);
 
+  // How many threads the record stage of `records` records uses with `max_jobs` jobs.
+  static std::size_t record_jobs(std::size_t records, unsigned max_jobs) {
+    return std::min<std::size_t>(std::max(1u, max_jobs), records / kMinRecordsPerWorker);
+  }
+
   // The record stage over all records: split across up to `max_jobs` threads for large documents.
+  // With `spare_main_host` the main rule host is left alone (the document rules run on it at the
+  // same time) and every range runs on a worker's host; the caller has synced `record_jobs`
+  // workers (and falls back to the serial order when it could not).
   void run_records_parallel(const RecordStage& stage, unsigned max_jobs, std::vector<Finding>& out,
-                            std::vector<std::size_t>& failed_rules) {
+                            std::vector<std::size_t>& failed_rules, bool spare_main_host = false) {
     const auto& records = stage.records;
-    const std::size_t jobs = std::min<std::size_t>(std::max(1u, max_jobs), records.size() / kMinRecordsPerWorker);
-    if (jobs <= 1 || !sync_workers(jobs - 1)) {
+    const std::size_t jobs = record_jobs(records.size(), max_jobs);
+    if (!spare_main_host && (jobs <= 1 || !sync_workers(jobs - 1))) {
       run_record_stage(stage, 0, records.size(), *rules, out, failed_rules);
       return;
     }
@@ -270,7 +278,7 @@ struct Engine::Impl {
     const std::size_t chunk = (records.size() + jobs - 1) / jobs;
     for (std::size_t j = 0; j < jobs; ++j) {
       const std::size_t begin = j * chunk, end = std::min(records.size(), begin + chunk);
-      lua::RuleHost& host = j == 0 ? *rules : *workers[j - 1];
+      lua::RuleHost& host = spare_main_host ? *workers[j] : j == 0 ? *rules : *workers[j - 1];
       auto work = [&, j, begin, end, &host = host] {
         try {
           run_record_stage(stage, begin, end, host, outs[j], failures[j]);
@@ -776,38 +784,85 @@ FileReport Engine::Impl::check_parsed(Parsed& parsed, std::string_view source_na
           break;
         }
 
+    // Document checks: once per document, for rules that apply to any type present (a rule whose
+    // record check failed skips its document check). The record lists are built once, and only
+    // when some document rule applies.
+    std::vector<std::size_t> document_rules;
+    for (std::size_t r = 0; r < rules.size(); ++r)
+      if (rules[r].has_document &&
+          std::any_of(present.begin(), present.end(), [&](const TypeEntry* t) { return rules[r].applies_to(t->name); }))
+        document_rules.push_back(r);
+    std::vector<std::pair<std::size_t, Finding>> document_findings;  // (rule, finding)
+    auto run_document_rules = [&](const std::vector<std::size_t>& skip) {
+      std::vector<const json::Value*> record_values;
+      std::vector<std::string> record_pointers;
+      std::vector<lua::RuleReport> reports;
+      for (const std::size_t r : document_rules) {
+        if (std::find(skip.begin(), skip.end(), r) != skip.end()) continue;
+        const auto& rule = rules[r];
+        if (record_values.size() != records.size()) {
+          record_values.reserve(records.size());
+          record_pointers.reserve(records.size());
+          for (const auto& rec : records) {
+            record_values.push_back(rec.value);
+            record_pointers.push_back(rec.pointer);
+          }
+        }
+        auto status = impl.rules->run_document(r, record_values, record_pointers, root, reports);
+        for (auto& rep : reports) {
+          auto [pointer, offset] = place_of(rep, root, records);
+          document_findings.emplace_back(
+              r, make_finding(rule.id, rep.severity.value_or(rule.severity), std::move(pointer),
+                              with_spec(std::move(rep.message), rule.spec), offset, rep.code.value_or(rule.code)));
+        }
+        reports.clear();
+        if (!status)
+          document_findings.emplace_back(
+              r, make_finding(rule.id, Severity::kError, "", "rule failed: " + status.error().message, root.offset()));
+      }
+    };
+
     std::vector<std::size_t> failed_rules;
     const auto t_records = Clock::now();
-    impl.run_records_parallel(stage, jobs, findings, failed_rules);
-    report.times.records = ms_since(t_records);
-
-    // Document checks: once per document, for rules that apply to any type present.
-    // The record lists are built once, and only when some document rule applies.
-    std::vector<const json::Value*> record_values;
-    std::vector<std::string> record_pointers;
-    std::vector<lua::RuleReport> reports;
-    for (std::size_t r = 0; r < rules.size(); ++r) {
-      const auto& rule = rules[r];
-      if (!rule.has_document) continue;
-      if (std::find(failed_rules.begin(), failed_rules.end(), r) != failed_rules.end()) continue;
-      if (std::none_of(present.begin(), present.end(), [&](const TypeEntry* t) { return rule.applies_to(t->name); })) continue;
-      if (record_values.size() != records.size()) {
-        record_values.reserve(records.size());
-        record_pointers.reserve(records.size());
-        for (const auto& rec : records) {
-          record_values.push_back(rec.value);
-          record_pointers.push_back(rec.pointer);
+    // With several jobs the document rules run on the main rule host while the record stage runs
+    // on the workers' hosts: document rules are one Lua state's walk over all records, the part
+    // that otherwise stays serial. Their results are the same as run afterwards: the rules whose
+    // record check failed are dropped from them below.
+    const std::size_t parallel_jobs = Impl::record_jobs(records.size(), jobs);
+    if (!document_rules.empty() && parallel_jobs >= 2 && impl.sync_workers(parallel_jobs)) {
+      std::exception_ptr document_error;
+      std::thread document_thread;
+      auto document_work = [&] {
+        try {
+          run_document_rules({});
+        } catch (...) {
+          document_error = std::current_exception();
         }
+      };
+      try {
+        document_thread = std::thread(document_work);
+      } catch (...) {
+        document_work();  // no thread to be had: the document rules run here first
       }
-      auto status = impl.rules->run_document(r, record_values, record_pointers, root, reports);
-      for (auto& rep : reports) {
-        auto [pointer, offset] = place_of(rep, root, records);
-        findings.push_back(make_finding(rule.id, rep.severity.value_or(rule.severity), std::move(pointer),
-                                        with_spec(std::move(rep.message), rule.spec), offset, rep.code.value_or(rule.code)));
+      std::exception_ptr records_error;
+      try {
+        impl.run_records_parallel(stage, jobs, findings, failed_rules, true);
+      } catch (...) {
+        records_error = std::current_exception();
       }
-      reports.clear();
-      if (!status) findings.push_back(make_finding(rule.id, Severity::kError, "", "rule failed: " + status.error().message, root.offset()));
+      if (document_thread.joinable()) document_thread.join();
+      if (records_error) std::rethrow_exception(records_error);
+      if (document_error) std::rethrow_exception(document_error);
+      report.times.records = ms_since(t_records);
+      std::erase_if(document_findings, [&](const auto& f) {
+        return std::find(failed_rules.begin(), failed_rules.end(), f.first) != failed_rules.end();
+      });
+    } else {
+      impl.run_records_parallel(stage, jobs, findings, failed_rules);
+      report.times.records = ms_since(t_records);
+      run_document_rules(failed_rules);
     }
+    for (auto& [rule, finding] : document_findings) findings.push_back(std::move(finding));
   }
   report.times.rules = ms_since(t_rules) - report.times.records;
 

@@ -10,12 +10,14 @@
 
 namespace {
 
-std::unique_ptr<flowguard::Engine> make_engine(std::size_t max_findings = 1000, unsigned jobs = 1) {
+std::unique_ptr<flowguard::Engine> make_engine(std::size_t max_findings = 1000, unsigned jobs = 1,
+                                               const char* extra_rules = nullptr) {
   flowguard::EngineOptions options;
   options.use_default_dirs = false;
   options.plugin_dirs.emplace_back(TEST_PLUGIN_DIR "/good");
   options.schema_dirs.emplace_back(TEST_DATA_DIR "/schemas");
   options.rule_dirs.emplace_back(TEST_DATA_DIR "/rules");
+  if (extra_rules) options.rule_dirs.emplace_back(std::string(TEST_DATA_DIR "/") + extra_rules);
   options.lua_instructions_per_call = 100000;
   options.max_findings = max_findings;
   options.jobs = jobs;
@@ -187,6 +189,30 @@ TEST_CASE("findings are identical, byte for byte, with one job and with several"
   CHECK(a.errors > 500);
   CHECK(a.warnings > 300);
   CHECK(flowguard::format_json({a}) == flowguard::format_json({b}));
+}
+
+TEST_CASE("document rules beside the record stage (several jobs) report what they report after it") {
+  std::string doc = "[";
+  for (int i = 0; i < 4000; ++i) {
+    const int id = i % 500 == 7 ? 42 : i + 1;  // records 7, 507, ... repeat one another
+    doc += std::string(i ? ",\n" : "") + "{\"id\": " + std::to_string(id) + ", \"when\": \"01-02-2026\", \"amount\": " +
+           (id == 42 ? "7" : std::to_string(i % 97)) + "}";
+  }
+  doc += "]";
+  auto one = make_engine(100000, 1, "rules-overlap");
+  auto two = make_engine(100000, 2, "rules-overlap");
+  const auto a = one->check(doc, "batch.json", "test.order");
+  const auto b = two->check(doc, "batch.json", "test.order");
+  INFO(describe(a));
+  CHECK(flowguard::format_json({a}) == flowguard::format_json({b}));
+  const auto count = [&a](const std::string& rule) {
+    return std::count_if(a.findings.begin(), a.findings.end(), [&](const auto& f) { return f.rule == rule; });
+  };
+  CHECK(count("TEST-ORDER-REPEATS") == 9);  // eight repeats (ids 42: record 41 and every 500th from 7) and the count
+  const auto* failed = find(a, "TEST-HALF-BROKEN", "/3000");
+  REQUIRE(failed);
+  CHECK_THAT(failed->message, Catch::Contains("record 3001 is too much"));
+  CHECK(count("TEST-HALF-BROKEN") == 2);  // "id 5 seen" and the failure; the document check is dropped
 }
 
 TEST_CASE("a streamed array gives the same report as a parsed one; NDJSON the same findings") {

@@ -200,6 +200,16 @@ struct Engine::Impl {
   };
   std::map<std::string, CompiledType> compiled;
 
+  // One per message family met so far (its variants in candidate order); types never change
+  // after create(), so the TypeEntry pointers stay valid.
+  std::vector<std::unique_ptr<engine::VariantIndex>> variant_indexes;
+  const engine::VariantIndex& variant_index(const std::vector<const TypeEntry*>& variants) {
+    for (const auto& index : variant_indexes)
+      if (index->variants() == variants) return *index;
+    variant_indexes.push_back(std::make_unique<engine::VariantIndex>(variants));
+    return *variant_indexes.back();
+  }
+
   // Read-only data every rule host sees as fg.data.<name> (the registry, run options).
   std::vector<std::pair<std::string, std::shared_ptr<const json::Document>>> shared_data;
 
@@ -676,8 +686,9 @@ FileReport Engine::Impl::check_parsed(Parsed& parsed, std::string_view source_na
     auto messages = engine::locate_messages(root);
     std::vector<RecordPlan> message_plans(messages.size());
     bool any = false;
+    const engine::VariantIndex& index = impl.variant_index(variants);
     for (std::size_t i = 0; i < messages.size(); ++i) {
-      message_plans[i].type = engine::match_variant(*messages[i].value, variants);
+      message_plans[i].type = index.match(*messages[i].value);
       any = any || message_plans[i].type;
     }
     // A hint inside a message family commits to it; without a hint, one recognised message does.

@@ -162,6 +162,47 @@ const TypeEntry* match_variant(const json::Value& message, const std::vector<con
   return nullptr;
 }
 
+namespace {
+
+// Discriminator values as one key: each value's length (4 bytes), then its bytes.
+void append_key_part(std::string& key, std::string_view value) {
+  const auto size = static_cast<std::uint32_t>(value.size());
+  key.append(reinterpret_cast<const char*>(&size), sizeof size);
+  key.append(value);
+}
+
+bool same_pointers(const TypeEntry& a, const TypeEntry& b) {
+  if (a.case_insensitive_keys != b.case_insensitive_keys || a.matches.size() != b.matches.size()) return false;
+  for (std::size_t i = 0; i < a.matches.size(); ++i)
+    if (a.matches[i].pointer != b.matches[i].pointer) return false;
+  return true;
+}
+
+}  // namespace
+
+VariantIndex::VariantIndex(std::vector<const TypeEntry*> variants) : variants_(std::move(variants)) {
+  if (variants_.empty()) return;
+  const TypeEntry& first = *variants_.front();
+  for (const TypeEntry* v : variants_)
+    if (!same_pointers(first, *v)) return;  // no shared shape: match() scans
+  shape_ = &first;
+  for (const TypeEntry* v : variants_) {
+    std::string key;
+    for (const auto& m : v->matches) append_key_part(key, m.equals);
+    by_values_.emplace(std::move(key), v);  // an earlier variant with the same values stays
+  }
+}
+
+const TypeEntry* VariantIndex::match(const json::Value& message) const {
+  if (!shape_) return match_variant(message, variants_);
+  if (!message.is_object()) return nullptr;
+  thread_local std::string key;
+  key.clear();
+  for (const auto& m : shape_->matches) append_key_part(key, discriminator_value(message, *shape_, m));
+  const auto it = by_values_.find(key);
+  return it == by_values_.end() ? nullptr : it->second;
+}
+
 std::string describe_unknown_variant(const json::Value& message, const std::vector<const TypeEntry*>& variants) {
   if (variants.empty()) return "no message variants are loaded";
   const TypeEntry& any = *variants.front();

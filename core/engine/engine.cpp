@@ -8,6 +8,7 @@
 #include <exception>
 #include <mutex>
 #include <thread>
+#include <unordered_map>
 #include <cstdlib>
 #include <ctime>
 #include <limits>
@@ -330,8 +331,16 @@ struct Engine::Impl {
   const TypeRules& rules_for(const TypeEntry& type);
 
   // The schema of a type, compiled on first use. nullptr (with a load issue) when it cannot be.
+  // compiled[type.name] found by the entry's address: a DIP batch asks once per message.
+  std::unordered_map<const TypeEntry*, CompiledType*> compiled_by_entry;
+  CompiledType& compiled_slot(const TypeEntry& type) {
+    auto [it, inserted] = compiled_by_entry.try_emplace(&type, nullptr);
+    if (inserted) it->second = &compiled[type.name];  // map nodes never move
+    return *it->second;
+  }
+
   const schema::CompiledSchema* schema_for(const TypeEntry& type) {
-    auto& slot = compiled[type.name];
+    auto& slot = compiled_slot(type);
     if (!slot.attempted) {
       slot.attempted = true;
       std::error_code ec;
@@ -358,7 +367,7 @@ struct Engine::Impl {
   // The schema of one item of the type's root array, when validating items one by one is exact.
   const schema::CompiledSchema* item_schema_for(const TypeEntry& type) {
     if (!schema_for(type)) return nullptr;
-    const auto& slot = compiled[type.name];
+    const auto& slot = compiled_slot(type);
     return slot.item_schema ? &*slot.item_schema : nullptr;
   }
 };
@@ -701,18 +710,21 @@ FileReport Engine::Impl::check_parsed(Parsed& parsed, std::string_view source_na
   }
 
   if (message_mode) {
-    std::set<std::string> names;
+    const TypeEntry* single = nullptr;  // the one variant of every recognised message (names are unique)
+    bool several = false;
+    report.messages.reserve(records.size());
     for (std::size_t i = 0; i < records.size(); ++i) {
       report.messages.push_back(describe_message(records[i], plans[i].type));
       if (plans[i].type) {
-        names.insert(plans[i].type->name);
+        several = several || (single && single != plans[i].type);
+        single = plans[i].type;
       } else {
         findings.push_back(make_finding("type.unknown-variant", Severity::kError, records[i].pointer,
                                         engine::describe_unknown_variant(*records[i].value, variants),
                                         records[i].value->offset(), variants.front()->unknown_variant_code));
       }
     }
-    if (names.size() == 1) report.type = *names.begin();
+    if (single && !several) report.type = single->name;
     else report.type = variants.front()->name.substr(0, variants.front()->name.find('.'));  // the family
     report.type_from_content = true;
   } else if (candidates.size() == 1 && !type_hint.empty() && candidates[0]->name == type_hint) {

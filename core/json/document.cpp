@@ -530,6 +530,10 @@ class PodStack {
     if (size_ == capacity_) [[unlikely]] grow();
     return data_[size_++];
   }
+  void push_back(const T& value) { push() = value; }
+  T& back() noexcept { return data_[size_ - 1]; }
+  void pop_back() noexcept { --size_; }
+  bool empty() const noexcept { return size_ == 0; }
   T* data() noexcept { return data_; }
   std::size_t size() const noexcept { return size_; }
   void truncate(std::size_t n) noexcept { size_ = n; }
@@ -558,7 +562,7 @@ class PodStack {
 
 // Reused across parses on one thread so steady-state parsing allocates only the Document.
 struct Scratch {
-  std::vector<Frame> frames;
+  PodStack<Frame> frames;
   PodStack<Value> items;
   PodStack<Member> members;
   std::string text;                    // decoding strings with escapes
@@ -576,7 +580,7 @@ struct Scratch {
     constexpr std::size_t kKeep = std::size_t{1} << 16;
     items.release_if_larger(kKeep);
     members.release_if_larger(kKeep);
-    if (frames.capacity() > kKeep) std::vector<Frame>().swap(frames);
+    frames.release_if_larger(kKeep);
     if (text.capacity() > (kKeep << 4)) std::string().swap(text);
     if (order.capacity() > kKeep) std::vector<std::uint32_t>().swap(order);
   }

@@ -626,6 +626,21 @@ std::unique_ptr<NativePattern> NativePattern::compile(std::string_view source, s
       shape.masks.insert(shape.masks.end(), e.min, {e.ascii[0], e.ascii[1]});
     }
     if (!shape.fixed) shape.masks.clear();
+    shape.ranges = shape.fixed;
+    for (const auto& mask : shape.masks) {
+      // The set bits of the 128-bit mask must be one contiguous run.
+      int first = -1, last = -1;
+      for (int c = 0; c < 128; ++c)
+        if ((mask[c >> 6] >> (c & 63)) & 1u) {
+          if (first < 0) first = c;
+          else if (last != c - 1) first = 128;  // a gap: not one range
+          last = c;
+        }
+      if (first < 0 || first >= 128) { shape.ranges = false; break; }
+      shape.lo.push_back(static_cast<unsigned char>(first));
+      shape.span.push_back(static_cast<unsigned char>(last - first));
+    }
+    if (!shape.ranges) shape.lo.clear(), shape.span.clear();
     out->fixed_.push_back(std::move(shape));
   }
   return out;
@@ -635,6 +650,15 @@ bool NativePattern::match_simple(std::string_view text) const noexcept {
   for (std::size_t a = 0; a < alternatives_.size(); ++a) {
     if (const FixedShape& shape = fixed_[a]; shape.fixed) {
       if (text.size() != shape.masks.size()) continue;
+      if (shape.ranges) {
+        // Bytes of 0x80 and above are above every range (ranges lie within ASCII).
+        unsigned bad = 0;
+        const auto* bytes = reinterpret_cast<const unsigned char*>(text.data());
+        for (std::size_t i = 0; i < text.size(); ++i)
+          bad |= static_cast<unsigned char>(bytes[i] - shape.lo[i]) > shape.span[i];
+        if (!bad) return true;
+        continue;
+      }
       bool ok = true;
       for (std::size_t i = 0; i < text.size() && ok; ++i) {
         const auto byte = static_cast<unsigned char>(text[i]);

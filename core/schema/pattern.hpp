@@ -86,6 +86,10 @@ class NativePattern {
   struct FixedShape {
     bool fixed = false;
     std::vector<std::array<std::uint64_t, 2>> masks;
+    // When every position's class is one range of bytes ([0-9], '-'): lo[i] <= byte <= lo[i] +
+    // span[i], tested for all positions without a branch per byte.
+    bool ranges = false;
+    std::vector<unsigned char> lo, span;
   };
   std::vector<FixedShape> fixed_;
 };

@@ -63,22 +63,27 @@ struct Dependency {
 };
 
 struct Node {
-  std::uint32_t doc = 0;
-  std::string pointer;  // where it was first reached (for the valijson fallback of subschema())
+  // What the accept path reads for every value comes first, so a leaf costs one or two cache
+  // lines; the rest (object, array and combinator keywords, diagnostics) follows.
   bool is_bool = false;
   bool bool_value = true;
-  std::uint32_t ref = kNone;
-
   std::uint8_t types = 0;  // 0 = no "type"
+  Format format = Format::kNone;
+  bool string_checks = false, number_checks = false, array_checks = false, object_checks = false,
+       combinators = false;
+  bool has_structure = false;    // any of object_checks, array_checks, combinators
+  bool enum_of_strings = false;  // every enum value is a string: membership by string_enum
+  std::uint32_t ref = kNone;
+  std::uint32_t pattern = kNone;
+  std::int64_t min_length = -1, max_length = -1;
   const json::Value* const_value = nullptr;
   const json::Value* enum_values = nullptr;  // array
-  bool enum_of_strings = false;  // every enum value is a string: membership by string_enum
-  KeyIndex string_enum;
-  std::int64_t min_length = -1, max_length = -1;
-  std::uint32_t pattern = kNone;
-  Format format = Format::kNone;
   const json::Value *minimum = nullptr, *maximum = nullptr, *ex_minimum = nullptr, *ex_maximum = nullptr,
                     *multiple_of = nullptr;
+  KeyIndex string_enum;
+
+  std::uint32_t doc = 0;
+  std::string pointer;  // where it was first reached (for the valijson fallback of subschema())
 
   std::int64_t min_items = -1, max_items = -1;
   std::uint32_t items = kNone;
@@ -96,6 +101,10 @@ struct Node {
   // For each required key, its index in `props` (or -1 when not declared there): the fast path
   // marks declared properties as it meets them and checks required ones by bit, not by search.
   std::vector<int> required_prop;
+  // The same as one mask: the accept path tests every required property in one compare, and
+  // walks `required` only when that fails or some required key is not among the first 64 props.
+  std::uint64_t required_mask = 0;
+  bool required_beyond_mask = false;
   std::uint32_t property_names = kNone;
   std::vector<Dependency> dependencies;
 
@@ -104,10 +113,6 @@ struct Node {
 
   std::string_view spec, expected;
   std::vector<std::pair<std::string_view, std::string_view>> did_you_mean;
-
-  bool string_checks = false, number_checks = false, array_checks = false, object_checks = false,
-       combinators = false;
-  bool has_structure = false;  // any of object_checks, array_checks, combinators
 
   KeyIndex prop_index;  // over props' keys, built when props are final
 
@@ -760,9 +765,13 @@ class Compiler {
       if (n.enum_of_strings) n.string_enum = KeyIndex(strings);
     }
     n.required_prop.clear();
+    n.required_mask = 0;
+    n.required_beyond_mask = false;
     for (auto r : n.required) {
       const Prop* p = n.props.size() <= 64 ? n.find_prop(r) : nullptr;
       n.required_prop.push_back(p ? static_cast<int>(p - n.props.data()) : -1);
+      if (p) n.required_mask |= std::uint64_t{1} << (p - n.props.data());
+      else n.required_beyond_mask = true;
     }
   }
 
@@ -1162,7 +1171,15 @@ class Evaluator {
           matched = true;
           if (const auto index = static_cast<std::size_t>(p - n.props.data()); index < 64) seen |= std::uint64_t{1} << index;
           if constexpr (D) json::append_pointer(c->pointer, m.key);
-          bool r = run<D>(p->node, m.value, c, spec);
+          bool r;
+          if constexpr (!D) {
+            // Accept path: a leaf property (the common case) is checked here, without a call.
+            const Node& leaf = im_.nodes[p->node];
+            r = !leaf.is_bool && leaf.ref == kNone && !leaf.has_structure ? value_checks<false>(leaf, m.value, c, spec)
+                                                                          : run<false>(p->node, m.value, c, spec);
+          } else {
+            r = run<D>(p->node, m.value, c, spec);
+          }
           if constexpr (D) c->pointer.resize(mark);
           if (!r) {
             if constexpr (!D) return false;
@@ -1200,7 +1217,9 @@ class Evaluator {
         }
       }
     }
-    for (std::size_t i = 0; i < n.required.size(); ++i) {
+    // Accept path: every required property met, by one compare.
+    const bool all_required = !n.required_beyond_mask && (seen & n.required_mask) == n.required_mask;
+    for (std::size_t i = 0; i < n.required.size() && (D || !all_required); ++i) {
       const std::string_view r = n.required[i];
       const int index = n.required_prop[i];
       if (index >= 0 ? ((seen >> index) & 1) != 0 : find_key(v, r) != nullptr) continue;

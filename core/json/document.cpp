@@ -104,33 +104,38 @@ std::uint32_t count_code_points(const char* p, std::size_t n) noexcept {
 LineIndex::LineIndex(std::string_view source) : source_(source) { line_starts_.push_back(0); }
 
 void LineIndex::extend_to(std::size_t offset) const {
+  if (offset <= lines_scanned_) return;
+  // Line starts up to `offset`: every line end before it ("\n", "\r\n" and a lone "\r" all end
+  // a line, as in editors), found 16 bytes at a time.
   const std::size_t n = source_.size();
   const char* const begin = source_.data();
-  // Line starts up to `offset`: every line end before it. memchr finds them unless the stretch
-  // has carriage returns ("\n", "\r\n" and a lone "\r" all end a line, as in editors).
-  if (offset > lines_scanned_) {
-    const std::size_t from = lines_scanned_, length = offset - from;
-    if (std::memchr(begin + from, '\r', length) == nullptr) {
-      const char* const end = begin + offset;
-      for (const char* q = begin + from;
-           (q = static_cast<const char*>(std::memchr(q, '\n', static_cast<std::size_t>(end - q)))) != nullptr; ++q)
-        line_starts_.push_back(static_cast<std::uint32_t>(q - begin + 1));
-    } else {
-      for (std::size_t i = from; i < offset; ++i) {
-        const char c = begin[i];
-        if (c == '\n' || (c == '\r' && (i + 1 == n || begin[i + 1] != '\n')))
-          line_starts_.push_back(static_cast<std::uint32_t>(i + 1));
-      }
-    }
-    lines_scanned_ = offset;
+  const char* p = begin + lines_scanned_;
+  const char* const end = begin + offset;
+  auto line_end = [&](const char* q) {
+    if (*q == '\n' || q + 1 == begin + n || q[1] != '\n') line_starts_.push_back(static_cast<std::uint32_t>(q - begin + 1));
+  };
+#if defined(__SSE2__)
+  for (; end - p >= 16; p += 16) {
+    const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
+    auto ends = static_cast<unsigned>(
+        _mm_movemask_epi8(_mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8('\n')), _mm_cmpeq_epi8(v, _mm_set1_epi8('\r')))));
+    for (; ends; ends &= ends - 1) line_end(p + std::countr_zero(ends));
   }
+#endif
+  for (; p < end; ++p)
+    if (*p == '\n' || *p == '\r') line_end(p);
+  lines_scanned_ = offset;
+}
+
+void LineIndex::extend_blocks_to(std::size_t offset) const {
+  const std::size_t n = source_.size();
   // An entry for every block start <= offset.
   while (block_code_points_.size() * kBlock <= offset) {
     const std::size_t b = block_code_points_.size();
     block_code_points_.push_back(
         b == 0 ? 0
                : block_code_points_[b - 1] +
-                     count_code_points(begin + (b - 1) * kBlock, std::min(kBlock, n - (b - 1) * kBlock)));
+                     count_code_points(source_.data() + (b - 1) * kBlock, std::min(kBlock, n - (b - 1) * kBlock)));
   }
 }
 
@@ -155,6 +160,13 @@ std::pair<std::uint32_t, std::uint32_t> LineIndex::locate(std::uint64_t offset) 
   std::uint64_t start = *it;
   // The BOM is invisible in editors: column 1 is the first character after it.
   if (line == 1 && has_bom(source_)) start = std::min<std::uint64_t>(3, offset);
+  // A short line is counted from its start; a long one (minified JSON) through per-block counts.
+  if (offset - start <= kBlock)
+    return {line, count_code_points(source_.data() + start, static_cast<std::size_t>(offset - start)) + 1};
+  try {
+    extend_blocks_to(static_cast<std::size_t>(offset));
+  } catch (...) {
+  }
   const auto column = code_points_before(offset) - code_points_before(start) + 1;
   return {line, static_cast<std::uint32_t>(column)};
 }

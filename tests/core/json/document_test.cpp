@@ -518,6 +518,46 @@ TEST_CASE("LineIndex", "[json][lines]") {
   CHECK(LineIndex("").locate(0) == Pos{1, 1});
 }
 
+TEST_CASE("LineIndex agrees with a plain count on every offset, line ends anywhere in a 16-byte block",
+          "[json][lines]") {
+  using Pos = std::pair<std::uint32_t, std::uint32_t>;
+  // Reference: walk from the start; "\r\n", "\n" and a lone "\r" end a line; columns count code points.
+  auto reference = [](const std::string& s, std::size_t offset) {
+    Pos pos{1, 1};
+    for (std::size_t i = 0; i < offset && i < s.size(); ++i) {
+      const char c = s[i];
+      if (c == '\n' || (c == '\r' && (i + 1 == s.size() || s[i + 1] != '\n'))) pos = {pos.first + 1, 1};
+      else if ((static_cast<unsigned char>(c) & 0xC0) != 0x80) ++pos.second;
+    }
+    return pos;
+  };
+  const char* pieces[] = {"a", "\n", "\r", "\r\n", "\xC3\xA9", "bc", "\n\n", "    ", "\xE2\x86\x92"};
+  std::uint32_t state = 12345;
+  for (int round = 0; round < 40; ++round) {
+    std::string text;
+    const int count = 5 + round * 3;
+    for (int i = 0; i < count; ++i) {
+      state = state * 1103515245u + 12345u;
+      text += pieces[(state >> 16) % 9];
+    }
+    const LineIndex idx(text);
+    // Ascending offsets (the index grows as it goes), then a few going back.
+    for (std::size_t offset = 0; offset <= text.size(); ++offset) {
+      INFO("round " << round << " offset " << offset);
+      CHECK(idx.locate(offset) == reference(text, offset));
+    }
+    CHECK(idx.locate(0) == Pos{1, 1});
+    CHECK(idx.locate(text.size() / 2) == reference(text, text.size() / 2));
+    // The whole text indexed in one step (16 bytes at a time), then every offset.
+    const LineIndex whole(text);
+    CHECK(whole.locate(text.size()) == reference(text, text.size()));
+    for (std::size_t offset = 0; offset <= text.size(); ++offset) {
+      INFO("round " << round << " offset " << offset << " after indexing the whole text");
+      CHECK(whole.locate(offset) == reference(text, offset));
+    }
+  }
+}
+
 TEST_CASE("Document lines() is lazy and stable; default and moved documents", "[json]") {
   const Document doc = parse_ok("{\n\"a\": 1}");
   const LineIndex& a = doc.lines();

@@ -144,7 +144,8 @@ class LineIndex {
   mutable std::size_t lines_scanned_ = 0;  // line ends before this offset are in line_starts_
   // Code points before each 4 KiB block, so columns on long (minified) lines stay cheap.
   mutable std::vector<std::uint32_t> block_code_points_;
-  void extend_to(std::size_t offset) const;
+  void extend_to(std::size_t offset) const;         // line starts
+  void extend_blocks_to(std::size_t offset) const;  // block counts (long lines only)
   std::uint64_t code_points_before(std::uint64_t offset) const noexcept;
 };
 

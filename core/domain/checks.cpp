@@ -27,11 +27,23 @@ constexpr int days_in_month(int y, int m) noexcept {
   return m == 2 && is_leap(y) ? 29 : kDays[static_cast<std::size_t>(m - 1)];
 }
 
-std::optional<Date> make_date(std::optional<int> y, std::optional<int> m, std::optional<int> d) noexcept {
-  if (!y || !m || !d) return std::nullopt;
-  if (*y < 1900 || *y > 9999 || *m < 1 || *m > 12) return std::nullopt;
-  if (*d < 1 || *d > days_in_month(*y, *m)) return std::nullopt;
-  return Date{*y, *m, *d};
+// The number of `n` ASCII digits at s[at] (the caller checked the length); -1 if any is not a digit.
+// Branch-free over the digits: dates are parsed for every date field of every record.
+inline int fixed_digits(std::string_view s, std::size_t at, std::size_t n) noexcept {
+  unsigned value = 0;  // unsigned: non-digits wrap harmlessly until `ok` discards them
+  bool ok = true;
+  for (std::size_t i = 0; i < n; ++i) {
+    const unsigned d = static_cast<unsigned char>(s[at + i]) - static_cast<unsigned>('0');
+    ok &= d <= 9;
+    value = value * 10 + d;
+  }
+  return ok ? static_cast<int>(value) : -1;
+}
+
+std::optional<Date> fixed_date(std::string_view s, std::size_t year_at, std::size_t month_at, std::size_t day_at) noexcept {
+  const int y = fixed_digits(s, year_at, 4), m = fixed_digits(s, month_at, 2), d = fixed_digits(s, day_at, 2);
+  if (y < 1900 || m < 1 || m > 12 || d < 1 || d > days_in_month(y, m)) return std::nullopt;  // y < 0: not digits
+  return Date{y, m, d};
 }
 
 bool valid(const Date& d) noexcept {
@@ -71,12 +83,12 @@ bool is_mpan_core(std::string_view s) noexcept {
 
 std::optional<Date> parse_date_dmy(std::string_view s) noexcept {
   if (s.size() != 10 || s[2] != '-' || s[5] != '-') return std::nullopt;
-  return make_date(digits(s.substr(6, 4)), digits(s.substr(3, 2)), digits(s.substr(0, 2)));
+  return fixed_date(s, 6, 3, 0);
 }
 
 std::optional<Date> parse_date_iso(std::string_view s) noexcept {
   if (s.size() != 10 || s[4] != '-' || s[7] != '-') return std::nullopt;
-  return make_date(digits(s.substr(0, 4)), digits(s.substr(5, 2)), digits(s.substr(8, 2)));
+  return fixed_date(s, 0, 5, 8);
 }
 
 // Era-based arithmetic (400-year cycles, years starting in March) so leap days fall at year end.

@@ -200,6 +200,16 @@ if [[ $JOBS_RECORDS -gt 0 ]]; then
     ms=$(cold_ms "$FG" check --quiet --jobs "$j" --type dfs.unit-meter-point-schedule "$jobs_file")
     record jobs "{\"tool\":\"flowguard\",\"mode\":\"schema+rules,cli\",\"type\":\"dfs.unit-meter-point-schedule\",\"file\":\"$jobs_file\",\"jobs\":$j,\"records\":$JOBS_RECORDS,\"runs\":$COLD_RUNS,\"mean_ms\":$ms}"
   done
+  # The machine's own two-core ceiling for this workload: two independent one-job processes at
+  # once (no shared work at all). A virtual machine's second core is often worth less than one.
+  say "--jobs: two one-job processes at once (the two-core ceiling)"
+  pair_a=$(mktemp); pair_b=$(mktemp)
+  "$BIN/fg_bench_engine" --type dfs.unit-meter-point-schedule --jobs 1 --iterations 3 --warmup 1 "$jobs_file" > "$pair_a" &
+  "$BIN/fg_bench_engine" --type dfs.unit-meter-point-schedule --jobs 1 --iterations 3 --warmup 1 "$jobs_file" > "$pair_b"
+  wait
+  slower=$(python3 -c 'import json,sys; print(max(json.loads(l)["median_s"] for f in sys.argv[1:] for l in open(f) if l.startswith("{")))' "$pair_a" "$pair_b")
+  rm -f "$pair_a" "$pair_b"
+  record jobs "{\"tool\":\"flowguard\",\"mode\":\"two-processes\",\"type\":\"dfs.unit-meter-point-schedule\",\"file\":\"$jobs_file\",\"jobs\":2,\"records\":$JOBS_RECORDS,\"median_s\":$slower}"
 fi
 
 # ---- big: streaming / memory ---------------------------------------------------------------------

@@ -1299,6 +1299,34 @@ void find_splits(const char* open, const char* close, const char* limit, const s
 
 }  // namespace
 
+// A likely item boundary at or after each target (ascending): the ',' of a "}" "," "{" run with
+// only whitespace between, within kGuessReach bytes of the target. Only a guess (the ',' may be
+// inside a string or a nested array): parse_parallel verifies it. False when any target has none.
+bool guess_splits(const char* open, const char* close, const std::vector<const char*>& targets,
+                  std::vector<const char*>& splits) {
+  constexpr std::size_t kGuessReach = std::size_t{1} << 20;
+  const char* after = open;  // splits must ascend
+  for (const char* target : targets) {
+    const char* p = std::max(target, after + 1);
+    const char* const end = close - p > static_cast<std::ptrdiff_t>(kGuessReach) ? p + kGuessReach : close;
+    const char* split = nullptr;
+    while (!split && p < end && (p = static_cast<const char*>(std::memchr(p, '}', static_cast<std::size_t>(end - p))))) {
+      const char* q = p + 1;
+      while (q < end && is_ws(*q)) ++q;
+      if (q < end && *q == ',') {
+        const char* r = q + 1;
+        while (r < end && is_ws(*r)) ++r;
+        if (r < end && *r == '{') split = q;
+      }
+      ++p;
+    }
+    if (!split) return false;
+    splits.push_back(split);
+    after = split;
+  }
+  return true;
+}
+
 namespace {
 std::atomic<std::uint64_t> g_parallel_parses{0};
 }  // namespace
@@ -1329,34 +1357,14 @@ bool Parser::parse_parallel(Document::Impl& doc, std::string_view bytes, const P
   --close;
   if (close <= open || in[close] != ']') return serial();
 
-  // The pre-scan reads the caller's bytes (whole 64-byte blocks, so it stops up to 63 bytes short).
+  // Where to split: first a guess near each target (a "}" "," "{" run: batches are arrays of
+  // objects), which costs nothing up front and is verified by the parses themselves (below). A
+  // wrong guess costs one failed attempt, then the structural pre-scan decides, which reads
+  // the caller's bytes from the array's start (whole 64-byte blocks, so it stops up to 63 bytes
+  // short of the end).
   const std::size_t parts = std::min<std::size_t>(options.threads, 64);
   std::vector<const char*> targets;
   for (std::size_t k = 1; k < parts; ++k) targets.push_back(in + open + (close - open) * k / parts);
-  std::vector<const char*> found;
-  find_splits(in + open, in + close, in + size, targets, found);
-  // Range i is [starts[i], ends[i]) (offsets); each end gets a NUL for the parse (the scans'
-  // sentinel), put back afterwards. No Value points at these bytes.
-  std::vector<std::size_t> starts{open + 1}, ends;
-  for (const char* split : found) {
-    const auto at = static_cast<std::size_t>(split - in);
-    // Ranges of more than kWindow bytes, so that the copies below do not overlap.
-    if (at - (ends.empty() ? open : ends.back()) <= kWindow) continue;
-    ends.push_back(at);
-    starts.push_back(at + 1);
-  }
-  ends.push_back(close);
-  const std::size_t n = ends.size();
-  if (n < 2 || close - ends[n - 2] <= kWindow) return serial();
-
-  // Who copies what: the parse of range i reads [starts[i], ends[i] + 16). Before the threads
-  // start, this thread copies kWindow bytes from each split on (and puts the NUL there); thread i
-  // then copies [ends[i-1] + kWindow, ends[i]) (range 0 from 0; the last range to the end of the
-  // input, and puts the NUL at close), so no byte is written by one thread while another reads it.
-  for (std::size_t i = 0; i + 1 < n; ++i) {
-    std::memcpy(copy + ends[i], in + ends[i], kWindow);
-    copy[ends[i]] = '\0';
-  }
 
   struct Range {
     Document::Impl doc;
@@ -1365,44 +1373,93 @@ bool Parser::parse_parallel(Document::Impl& doc, std::string_view bytes, const P
     bool ok = false;
     std::exception_ptr exception;
   };
-  std::unique_ptr<Range[]> ranges(new Range[n]);
-  const auto open_offset = static_cast<std::uint32_t>(open);
-  auto work = [&](std::size_t i) {
-    const std::size_t from = i == 0 ? 0 : ends[i - 1] + kWindow;
-    const std::size_t to = i + 1 == n ? size : ends[i];
-    std::memcpy(copy + from, in + from, to - from);
-    if (i + 1 == n) copy[close] = '\0';
-    Range& r = ranges[i];
-    try {
-      r.doc.source = std::string_view(copy, ends[i]);
-      r.doc.arena.set_next_chunk_size(std::clamp<std::size_t>((ends[i] - starts[i]) * 2, 4096, std::size_t{64} << 20));
-      Parser parser(r.doc, options, r.error, r.scratch, copy, copy + ends[i]);
-      r.ok = parser.run_items(copy + starts[i], open_offset);
-    } catch (...) {
-      r.exception = std::current_exception();
+  std::unique_ptr<Range[]> ranges;
+  std::vector<std::size_t> starts, ends;
+  enum class Attempt { kParsed, kWrongSplit, kFailed };
+  auto attempt = [&](const std::vector<const char*>& found) {
+    // Range i is [starts[i], ends[i]) (offsets); each end gets a NUL for the parse (the scans'
+    // sentinel), put back afterwards. No Value points at these bytes.
+    starts.assign(1, open + 1);
+    ends.clear();
+    for (const char* split : found) {
+      const auto at = static_cast<std::size_t>(split - in);
+      // Ranges of more than kWindow bytes, so that the copies below do not overlap.
+      if (at - (ends.empty() ? open : ends.back()) <= kWindow) continue;
+      ends.push_back(at);
+      starts.push_back(at + 1);
     }
-  };
-  {
-    std::vector<std::thread> workers;
-    workers.reserve(n - 1);
-    for (std::size_t i = 1; i < n; ++i) {
+    ends.push_back(close);
+    const std::size_t n = ends.size();
+    if (n < 2 || close - ends[n - 2] <= kWindow) return Attempt::kFailed;
+
+    // Who copies what: the parse of range i reads [starts[i], ends[i] + 16). Before the threads
+    // start, this thread copies kWindow bytes from each split on (and puts the NUL there); thread
+    // i then copies [ends[i-1] + kWindow, ends[i]) (range 0 from 0; the last range to the end of
+    // the input, and puts the NUL at close), so no byte is written by one thread while another
+    // reads it.
+    for (std::size_t i = 0; i + 1 < n; ++i) {
+      std::memcpy(copy + ends[i], in + ends[i], kWindow);
+      copy[ends[i]] = '\0';
+    }
+    ranges.reset(new Range[n]);
+    const auto open_offset = static_cast<std::uint32_t>(open);
+    auto work = [&](std::size_t i) {
+      const std::size_t from = i == 0 ? 0 : ends[i - 1] + kWindow;
+      const std::size_t to = i + 1 == n ? size : ends[i];
+      std::memcpy(copy + from, in + from, to - from);
+      if (i + 1 == n) copy[close] = '\0';
+      Range& r = ranges[i];
       try {
-        workers.emplace_back(work, i);
+        r.doc.source = std::string_view(copy, ends[i]);
+        r.doc.arena.set_next_chunk_size(std::clamp<std::size_t>((ends[i] - starts[i]) * 2, 4096, std::size_t{64} << 20));
+        Parser parser(r.doc, options, r.error, r.scratch, copy, copy + ends[i]);
+        r.ok = parser.run_items(copy + starts[i], open_offset);
       } catch (...) {
-        work(i);  // no thread to be had (std::system_error, std::bad_alloc): parse it here
+        r.exception = std::current_exception();
       }
+    };
+    {
+      std::vector<std::thread> workers;
+      workers.reserve(n - 1);
+      for (std::size_t i = 1; i < n; ++i) {
+        try {
+          workers.emplace_back(work, i);
+        } catch (...) {
+          work(i);  // no thread to be had (std::system_error, std::bad_alloc): parse it here
+        }
+      }
+      work(0);
+      for (std::thread& w : workers) w.join();
     }
-    work(0);
-    for (std::thread& w : workers) w.join();
+    for (std::size_t i = 0; i + 1 < n; ++i) copy[ends[i]] = ',';
+    copy[close] = ']';
+    for (std::size_t i = 0; i < n; ++i) {
+      if (ranges[i].exception) std::rethrow_exception(ranges[i].exception);
+    }
+    // Range 0 starts where the array does; a range that parses to its end as a run of items ends
+    // between two items, so the next one starts on an item. The first range that fails therefore
+    // started on an item: running into its end (the NUL put there: at that offset, or a string
+    // left open there) means only that split was no item boundary; failing anywhere else means
+    // the input is malformed there.
+    for (std::size_t i = 0; i < n; ++i) {
+      if (ranges[i].ok) continue;
+      const ParseError& e = ranges[i].error;
+      const bool ran_into_end = e.offset == ends[i] || e.message.starts_with("unterminated string: no closing");
+      return i + 1 < n && ran_into_end ? Attempt::kWrongSplit : Attempt::kFailed;
+    }
+    return Attempt::kParsed;
+  };
+  std::vector<const char*> found;
+  Attempt result = Attempt::kWrongSplit;
+  if (guess_splits(in + open, in + close, targets, found)) result = attempt(found);
+  if (result == Attempt::kWrongSplit) {
+    found.clear();
+    find_splits(in + open, in + close, in + size, targets, found);
+    result = attempt(found);
   }
-  for (std::size_t i = 0; i + 1 < n; ++i) copy[ends[i]] = ',';
-  copy[close] = ']';
-  for (std::size_t i = 0; i < n; ++i) {
-    if (ranges[i].exception) std::rethrow_exception(ranges[i].exception);
-  }
-  for (std::size_t i = 0; i < n; ++i) {
-    if (!ranges[i].ok) return false;
-  }
+  if (result != Attempt::kParsed) return serial();
+  const std::size_t n = ends.size();
+  const auto open_offset = static_cast<std::uint32_t>(open);
 
   // Assemble: the root array's items, contiguous, in the document's arena; the ranges' storage
   // (nested values, decoded strings) moves into the document.

@@ -465,3 +465,36 @@ TEST_CASE("parallel parse: the pre-scan tracks strings and escapes across block 
   }
   CHECK(parallel == total);
 }
+
+TEST_CASE("parallel parse: guessed splits that are no item boundary are caught and retried", "[json][parallel]") {
+  // Records whose strings hold "},{" (a guess may land inside a string), and records holding
+  // arrays of objects (a guess may land at depth 3): the parse is still the serial one, and still
+  // parallel where a real boundary exists.
+  auto records = [](int count, const std::string& filler) {
+    std::string text = "[";
+    for (int i = 0; i < count; ++i) {
+      text += std::string(i ? ",\n" : "") + "{\"id\": " + std::to_string(i) + ", \"note\": \"" + filler +
+              "\", \"rows\": [{\"a\": 1}, {\"b\": 2}, {\"c\": [ {\"d\": \"},{\"} ]}]}";
+    }
+    return text + "]";
+  };
+  for (const std::string& filler : {std::string("x"), std::string("a},{b"), std::string("},{") + std::string(40, 'y')}) {
+    const std::string text = records(400, filler);
+    for (unsigned threads : {2u, 3u, 4u}) {
+      INFO("filler <" << filler << ">, threads " << threads);
+      CHECK(compare(text, threads));
+    }
+  }
+  // One huge item: every "},{" is nested, no split exists; the serial parse decides.
+  std::string one = "[{\"rows\": [";
+  for (int i = 0; i < 3000; ++i) one += std::string(i ? "," : "") + "{\"n\": " + std::to_string(i) + "}";
+  one += "]}]";
+  CHECK_FALSE(compare(one, 2));
+  // Malformed after a real boundary, and inside a string at a guess: the serial errors.
+  std::string broken = records(300, "z");
+  broken[broken.size() * 3 / 4] = '\x01';
+  compare(broken, 2);
+  std::string open_string = records(300, "z");
+  open_string.insert(open_string.size() / 2, "\"");
+  compare(open_string, 2);
+}

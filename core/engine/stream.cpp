@@ -1,5 +1,10 @@
 #include "stream.hpp"
 
+#include <algorithm>
+#include <cstring>
+
+#include "flowguard/utf8.hpp"
+
 namespace flowguard::engine {
 
 namespace {
@@ -32,6 +37,20 @@ int ItemReader::get() {
     ++column_;
   }
   return c;
+}
+
+void ItemReader::consume(std::size_t n) {
+  const char* const from = buffer_.data() + pos_;
+  const auto lines = static_cast<std::uint32_t>(std::count(from, from + n, '\n'));
+  if (lines) {
+    const char* last = static_cast<const char*>(::memrchr(from, '\n', n));
+    line_ += lines;
+    column_ = 1 + static_cast<std::uint32_t>(utf8_code_points(std::string_view(last + 1, static_cast<std::size_t>(from + n - last - 1))));
+  } else {
+    column_ += static_cast<std::uint32_t>(utf8_code_points(std::string_view(from, n)));
+  }
+  pos_ += n;
+  offset_ += n;
 }
 
 void ItemReader::skip_space() {
@@ -70,7 +89,16 @@ bool ItemReader::next(std::string& item, ItemStart& start) {
         return false;
       }
       start = here();
-      for (int c = peek(); c >= 0 && c != '\n'; c = peek()) item.push_back(static_cast<char>(get()));
+      // The line up to its '\n' (not consumed), a buffer at a time.
+      while (peek() >= 0) {
+        const char* const from = buffer_.data() + pos_;
+        const std::size_t left = buffer_.size() - pos_;
+        const auto* nl = static_cast<const char*>(std::memchr(from, '\n', left));
+        const std::size_t n = nl ? static_cast<std::size_t>(nl - from) : left;
+        item.append(from, n);
+        consume(n);
+        if (nl) break;
+      }
       while (!item.empty() && is_space(static_cast<unsigned char>(item.back()))) item.pop_back();
       if (!item.empty()) return true;
     }
@@ -85,23 +113,33 @@ bool ItemReader::next(std::string& item, ItemStart& start) {
   }
   if (peek() < 0) return fail("unexpected end of input inside the array: expected a record or ']'");
   start = here();
+  // The item runs to the ',' or ']' at depth 0 outside strings (not consumed). Scanned a buffer at
+  // a time: the bytes are appended and consumed in one step per buffer.
   int depth = 0;
   bool in_string = false, escaped = false;
-  for (;;) {
-    const int c = peek();
-    if (c < 0) return fail("unexpected end of input inside the array: expected ',' or ']'");
-    if (in_string) {
-      item.push_back(static_cast<char>(get()));
-      if (escaped) escaped = false;
-      else if (c == '\\') escaped = true;
-      else if (c == '"') in_string = false;
-      continue;
+  for (bool done = false; !done;) {
+    if (peek() < 0) return fail("unexpected end of input inside the array: expected ',' or ']'");
+    const char* const from = buffer_.data() + pos_;
+    const std::size_t left = buffer_.size() - pos_;
+    std::size_t i = 0;
+    for (; i < left; ++i) {
+      const char c = from[i];
+      if (in_string) {
+        if (escaped) escaped = false;
+        else if (c == '\\') escaped = true;
+        else if (c == '"') in_string = false;
+        continue;
+      }
+      if (depth == 0 && (c == ',' || c == ']')) {
+        done = true;
+        break;
+      }
+      if (c == '"') in_string = true;
+      else if (c == '{' || c == '[') ++depth;
+      else if (c == '}' || c == ']') --depth;
     }
-    if (depth == 0 && (c == ',' || c == ']')) break;
-    item.push_back(static_cast<char>(get()));
-    if (c == '"') in_string = true;
-    else if (c == '{' || c == '[') ++depth;
-    else if (c == '}' || c == ']') --depth;
+    item.append(from, i);
+    consume(i);
   }
   while (!item.empty() && is_space(static_cast<unsigned char>(item.back()))) item.pop_back();
   if (item.empty()) return fail("expected a record before ','");

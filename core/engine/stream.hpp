@@ -32,6 +32,8 @@ class ItemReader {
  private:
   int peek();  // next byte or -1, without consuming
   int get();   // consume one byte, tracking line and column
+  // Consumes the next `n` buffered bytes at once (line and column from what they hold).
+  void consume(std::size_t n);
   void skip_space();
   bool fail(std::string message);
   ItemStart here() const noexcept { return {offset_, line_, column_}; }

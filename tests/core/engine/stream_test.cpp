@@ -1,0 +1,111 @@
+// ItemReader splits an array (or NDJSON) into its items' texts with their start positions,
+// whatever falls on the boundaries of its 1 MiB read buffer.
+#include <catch2/catch.hpp>
+
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "stream.hpp"
+
+using flowguard::engine::ItemReader;
+using flowguard::engine::ItemStart;
+
+namespace {
+
+// Line and column (code points) of every offset, counted the plain way.
+ItemStart reference_position(const std::string& text, std::size_t offset) {
+  ItemStart at;
+  at.offset = offset;
+  for (std::size_t i = 0; i < offset; ++i) {
+    const auto c = static_cast<unsigned char>(text[i]);
+    if (c == '\n') {
+      ++at.line;
+      at.column = 1;
+    } else if ((c & 0xC0) != 0x80) {
+      ++at.column;
+    }
+  }
+  return at;
+}
+
+std::string record(int i) {
+  // Strings with commas, brackets, escaped quotes and backslashes, multibyte text, line breaks.
+  return "{\"id\": " + std::to_string(i) + ",\n   \"note\": \"a, [b] {c} \\\"q\\\" \\\\ \xC3\xA9\xE2\x86\x92 " +
+         std::string(static_cast<std::size_t>(i % 200), 'x') + "\", \"rows\": [1, [2, {\"k\": \"]\"}]]}";
+}
+
+}  // namespace
+
+TEST_CASE("ItemReader: items and positions across read-buffer boundaries") {
+  std::vector<std::string> items;
+  std::string array = "\xEF\xBB\xBF [\n";  // BOM, then the array
+  std::vector<std::size_t> offsets;
+  for (int i = 0; i < 12000; ++i) {  // ~2.5 MB: two buffer boundaries fall inside items
+    items.push_back(record(i));
+    if (i) array += i % 3 ? ",\n  " : " , ";
+    offsets.push_back(array.size());
+    array += items.back();
+  }
+  array += "\n]\n";
+  REQUIRE(array.size() > (std::size_t{2} << 20));
+
+  std::istringstream in(array);
+  ItemReader reader(in, false);
+  std::string item;
+  ItemStart start;
+  std::size_t n = 0;
+  while (reader.next(item, start)) {
+    REQUIRE(n < items.size());
+    INFO("item " << n);
+    REQUIRE(item == items[n]);
+    const ItemStart expected = reference_position(array, offsets[n]);
+    CHECK(start.offset == expected.offset);
+    CHECK(start.line == expected.line);
+    CHECK(start.column == expected.column - (expected.line == 1 ? 1 : 0));  // the BOM is no column
+    ++n;
+  }
+  CHECK_FALSE(reader.error());
+  CHECK(n == items.size());
+
+  std::string ndjson;
+  std::vector<std::size_t> line_offsets;
+  for (std::size_t i = 0; i < items.size(); ++i) {
+    std::string flat = items[i];
+    for (char& c : flat)
+      if (c == '\n') c = ' ';
+    line_offsets.push_back(ndjson.size());
+    ndjson += flat + (i % 5 ? "\n" : "\r\n\n");
+  }
+  std::istringstream lines(ndjson);
+  ItemReader line_reader(lines, true);
+  n = 0;
+  while (line_reader.next(item, start)) {
+    INFO("line item " << n);
+    REQUIRE(n < items.size());
+    CHECK(item.find('\n') == std::string::npos);
+    CHECK(item.size() == items[n].size());
+    const ItemStart expected = reference_position(ndjson, line_offsets[n]);
+    CHECK(start.offset == expected.offset);
+    CHECK(start.line == expected.line);
+    CHECK(start.column == expected.column);
+    ++n;
+  }
+  CHECK(n == items.size());
+}
+
+TEST_CASE("ItemReader: an item cut off by the end of input is an error at the end") {
+  std::string text = "[" + record(1) + ", " + record(2);
+  text.resize(text.size() - 5);
+  std::istringstream in(text);
+  ItemReader reader(in, false);
+  std::string item;
+  ItemStart start;
+  CHECK(reader.next(item, start));
+  CHECK_FALSE(reader.next(item, start));
+  REQUIRE(reader.error());
+  CHECK(reader.error_at().offset == text.size());
+  const ItemStart end = reference_position(text, text.size());
+  CHECK(reader.error_at().line == end.line);
+  CHECK(reader.error_at().column == end.column);
+}

@@ -54,6 +54,9 @@ enum class Format : std::uint8_t { kNone, kDate, kDateTime, kTime };
 struct Prop {
   std::string_view key;
   std::uint32_t node;
+  // `node` with its "$ref" chain followed (a draft-07 "$ref" ignores its siblings): the accept
+  // path jumps straight there. The diagnostic path walks the chain for the x-spec on the way.
+  std::uint32_t target = kNone;
 };
 
 struct Dependency {
@@ -1174,9 +1177,9 @@ class Evaluator {
           bool r;
           if constexpr (!D) {
             // Accept path: a leaf property (the common case) is checked here, without a call.
-            const Node& leaf = im_.nodes[p->node];
+            const Node& leaf = im_.nodes[p->target];
             r = !leaf.is_bool && leaf.ref == kNone && !leaf.has_structure ? value_checks<false>(leaf, m.value, c, spec)
-                                                                          : run<false>(p->node, m.value, c, spec);
+                                                                          : run<false>(p->target, m.value, c, spec);
           } else {
             r = run<D>(p->node, m.value, c, spec);
           }
@@ -1510,6 +1513,13 @@ Status build_program(Program& program) {
   compiler.compile(0, program.docs[0]->root(), "");
   if (!compiler.error) compiler.check_cycles();
   if (compiler.error) return std::move(*compiler.error);
+  for (Node& n : program.nodes)
+    for (Prop& p : n.props) {
+      p.target = p.node;
+      // check_cycles refused "$ref" cycles; the bound is a second guard.
+      for (std::size_t steps = 0; program.nodes[p.target].ref != kNone && steps < program.nodes.size(); ++steps)
+        p.target = program.nodes[p.target].ref;
+    }
   if (!program.fully_compiled) {
     auto fb = ValijsonSchema::build(*program.docs[0], program.doc_paths[0], "");
     if (!fb) return std::move(fb).error();

@@ -580,7 +580,8 @@ void Engine::Impl::run_record_stage(const RecordStage& stage, std::size_t begin,
     current = i;
     record_flagged.clear();
     if (const schema::CompiledSchema* schema = stage.plans[i].schema) {
-      const schema::ValidateOptions how{type->case_insensitive_keys};
+      schema::ValidateOptions how{type->case_insensitive_keys};
+      how.skip_valid_subtrees = options.fast_paths;
       if (!options.fast_paths || !schema->accepts(record, how)) {
         schema->validate(record, records[i].pointer, violations, SIZE_MAX, how);
         add_schema_findings(violations, *type, options.strict_keys, out, record_flagged);
@@ -759,6 +760,7 @@ FileReport Engine::Impl::check_parsed(Parsed& parsed, std::string_view source_na
   if (type) {
     if (const auto* schema = impl.schema_for(*type)) {
       schema::ValidateOptions how{type->case_insensitive_keys};
+      how.skip_valid_subtrees = impl.options.fast_paths;
       const schema::CompiledSchema* items = impl.options.fast_paths ? impl.item_schema_for(*type) : nullptr;
       const bool records_are_root_items = root.is_array() && records.size() == root.size() &&
                                           (records.empty() || records.front().value == root.items().data());

@@ -909,6 +909,9 @@ class Evaluator {
   bool case_deviation() const noexcept { return case_deviation_; }
   // The items of this array are validated by the caller (ValidateOptions::skip_root_items).
   void skip_items_of(const json::Value* array) noexcept { skip_items_of_ = array; }
+  // The diagnostic walk descends only into property values and items the accept path refuses
+  // (ValidateOptions::skip_valid_subtrees).
+  void skip_valid_subtrees(bool on) noexcept { prune_ = on; }
 
   template <bool D>
   bool run(std::uint32_t ni, const json::Value& v, Ctx* c, std::string_view spec) const {
@@ -1132,6 +1135,17 @@ class Evaluator {
     return m ? &m->value : nullptr;
   }
 
+  // For the diagnostic walk: true when `v` passes `node` on the accept path with no key that
+  // matches only ignoring case (a keyCase warning is a violation the walk must still report).
+  bool quietly_accepts(std::uint32_t node, const json::Value& v) const {
+    const bool saved = case_deviation_;
+    case_deviation_ = false;
+    const bool ok = run<false>(node, v, nullptr, {});
+    const bool deviated = case_deviation_;
+    case_deviation_ = saved || deviated;
+    return ok && !deviated;
+  }
+
   bool accepts_key(std::uint32_t node, std::string_view key) const {
     // propertyNames validates keys as strings; our DOM cannot make a string Value without a parse.
     std::string text;
@@ -1173,17 +1187,19 @@ class Evaluator {
         if (p) {
           matched = true;
           if (const auto index = static_cast<std::size_t>(p - n.props.data()); index < 64) seen |= std::uint64_t{1} << index;
-          if constexpr (D) json::append_pointer(c->pointer, m.key);
           bool r;
           if constexpr (!D) {
             // Accept path: a leaf property (the common case) is checked here, without a call.
             const Node& leaf = im_.nodes[p->target];
             r = !leaf.is_bool && leaf.ref == kNone && !leaf.has_structure ? value_checks<false>(leaf, m.value, c, spec)
                                                                           : run<false>(p->target, m.value, c, spec);
+          } else if (prune_ && quietly_accepts(p->target, m.value)) {
+            r = true;  // nothing to report below here: no pointer, no diagnostic walk
           } else {
+            json::append_pointer(c->pointer, m.key);
             r = run<D>(p->node, m.value, c, spec);
+            c->pointer.resize(mark);
           }
-          if constexpr (D) c->pointer.resize(mark);
           if (!r) {
             if constexpr (!D) return false;
             ok = false;
@@ -1282,6 +1298,7 @@ class Evaluator {
     auto items = v.items();
     auto each = [&](std::size_t i, std::uint32_t node) {
       if constexpr (D) {
+        if (prune_ && quietly_accepts(node, items[i])) return true;
         std::size_t mark = c->pointer.size();
         json::append_pointer(c->pointer, i);
         bool r = run<D>(node, items[i], c, spec);
@@ -1503,6 +1520,7 @@ class Evaluator {
 
   const Program& im_;
   bool ci_ = false;
+  bool prune_ = false;
   mutable bool case_deviation_ = false;
   const json::Value* skip_items_of_ = nullptr;
 };
@@ -1625,6 +1643,7 @@ void CompiledSchema::validate(const json::Value& instance, std::string_view poin
   ctx.pointer.assign(pointer_prefix);
   Evaluator evaluator(*impl_, options.case_insensitive_keys);
   if (options.skip_root_items) evaluator.skip_items_of(&instance);
+  evaluator.skip_valid_subtrees(options.skip_valid_subtrees);
   evaluator.run<true>(root_, instance, &ctx, inherited_spec_);
 }
 

@@ -55,6 +55,10 @@ struct ValidateOptions {
   // The items of the instance's root array are not validated here: the caller validates them one
   // at a time with root_items_schema() (to spread records over threads). Only for the root.
   bool skip_root_items = false;
+  // validate() asks the accept path about each property value and array item first and walks
+  // only those it refuses (a failing record is mostly valid fields). The violations are the same
+  // either way; false walks everything (the engine's fast_paths = false, which tests compare).
+  bool skip_valid_subtrees = true;
 };
 
 class CompiledSchema {

@@ -20,6 +20,7 @@
 #                    measurement): one job against two, in process (Engine::check of the whole
 #                    document) and from the command line (a file this large is streamed)
 #   --no-build       use the binaries already in the build directory
+#   --types A,B      only these batch types (default: all four)
 #
 # Not part of the test suite: it measures, it does not assert (except that it exits non-zero when a
 # tool fails to run).
@@ -35,6 +36,7 @@ ITER=10
 COLD_RUNS=5
 WARMUP=2
 BIG=0
+TYPES_ARG=()
 BUILD_STEP=1
 BIG_BYTES=${BIG_BYTES:-1000000000}
 JOBS_RECORDS=200000
@@ -49,13 +51,15 @@ while [[ $# -gt 0 ]]; do
     --big) BIG=1; shift ;;
     --jobs-records) JOBS_RECORDS=$2; shift 2 ;;
     --no-build) BUILD_STEP=0; shift ;;
-    -h|--help) sed -n '2,20p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    --types) IFS=, read -r -a TYPES_ARG <<< "$2"; shift 2 ;;
+    -h|--help) sed -n '2,22p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "run.sh: unknown argument $1 (see --help)" >&2; exit 2 ;;
   esac
 done
 
 say() { printf '\n== %s\n' "$*" >&2; }
 TYPES=(dfs.unit-meter-point-schedule dfs.bid-submission dfs.weekly-settlement dfs.mpan-forecast)
+if [[ ${#TYPES_ARG[@]} -gt 0 ]]; then TYPES=("${TYPES_ARG[@]}"); fi
 INPUTS=(valid faulty)
 mkdir -p "$OUT"
 MEAS=$OUT/measurements.jsonl

@@ -145,16 +145,29 @@ MessageInfo describe_message(const engine::RecordRef& record, const TypeEntry* t
   info.pointer = record.pointer;
   if (type) info.type = type->name;
   const json::Value* s1 = find_loose(find_loose(record.value, "CommonBlock"), "S1");
-  auto text = [&](std::string_view key) -> std::optional<std::string> {
-    const json::Value* v = find_loose(s1, key);
-    if (v && v->is_string()) return std::string(v->as_string());
+  if (!s1 || !s1->is_object()) return info;
+  // The five S1 fields in one pass over S1's members, as find_loose finds each: the first exact
+  // key, else the first key of the same length that matches loosely.
+  static constexpr std::string_view kKeys[] = {"senderUniqueReference", "senderCorrelationID", "senderTimestamp",
+                                               "senderDIPID", "DIPConnectionProviderID"};
+  constexpr std::size_t kCount = std::size(kKeys);
+  const json::Value* found[kCount] = {};
+  bool exact[kCount] = {};
+  for (const auto& m : s1->members())
+    for (std::size_t k = 0; k < kCount; ++k) {
+      if (exact[k] || m.key.size() != kKeys[k].size()) continue;
+      if (m.key == kKeys[k]) found[k] = &m.value, exact[k] = true;
+      else if (!found[k] && domain::loosely_equal_keys(m.key, kKeys[k])) found[k] = &m.value;
+    }
+  auto text = [&](std::size_t k) -> std::optional<std::string> {
+    if (found[k] && found[k]->is_string()) return std::string(found[k]->as_string());
     return std::nullopt;
   };
-  info.sender_unique_reference = text("senderUniqueReference");
-  info.sender_correlation_id = text("senderCorrelationID");
-  info.sender_timestamp = text("senderTimestamp");
-  info.sender_dip_id = text("senderDIPID");
-  info.dcp_dip_id = text("DIPConnectionProviderID");
+  info.sender_unique_reference = text(0);
+  info.sender_correlation_id = text(1);
+  info.sender_timestamp = text(2);
+  info.sender_dip_id = text(3);
+  info.dcp_dip_id = text(4);
   return info;
 }
 

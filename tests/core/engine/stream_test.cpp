@@ -13,20 +13,29 @@ using flowguard::engine::ItemStart;
 
 namespace {
 
-// Line and column (code points) of every offset, counted the plain way.
-ItemStart reference_position(const std::string& text, std::size_t offset) {
+// Line and column (code points) at each of `offsets` (ascending), counted the plain way in one pass.
+std::vector<ItemStart> reference_positions(const std::string& text, const std::vector<std::size_t>& offsets) {
+  std::vector<ItemStart> out;
   ItemStart at;
-  at.offset = offset;
-  for (std::size_t i = 0; i < offset; ++i) {
-    const auto c = static_cast<unsigned char>(text[i]);
-    if (c == '\n') {
-      ++at.line;
-      at.column = 1;
-    } else if ((c & 0xC0) != 0x80) {
-      ++at.column;
+  std::size_t i = 0;
+  for (const std::size_t offset : offsets) {
+    for (; i < offset; ++i) {
+      const auto c = static_cast<unsigned char>(text[i]);
+      if (c == '\n') {
+        ++at.line;
+        at.column = 1;
+      } else if ((c & 0xC0) != 0x80) {
+        ++at.column;
+      }
     }
+    at.offset = offset;
+    out.push_back(at);
   }
-  return at;
+  return out;
+}
+
+ItemStart reference_position(const std::string& text, std::size_t offset) {
+  return reference_positions(text, {offset}).front();
 }
 
 std::string record(int i) {
@@ -50,6 +59,7 @@ TEST_CASE("ItemReader: items and positions across read-buffer boundaries") {
   array += "\n]\n";
   REQUIRE(array.size() > (std::size_t{2} << 20));
 
+  const std::vector<ItemStart> expected_starts = reference_positions(array, offsets);
   std::istringstream in(array);
   ItemReader reader(in, false);
   std::string item;
@@ -59,7 +69,7 @@ TEST_CASE("ItemReader: items and positions across read-buffer boundaries") {
     REQUIRE(n < items.size());
     INFO("item " << n);
     REQUIRE(item == items[n]);
-    const ItemStart expected = reference_position(array, offsets[n]);
+    const ItemStart& expected = expected_starts[n];
     CHECK(start.offset == expected.offset);
     CHECK(start.line == expected.line);
     CHECK(start.column == expected.column - (expected.line == 1 ? 1 : 0));  // the BOM is no column
@@ -77,6 +87,7 @@ TEST_CASE("ItemReader: items and positions across read-buffer boundaries") {
     line_offsets.push_back(ndjson.size());
     ndjson += flat + (i % 5 ? "\n" : "\r\n\n");
   }
+  const std::vector<ItemStart> expected_lines = reference_positions(ndjson, line_offsets);
   std::istringstream lines(ndjson);
   ItemReader line_reader(lines, true);
   n = 0;
@@ -85,7 +96,7 @@ TEST_CASE("ItemReader: items and positions across read-buffer boundaries") {
     REQUIRE(n < items.size());
     CHECK(item.find('\n') == std::string::npos);
     CHECK(item.size() == items[n].size());
-    const ItemStart expected = reference_position(ndjson, line_offsets[n]);
+    const ItemStart& expected = expected_lines[n];
     CHECK(start.offset == expected.offset);
     CHECK(start.line == expected.line);
     CHECK(start.column == expected.column);

@@ -200,33 +200,33 @@ class ChunkCache {
     return block.memory;
   }
   // Keeps the block when it fits under the limit (evicting the oldest blocks to make room);
-  // false when the caller must free it.
-  bool give(void* memory, std::size_t size) {
+  // false when the caller must free it. Called from Arena's destructor: never throws (when
+  // memory for the bookkeeping itself runs out, the block is simply not kept).
+  bool give(void* memory, std::size_t size) noexcept {
     std::vector<Block> evicted;
-    {
+    bool kept = false;
+    try {
       std::lock_guard lock(mutex_);
-      if (size > limit_) return false;
-      while (cached_ + size > limit_) {
-        evicted.push_back(blocks_.front());
-        cached_ -= blocks_.front().size;
-        blocks_.erase(blocks_.begin());
+      if (size <= limit_) {
+        blocks_.reserve(blocks_.size() + 1);  // the only allocations, before anything changes
+        evicted.reserve(blocks_.size());
+        evict_to(limit_ - size, evicted);
+        blocks_.push_back(Block{memory, size});
+        cached_ += size;
+        kept = true;
       }
-      blocks_.push_back(Block{memory, size});
-      cached_ += size;
+    } catch (...) {
     }
     for (const Block& b : evicted) release(b.memory);
-    return true;
+    return kept;
   }
   void set_limit(std::size_t bytes) {
     std::vector<Block> evicted;
     {
       std::lock_guard lock(mutex_);
+      evicted.reserve(blocks_.size());
       limit_ = bytes;
-      while (cached_ > limit_) {
-        evicted.push_back(blocks_.front());
-        cached_ -= blocks_.front().size;
-        blocks_.erase(blocks_.begin());
-      }
+      evict_to(limit_, evicted);
     }
     for (const Block& b : evicted) release(b.memory);
   }
@@ -239,6 +239,14 @@ class ChunkCache {
     void* memory;
     std::size_t size;
   };
+  // Oldest blocks out until at most `keep` bytes stay cached (evicted has the capacity: no throw).
+  void evict_to(std::size_t keep, std::vector<Block>& evicted) noexcept {
+    while (cached_ > keep) {
+      evicted.push_back(blocks_.front());
+      cached_ -= blocks_.front().size;
+      blocks_.erase(blocks_.begin());
+    }
+  }
   std::mutex mutex_;
   std::vector<Block> blocks_;  // few: one per large document recently freed
   std::size_t cached_ = 0;

@@ -101,30 +101,98 @@ std::uint32_t count_code_points(const char* p, std::size_t n) noexcept {
 
 }  // namespace
 
-LineIndex::LineIndex(std::string_view source) : source_(source) { line_starts_.push_back(0); }
+LineIndex::LineIndex(std::string_view source) : source_(source), indexed_(true) {}
 
-void LineIndex::extend_to(std::size_t offset) const {
-  if (offset <= lines_scanned_) return;
-  // Line starts up to `offset`: every line end before it ("\n", "\r\n" and a lone "\r" all end
-  // a line, as in editors), found 16 bytes at a time.
-  const std::size_t n = source_.size();
+void LineIndex::scan_to(std::uint64_t offset) const noexcept {
+  // Line ends in [cursor_.offset, offset): "\n", and a "\r" not followed by "\n" (a lone CR ends
+  // a line too, as in editors; the CR of a CRLF does not, its LF does).
+  constexpr std::uint64_t kMarkEvery = std::uint64_t{1} << 16;
   const char* const begin = source_.data();
-  const char* p = begin + lines_scanned_;
-  const char* const end = begin + offset;
-  auto line_end = [&](const char* q) {
-    if (*q == '\n' || q + 1 == begin + n || q[1] != '\n') line_starts_.push_back(static_cast<std::uint32_t>(q - begin + 1));
+  const std::size_t n = source_.size();
+  auto is_line_end = [&](const char* q) {
+    return *q == '\n' || (*q == '\r' && (q + 1 == begin + n || q[1] != '\n'));
   };
+  // The start of the line that `at` is on, looking back no further than `floor` (whose line
+  // starts at floor_start): lines are short, so this reads a few bytes.
+  auto line_start_before = [&](const char* at, const char* floor, std::uint64_t floor_start) {
+    for (const char* q = at; q > floor; --q)
+      if (is_line_end(q - 1)) return static_cast<std::uint64_t>(q - begin);
+    return floor_start;
+  };
+  const char* const from = begin + cursor_.offset;
+  const char* p = from;
+  const char* const end = begin + offset;
+  std::uint64_t lines = 0;
 #if defined(__SSE2__)
-  for (; end - p >= 16; p += 16) {
+  // LFs are counted in byte lanes (a compare's -1 subtracted) and the lanes summed before any
+  // can overflow, so 64 bytes cost a few instructions; the rare block with a CR adds its lone
+  // CRs one by one.
+  const __m128i zero = _mm_setzero_si128();
+  __m128i lanes = zero;
+  unsigned pending = 0;
+  auto flush = [&] {
+    const __m128i sums = _mm_sad_epu8(lanes, zero);
+    lines += static_cast<std::uint64_t>(_mm_cvtsi128_si32(sums)) +
+             static_cast<std::uint64_t>(_mm_cvtsi128_si32(_mm_srli_si128(sums, 8)));
+    lanes = zero;
+    pending = 0;
+  };
+  std::uint64_t next_mark = marks_.empty() ? kMarkEvery : marks_.back().offset + kMarkEvery;
+  const __m128i lf_byte = _mm_set1_epi8('\n'), cr_byte = _mm_set1_epi8('\r');
+  // A block's lone CRs (a CR whose next byte, maybe the next block's first, is no LF).
+  auto lone_returns = [&](const char* block, __m128i v, __m128i lf) {
+    auto returns = static_cast<unsigned>(_mm_movemask_epi8(_mm_cmpeq_epi8(v, cr_byte)));
+    if (!returns) return;
+    const bool lf_next = block + 16 < begin + n && block[16] == '\n';
+    returns &= ~((static_cast<unsigned>(_mm_movemask_epi8(lf)) >> 1) | (lf_next ? 0x8000u : 0u));
+    for (; returns; returns &= returns - 1) ++lines;
+  };
+  // 64 bytes a step while far from the end and from the next mark, else 16; `pending` bounds
+  // what a lane may hold (255) before the lanes are summed.
+  for (;;) {
+    for (; end - p >= 64 && static_cast<std::uint64_t>(p - begin) + 64 <= next_mark; p += 64) {
+      const __m128i v0 = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
+      const __m128i v1 = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p + 16));
+      const __m128i v2 = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p + 32));
+      const __m128i v3 = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p + 48));
+      const __m128i l0 = _mm_cmpeq_epi8(v0, lf_byte), l1 = _mm_cmpeq_epi8(v1, lf_byte);
+      const __m128i l2 = _mm_cmpeq_epi8(v2, lf_byte), l3 = _mm_cmpeq_epi8(v3, lf_byte);
+      lanes = _mm_sub_epi8(_mm_sub_epi8(lanes, _mm_add_epi8(l0, l1)), _mm_add_epi8(l2, l3));
+      if ((pending += 4) > 251) flush();
+      const __m128i cr = _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(v0, cr_byte), _mm_cmpeq_epi8(v1, cr_byte)),
+                                      _mm_or_si128(_mm_cmpeq_epi8(v2, cr_byte), _mm_cmpeq_epi8(v3, cr_byte)));
+      if (_mm_movemask_epi8(cr)) {
+        lone_returns(p, v0, l0);
+        lone_returns(p + 16, v1, l1);
+        lone_returns(p + 32, v2, l2);
+        lone_returns(p + 48, v3, l3);
+      }
+    }
+    if (end - p < 16) break;
+    if (static_cast<std::uint64_t>(p - begin) >= next_mark) {
+      // Lines ended before p: what a later call going backwards restarts from. A mark that
+      // cannot be stored (out of memory) only makes such a call rescan more.
+      flush();
+      try {
+        marks_.push_back({static_cast<std::uint64_t>(p - begin), cursor_.line + static_cast<std::uint32_t>(lines),
+                          line_start_before(p, from, cursor_.line_start)});
+      } catch (...) {
+      }
+      next_mark = static_cast<std::uint64_t>(p - begin) + kMarkEvery;
+    }
     const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
-    auto ends = static_cast<unsigned>(
-        _mm_movemask_epi8(_mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8('\n')), _mm_cmpeq_epi8(v, _mm_set1_epi8('\r')))));
-    for (; ends; ends &= ends - 1) line_end(p + std::countr_zero(ends));
+    const __m128i lf = _mm_cmpeq_epi8(v, lf_byte);
+    lanes = _mm_sub_epi8(lanes, lf);
+    if (++pending > 251) flush();
+    lone_returns(p, v, lf);
+    p += 16;
   }
+  flush();
 #endif
-  for (; p < end; ++p)
-    if (*p == '\n' || *p == '\r') line_end(p);
-  lines_scanned_ = offset;
+  for (; p < end; ++p) lines += is_line_end(p);
+  cursor_.line_start = lines ? line_start_before(end, from, cursor_.line_start) : cursor_.line_start;
+  cursor_.offset = offset;
+  cursor_.line += static_cast<std::uint32_t>(lines);
 }
 
 void LineIndex::extend_blocks_to(std::size_t offset) const {
@@ -149,15 +217,16 @@ std::uint64_t LineIndex::code_points_before(std::uint64_t offset) const noexcept
 
 std::pair<std::uint32_t, std::uint32_t> LineIndex::locate(std::uint64_t offset) const noexcept {
   std::lock_guard lock(mutex_);
-  if (line_starts_.empty()) return {1, 1};
+  if (!indexed_) return {1, 1};
   offset = std::min<std::uint64_t>(offset, source_.size());
-  try {
-    extend_to(static_cast<std::size_t>(offset));
-  } catch (...) {  // out of memory growing the index: what is indexed so far still answers
+  if (offset < cursor_.offset) {  // backwards: from the last mark at or before offset
+    const auto after = std::upper_bound(marks_.begin(), marks_.end(), offset,
+                                        [](std::uint64_t o, const Mark& m) { return o < m.offset; });
+    cursor_ = after == marks_.begin() ? Mark{} : *(after - 1);
   }
-  const auto it = std::upper_bound(line_starts_.begin(), line_starts_.end(), offset) - 1;
-  const auto line = static_cast<std::uint32_t>(it - line_starts_.begin() + 1);
-  std::uint64_t start = *it;
+  scan_to(offset);
+  const std::uint32_t line = cursor_.line;
+  std::uint64_t start = cursor_.line_start;
   // The BOM is invisible in editors: column 1 is the first character after it.
   if (line == 1 && has_bom(source_)) start = std::min<std::uint64_t>(3, offset);
   // A short line is counted from its start; a long one (minified JSON) through per-block counts.

@@ -4,6 +4,7 @@
 #include <cmath>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "flowguard/json/document.hpp"
 
@@ -555,6 +556,51 @@ TEST_CASE("LineIndex agrees with a plain count on every offset, line ends anywhe
       INFO("round " << round << " offset " << offset << " after indexing the whole text");
       CHECK(whole.locate(offset) == reference(text, offset));
     }
+  }
+}
+
+TEST_CASE("LineIndex on a large text: forwards, backwards and out of order", "[json][lines]") {
+  using Pos = std::pair<std::uint32_t, std::uint32_t>;
+  const char* pieces[] = {"ab", "\n", "\r\n", "\r", "    ", "\xC3\xA9", "{\"k\": 1},", "\n\n"};
+  std::string text;
+  std::uint32_t state = 7;
+  while (text.size() < 300000) {
+    state = state * 1103515245u + 12345u;
+    text += pieces[(state >> 16) % 8];
+  }
+  // The position of every offset, in one pass.
+  std::vector<Pos> expected(text.size() + 1);
+  Pos pos{1, 1};
+  for (std::size_t i = 0; i <= text.size(); ++i) {
+    expected[i] = pos;
+    if (i == text.size()) break;
+    const char c = text[i];
+    if (c == '\n' || (c == '\r' && (i + 1 == text.size() || text[i + 1] != '\n'))) pos = {pos.first + 1, 1};
+    else if ((static_cast<unsigned char>(c) & 0xC0) != 0x80) ++pos.second;
+  }
+  const LineIndex idx(text);
+  for (std::size_t offset = 0; offset <= text.size(); offset += 97) {
+    INFO("forwards " << offset);
+    REQUIRE(idx.locate(offset) == expected[offset]);
+  }
+  for (std::size_t offset = text.size(); offset > 0; offset = offset > 1013 ? offset - 1013 : 0) {
+    INFO("backwards " << offset);
+    REQUIRE(idx.locate(offset) == expected[offset]);
+  }
+  for (int i = 0; i < 2000; ++i) {
+    state = state * 1103515245u + 12345u;
+    const std::size_t offset = (state >> 8) % (text.size() + 1);
+    INFO("out of order " << offset);
+    REQUIRE(idx.locate(offset) == expected[offset]);
+  }
+  // The whole text in one scan (64 bytes a step, marks on the way), then anywhere.
+  const LineIndex whole(text);
+  REQUIRE(whole.locate(text.size()) == expected[text.size()]);
+  for (int i = 0; i < 2000; ++i) {
+    state = state * 1103515245u + 12345u;
+    const std::size_t offset = (state >> 8) % (text.size() + 1);
+    INFO("after one scan " << offset);
+    REQUIRE(whole.locate(offset) == expected[offset]);
   }
 }
 

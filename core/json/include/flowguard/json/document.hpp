@@ -138,13 +138,23 @@ class LineIndex {
   std::pair<std::uint32_t, std::uint32_t> locate(std::uint64_t offset) const noexcept;
 
  private:
+  // Where a scan for line ends has reached: the line that `offset` is on and where it starts.
+  struct Mark {
+    std::uint64_t offset = 0;
+    std::uint32_t line = 1;
+    std::uint64_t line_start = 0;
+  };
   std::string_view source_;
+  bool indexed_ = false;  // false for a default LineIndex: everything is at 1:1
   mutable std::mutex mutex_;
-  mutable std::vector<std::uint32_t> line_starts_;
-  mutable std::size_t lines_scanned_ = 0;  // line ends before this offset are in line_starts_
+  // Findings are located in ascending order: each call counts line ends from the previous one
+  // (16 bytes at a time), so locating them all reads the text once. A mark is kept every 64 KiB
+  // scanned, so a call that goes backwards rescans at most that much.
+  mutable Mark cursor_;
+  mutable std::vector<Mark> marks_;
   // Code points before each 4 KiB block, so columns on long (minified) lines stay cheap.
   mutable std::vector<std::uint32_t> block_code_points_;
-  void extend_to(std::size_t offset) const;         // line starts
+  void scan_to(std::uint64_t offset) const noexcept;  // moves cursor_ forward to offset
   void extend_blocks_to(std::size_t offset) const;  // block counts (long lines only)
   std::uint64_t code_points_before(std::uint64_t offset) const noexcept;
 };

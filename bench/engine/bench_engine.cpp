@@ -58,9 +58,14 @@ namespace {
 
 // The whole file in one read (an istreambuf_iterator copy goes a byte at a time); false when it
 // cannot be read.
+// The whole file; false (with a message on stderr) when it cannot be read.
 bool read_whole(const std::string& file, std::string& bytes) {
   std::ifstream in(file, std::ios::binary);
-  if (!in) return false;
+  if (!in) {
+    std::cerr << "fg_bench_engine: cannot read " << file << "
+";
+    return false;
+  }
   std::ostringstream all;
   all << in.rdbuf();
   bytes = std::move(all).str();
@@ -138,7 +143,6 @@ int parse_only_main(const std::vector<std::string>& files, int iterations, int w
   for (const auto& file : files) {
     std::string bytes;
     if (!read_whole(file, bytes)) {
-      std::cerr << "fg_bench_engine: cannot read " << file << "\n";
       status = 1;
       continue;
     }
@@ -232,7 +236,6 @@ int main(int argc, char** argv) {
   for (const auto& file : files) {
     std::string bytes;
     if (!read_whole(file, bytes)) {
-      std::cerr << "fg_bench_engine: cannot read " << file << "\n";
       status = 1;
       continue;
     }

@@ -62,8 +62,7 @@ namespace {
 bool read_whole(const std::string& file, std::string& bytes) {
   std::ifstream in(file, std::ios::binary);
   if (!in) {
-    std::cerr << "fg_bench_engine: cannot read " << file << "
-";
+    std::cerr << "fg_bench_engine: cannot read " << file << "\n";
     return false;
   }
   std::ostringstream all;

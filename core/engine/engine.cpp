@@ -814,22 +814,17 @@ FileReport Engine::Impl::check_parsed(Parsed& parsed, std::string_view source_na
     for (const TypeEntry* t : present) impl.ensure_rule_set(*t);
     for (const TypeEntry* t : present) impl.rules_for(*t);  // before the record stage's workers start
 
+    // The rules that apply to any type present run; of those, the ones with a document check run
+    // it once per document (a rule whose record check failed skips its document check). The
+    // record lists are built once, and only when some document rule applies.
     const auto& rules = impl.rules->rules();
-    for (const auto& rule : rules)
-      for (const TypeEntry* t : present)
-        if (rule.applies_to(t->name)) {
-          report.rules_run.push_back(rule.id);
-          break;
-        }
-
-    // Document checks: once per document, for rules that apply to any type present (a rule whose
-    // record check failed skips its document check). The record lists are built once, and only
-    // when some document rule applies.
     std::vector<std::size_t> document_rules;
-    for (std::size_t r = 0; r < rules.size(); ++r)
-      if (rules[r].has_document &&
-          std::any_of(present.begin(), present.end(), [&](const TypeEntry* t) { return rules[r].applies_to(t->name); }))
-        document_rules.push_back(r);
+    for (std::size_t r = 0; r < rules.size(); ++r) {
+      if (std::none_of(present.begin(), present.end(), [&](const TypeEntry* t) { return rules[r].applies_to(t->name); }))
+        continue;
+      report.rules_run.push_back(rules[r].id);
+      if (rules[r].has_document) document_rules.push_back(r);
+    }
     std::vector<std::pair<std::size_t, Finding>> document_findings;  // (rule, finding)
     auto run_document_rules = [&](const std::vector<std::size_t>& skip) {
       std::vector<const json::Value*> record_values;

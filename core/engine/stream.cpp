@@ -10,6 +10,18 @@ namespace flowguard::engine {
 namespace {
 constexpr std::size_t kBlock = 1 << 20;
 bool is_space(int c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; }
+
+// Line and column after `span`: a line per "\n", columns in code points.
+void move_over(std::uint32_t& line, std::uint32_t& column, std::string_view span) {
+  const auto lines = static_cast<std::uint32_t>(std::count(span.begin(), span.end(), '\n'));
+  if (lines) {
+    const auto last = span.rfind('\n');
+    line += lines;
+    column = 1 + static_cast<std::uint32_t>(utf8_code_points(span.substr(last + 1)));
+  } else {
+    column += static_cast<std::uint32_t>(utf8_code_points(span));
+  }
+}
 }  // namespace
 
 ItemReader::ItemReader(std::istream& in, bool ndjson) : in_(in), ndjson_(ndjson) {}
@@ -40,15 +52,7 @@ int ItemReader::get() {
 }
 
 void ItemReader::consume(std::size_t n) {
-  const char* const from = buffer_.data() + pos_;
-  const auto lines = static_cast<std::uint32_t>(std::count(from, from + n, '\n'));
-  if (lines) {
-    const char* last = static_cast<const char*>(::memrchr(from, '\n', n));
-    line_ += lines;
-    column_ = 1 + static_cast<std::uint32_t>(utf8_code_points(std::string_view(last + 1, static_cast<std::size_t>(from + n - last - 1))));
-  } else {
-    column_ += static_cast<std::uint32_t>(utf8_code_points(std::string_view(from, n)));
-  }
+  move_over(line_, column_, std::string_view(buffer_.data() + pos_, n));
   pos_ += n;
   offset_ += n;
 }
@@ -154,15 +158,7 @@ bool ItemReader::next(std::string& item, ItemStart& start) {
 ItemStart position_in_item(const ItemStart& start, const std::string& item, std::size_t offset_in_item) {
   ItemStart at = start;
   at.offset += offset_in_item;
-  for (std::size_t i = 0; i < offset_in_item && i < item.size(); ++i) {
-    const auto c = static_cast<unsigned char>(item[i]);
-    if (c == '\n') {
-      ++at.line;
-      at.column = 1;
-    } else if ((c & 0xC0) != 0x80) {
-      ++at.column;
-    }
-  }
+  move_over(at.line, at.column, std::string_view(item).substr(0, offset_in_item));
   return at;
 }
 

@@ -6,9 +6,11 @@
 // container's children are contiguous and the parse does no per-value heap allocation.
 #include "flowguard/json/document.hpp"
 #include "flowguard/ascii.hpp"
+#include "flowguard/key_index.hpp"
 #include "flowguard/utf8.hpp"
 
 #include <algorithm>
+#include <array>
 #include <atomic>
 #include <bit>
 #include <charconv>
@@ -576,24 +578,19 @@ const char* short_escape(unsigned char c) noexcept {
   }
 }
 
-// A hash of every byte of a key, read a word at a time (keys are short). Only equal keys must hash
-// equal; the loads stay inside the key, so decoded keys outside the source work too. The words are
-// combined with a rotate/xor and mixed by one multiply at the end: a short dependency chain per key.
+// A hash of a key's length and its first and last 8 bytes (keys of up to 16 bytes: every byte).
+// Only equal keys must hash equal: keys that differ only in the middle of a long key collide and
+// are told apart by the compare. The loads stay inside the key, so decoded keys outside the
+// source work too.
 inline std::uint32_t key_hash(std::string_view key) noexcept {
   const char* s = key.data();
   const std::size_t n = key.size();
   std::uint64_t acc = n;
   if (n >= 8) {
-    std::uint64_t w;
-    std::size_t i = 0;
-    for (; i + 8 <= n; i += 8) {
-      std::memcpy(&w, s + i, 8);
-      acc = std::rotl(acc, 23) ^ w;
-    }
-    if (i < n) {  // the last 8 bytes, overlapping the previous word
-      std::memcpy(&w, s + n - 8, 8);
-      acc = std::rotl(acc, 23) ^ w;
-    }
+    std::uint64_t head, tail;
+    std::memcpy(&head, s, 8);
+    std::memcpy(&tail, s + n - 8, 8);
+    acc ^= head ^ std::rotl(tail, 23);
   } else if (n >= 4) {
     std::uint32_t lo, hi;
     std::memcpy(&lo, s, 4);
@@ -725,7 +722,8 @@ class Parser {
   }
   std::string describe(const char* p) const;
   bool fail_expected(const char* p, const char* what);
-  [[gnu::always_inline]] bool parse_string(const char*& p, std::string_view& out);
+  // `plain` is set when the string was ASCII without escapes (the fast path).
+  [[gnu::always_inline]] bool parse_string(const char*& p, std::string_view& out, bool& plain);
   bool parse_escaped(const char* quote, const char* start, const char*& p, std::string_view& out);
   bool parse_number(const char*& p, Value& v);
   bool parse_literal(const char*& p, Value& v, std::string_view word, Kind kind);
@@ -745,6 +743,10 @@ class Parser {
   void close_array(const Frame& f, Value& v);
   void close_object(const Frame& f, Value& v);
   void find_duplicates(const Member* members, std::uint32_t n, std::uint32_t object_offset);
+  // True when the object's keys are, in order, those of an earlier object of this parse that had
+  // no duplicate key: then it has none either. A batch's records repeat one key sequence, so
+  // most objects skip the hashing.
+  bool same_keys_as_clean_object(const Member* members, std::uint32_t n) const noexcept;
 
   Document::Impl& doc_;
   ParseError& error_;
@@ -752,6 +754,13 @@ class Parser {
   std::size_t max_depth_;
   const char* begin_;
   const char* end_;
+  // Objects found free of duplicate keys, one per member count modulo 8: their members in the
+  // arena (stable for the document's lifetime).
+  struct CleanShape {
+    const Member* members = nullptr;
+    std::uint32_t n = 0;
+  };
+  std::array<CleanShape, 8> clean_shapes_{};
 };
 
 std::string Parser::describe(const char* p) const {
@@ -881,14 +890,16 @@ bool Parser::parse_number(const char*& p, Value& v) {
   return true;
 }
 
-[[gnu::always_inline]] inline bool Parser::parse_string(const char*& p, std::string_view& out) {
+[[gnu::always_inline]] inline bool Parser::parse_string(const char*& p, std::string_view& out, bool& plain) {
   const char* start = p + 1;
   const char* q = scan_plain(start);
   if (*q == '"') [[likely]] {  // ASCII without escapes: the common case (the NUL at end_ is no '"')
     out = std::string_view(start, static_cast<std::size_t>(q - start));
     p = q + 1;
+    plain = true;
     return true;
   }
+  plain = false;
   // Only these locals' addresses leave the function, so the caller's p and out stay in registers.
   std::string_view slow_out;
   if (!parse_string_slow(p, start, q, slow_out)) return false;
@@ -1024,31 +1035,47 @@ void Parser::close_object(const Frame& f, Value& v) {
     const Member* src = s_.members.data() + f.start;
     // Before the copy: the stack is hot in cache, and the copy's stores to fresh arena memory
     // would stall reads of the copy.
-    if (n > 1) find_duplicates(src, static_cast<std::uint32_t>(n), f.offset);
+    const auto count = static_cast<std::uint32_t>(n);
+    bool remember = false;
+    if (n > 1 && !same_keys_as_clean_object(src, count)) {
+      const std::size_t before = doc_.duplicates.size();
+      find_duplicates(src, count, f.offset);
+      remember = n <= 64 && doc_.duplicates.size() == before;
+    }
     auto* dst = static_cast<Member*>(doc_.arena.allocate(n * sizeof(Member), alignof(Member)));
     std::memcpy(static_cast<void*>(dst), src, n * sizeof(Member));
     v.members_ = dst;
+    if (remember) clean_shapes_[count & 7] = {dst, count};
   } else {
     v.members_ = nullptr;
   }
   s_.members.truncate(f.start);
 }
 
+bool Parser::same_keys_as_clean_object(const Member* m, std::uint32_t n) const noexcept {
+  const CleanShape& shape = clean_shapes_[n & 7];
+  if (shape.n != n) return false;
+  for (std::uint32_t i = 0; i < n; ++i)
+    if (!KeyIndex::same(m[i].key, shape.members[i].key)) return false;
+  return true;
+}
+
 void Parser::find_duplicates(const Member* m, std::uint32_t n, std::uint32_t object_offset) {
   const std::size_t before = doc_.duplicates.size();
   if (n <= 64) {
-    // Small objects (the common case): each key gets a hash of all its bytes; a key is compared with
-    // an earlier key only when their hashes are equal, and the hash list is scanned only when the
-    // key's bit in a 64-bit filter was already set, so a clean object costs O(n) plus a few
-    // integer compares.
+    // Small objects (the common case): each key gets a hash; a key is compared with an earlier key
+    // only when their hashes are equal, and the hash list is scanned only when the key's bit in a
+    // 256-bit filter was already set (for a 21-key record, about one key in 25), so a clean
+    // object costs O(n) plus a few integer compares.
     std::uint32_t hashes[64];
-    std::uint64_t seen = 0;
+    std::uint64_t seen[4] = {0, 0, 0, 0};
     for (std::uint32_t i = 0; i < n; ++i) {
       const std::string_view k = m[i].key;
       const std::uint32_t h = key_hash(k);
       hashes[i] = h;
-      const std::uint64_t bit = std::uint64_t{1} << (h >> 26);
-      if (seen & bit) {
+      std::uint64_t& word = seen[h >> 30];
+      const std::uint64_t bit = std::uint64_t{1} << ((h >> 24) & 63);
+      if (word & bit) [[unlikely]] {
         for (std::uint32_t j = 0; j < i; ++j) {
           if (hashes[j] == h && m[j].key == k) {
             doc_.duplicates.push_back({m[i].key_offset, k, nullptr});
@@ -1056,7 +1083,7 @@ void Parser::find_duplicates(const Member* m, std::uint32_t n, std::uint32_t obj
           }
         }
       }
-      seen |= bit;
+      word |= bit;
     }
   } else {
     auto& order = s_.order;
@@ -1157,9 +1184,11 @@ value:
     case '"': {
       const std::uint32_t at = off(p);
       std::string_view text;
-      if (!parse_string(p, text)) return false;
+      bool plain;
+      if (!parse_string(p, text, plain)) return false;
       Value& v = slot(in_object, key, key_offset);
       v.kind_ = Kind::kString;
+      v.plain_ascii_ = plain;
       v.offset_ = at;
       v.text_ = text.data();
       v.size_ = static_cast<std::uint32_t>(text.size());
@@ -1194,7 +1223,8 @@ value:
 
 member_key:  // p is at the opening quote of a key
   key_offset = off(p);
-  if (!parse_string(p, key)) return false;
+  bool plain_key;
+  if (!parse_string(p, key, plain_key)) return false;
   p = skip_ws(p);
   if (p == end_ || *p != ':') return fail_expected(p, "':' after object key");
   ++p;

@@ -1019,7 +1019,7 @@ class Evaluator {
     if (n.string_checks && v.is_string()) {
       std::string_view s = v.as_string();
       if (n.min_length >= 0 || n.max_length >= 0) {
-        auto len = static_cast<std::int64_t>(code_points(s));
+        auto len = static_cast<std::int64_t>(v.is_plain_ascii() ? s.size() : code_points(s));
         bool too_short = n.min_length >= 0 && len < n.min_length;
         bool too_long = n.max_length >= 0 && len > n.max_length;
         if (too_short || too_long) {

@@ -2,7 +2,11 @@
 
 #include <algorithm>
 #include <cctype>
+#include <cstring>
 #include <limits>
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 
 namespace flowguard::schema::detail {
 
@@ -641,6 +645,16 @@ std::unique_ptr<NativePattern> NativePattern::compile(std::string_view source, s
       shape.span.push_back(static_cast<unsigned char>(last - first));
     }
     if (!shape.ranges) shape.lo.clear(), shape.span.clear();
+    const std::size_t n = shape.lo.size();
+    if (shape.ranges && n >= 4 && n <= 16) {
+      shape.wide = true;
+      shape.span16.fill(0xFF);  // unused lanes (texts of 4 to 7 bytes) accept anything
+      const std::size_t half = n >= 8 ? 8 : 4;
+      for (std::size_t i = 0; i < half; ++i) {
+        shape.lo16[i] = shape.lo[i], shape.span16[i] = shape.span[i];
+        shape.lo16[half + i] = shape.lo[n - half + i], shape.span16[half + i] = shape.span[n - half + i];
+      }
+    }
     out->fixed_.push_back(std::move(shape));
   }
   return out;
@@ -650,6 +664,29 @@ bool NativePattern::match_simple(std::string_view text) const noexcept {
   for (std::size_t a = 0; a < alternatives_.size(); ++a) {
     if (const FixedShape& shape = fixed_[a]; shape.fixed) {
       if (text.size() != shape.masks.size()) continue;
+#if defined(__SSE2__)
+      if (shape.wide) {
+        // The head and tail loads stay inside the text. Per byte: (byte - lo) <= span, unsigned
+        // (max(x, span) == span); non-ASCII bytes are above every range.
+        const char* p = text.data();
+        const std::size_t n = text.size();
+        std::uint64_t head, tail = 0;
+        if (n >= 8) {
+          std::memcpy(&head, p, 8);
+          std::memcpy(&tail, p + n - 8, 8);
+        } else {
+          std::uint32_t a, b;
+          std::memcpy(&a, p, 4);
+          std::memcpy(&b, p + n - 4, 4);
+          head = a | std::uint64_t{b} << 32;
+        }
+        const __m128i v = _mm_set_epi64x(static_cast<long long>(tail), static_cast<long long>(head));
+        const __m128i span = _mm_load_si128(reinterpret_cast<const __m128i*>(shape.span16.data()));
+        const __m128i x = _mm_sub_epi8(v, _mm_load_si128(reinterpret_cast<const __m128i*>(shape.lo16.data())));
+        if (_mm_movemask_epi8(_mm_cmpeq_epi8(_mm_max_epu8(x, span), span)) == 0xFFFF) return true;
+        continue;
+      }
+#endif
       if (shape.ranges) {
         // Bytes of 0x80 and above are above every range (ranges lie within ASCII).
         unsigned bad = 0;

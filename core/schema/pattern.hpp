@@ -90,6 +90,10 @@ class NativePattern {
     // span[i], tested for all positions without a branch per byte.
     bool ranges = false;
     std::vector<unsigned char> lo, span;
+    // Ranges shapes of 4 to 16 bytes: lo and span laid out as the text's head and tail loads (8 + 8
+    // bytes, or 4 + 4), overlapping when shorter than 16, so one 16-byte compare tests every byte.
+    bool wide = false;
+    alignas(16) std::array<unsigned char, 16> lo16{}, span16{};
   };
   std::vector<FixedShape> fixed_;
 };

@@ -190,6 +190,46 @@ TEST_CASE("duplicate keys in many records, each reported once with its object", 
   }
 }
 
+TEST_CASE("objects repeating an earlier object's keys are still checked for repeats", "[json][duplicates][scan]") {
+  // The parser skips hashing an object whose keys are, in order, those of an earlier object free
+  // of repeats. Same member count with a repeat, a reordering, an escaped spelling, nesting in
+  // between: only real repeats are reported.
+  const std::string input = R"([
+    {"alpha": 1, "bravo": 2, "charlie": 3},
+    {"alpha": 1, "bravo": 2, "charlie": 3},
+    {"alpha": 1, "alpha": 2, "charlie": 3},
+    {"charlie": 1, "bravo": 2, "alpha": 3},
+    {"alpha": {"x": 1, "y": 2, "x": 3}, "bravo": 2, "charlie": 3},
+    {"alpha": 1, "bravo": 2, "ch\u0061rlie": 3},
+    {"alpha": 1, "bravo": 2, "charlie": 3, "delta": 4, "echo": 5, "foxtrot": 6, "golf": 7, "hotel": 8, "india": 9, "juliet": 10, "alpha": 11},
+    {"alpha": 1, "bravo": 2, "charlie": 3, "bravo": 4}
+  ])";
+  const Document doc = must_parse(input);
+  const auto& dups = doc.duplicate_keys();
+  REQUIRE(dups.size() == 4);
+  const auto items = doc.root().items();
+  CHECK(dups[0].key == "alpha");
+  CHECK(dups[0].object == &items[2]);
+  CHECK(dups[1].key == "x");
+  CHECK(dups[1].object == &items[4].members()[0].value);
+  CHECK(dups[2].key == "alpha");
+  CHECK(dups[2].object == &items[6]);
+  CHECK(dups[3].key == "bravo");
+  CHECK(dups[3].object == &items[7]);
+}
+
+TEST_CASE("plain ASCII strings are marked so their length needs no decoding", "[json][scan]") {
+  const Document doc = must_parse(R"(["plain text", "caf\u00e9", "tab\there", "cafÃ©", "", 1, {"k": "v"}])");
+  const auto items = doc.root().items();
+  CHECK(items[0].is_plain_ascii());
+  CHECK_FALSE(items[1].is_plain_ascii());  // an escape: decoded elsewhere
+  CHECK_FALSE(items[2].is_plain_ascii());
+  CHECK_FALSE(items[3].is_plain_ascii());  // UTF-8 beyond ASCII
+  CHECK(items[4].is_plain_ascii());
+  CHECK_FALSE(items[5].is_plain_ascii());
+  CHECK(items[6].members()[0].value.is_plain_ascii());
+}
+
 TEST_CASE("numbers are correctly rounded on every path", "[json][numbers][scan]") {
   // Mantissas around 2^53 and 19-20 digits, exponents around +-22: the edges of the exact fast path.
   std::vector<std::string> texts = {"9007199254740992", "9007199254740993", "9007199254740995", "18014398509481985",

@@ -167,3 +167,33 @@ TEST_CASE("fixed-length shapes match bytes exactly and never accept non-ASCII", 
   CHECK(negated->search("\xC3\xA9\xC3\xA9"));  // "éé"
   CHECK_FALSE(negated->search("\xC3\xA9"));
 }
+
+TEST_CASE("range shapes of every length agree with std::regex at each position's edges", "[schema][pattern]") {
+  // Lengths 1..20 cover the per-byte loop (under 4, over 16) and the 16-byte compare of the head
+  // and tail loads (4..7 overlapping 4-byte halves, 8..16 overlapping 8-byte halves).
+  for (std::size_t n = 1; n <= 20; ++n) {
+    const std::size_t letters = n / 3, dash = n > 2 ? 1 : 0;
+    const std::size_t digits = n - letters - dash;
+    std::string source = "^";
+    if (letters) source += "[A-Z]{" + std::to_string(letters) + "}";
+    if (dash) source += "-";
+    source += "[0-9]{" + std::to_string(digits) + "}$";
+    auto native = NativePattern::compile(source, nullptr);
+    REQUIRE(native);
+    const std::regex reference(source);
+    std::string valid = std::string(letters, 'M') + std::string(dash, '-') + std::string(digits, '5');
+    REQUIRE(valid.size() == n);
+    INFO("pattern " << source);
+    CHECK(native->search(valid));
+    CHECK_FALSE(native->search(valid + "5"));
+    CHECK_FALSE(native->search(valid.substr(1)));
+    for (std::size_t i = 0; i < n; ++i) {
+      for (const int c : {int{'@'}, int{'A'}, int{'Z'}, int{'['}, int{'/'}, int{'0'}, int{'9'}, int{':'}, int{'-'}, int{','}, 0x80, 0xC3, 0xFF}) {
+        std::string text = valid;
+        text[i] = static_cast<char>(c);
+        INFO("text " << text << " (byte " << int(c) << " at " << i << ")");
+        CHECK(native->search(text) == std::regex_search(text, reference));
+      }
+    }
+  }
+}

@@ -39,31 +39,63 @@ class KeyIndex {
   std::uint32_t find(std::string_view key) const noexcept {
     if (slots_.empty()) {
       for (std::size_t i = 0; i < keys_.size(); ++i)
-        if (keys_[i] == key) return static_cast<std::uint32_t>(i);
+        if (same(keys_[i], key)) return static_cast<std::uint32_t>(i);
       return kNotFound;
     }
     // Probing meets an earlier position of a repeated key first: it was inserted first.
     for (std::size_t s = hash(key) & mask_;; s = (s + 1) & mask_) {
       const std::uint16_t i = slots_[s];
       if (i == kEmpty) return kNotFound;
-      if (keys_[i] == key) return i;
+      if (same(keys_[i], key)) return i;
     }
+  }
+
+  // Equality of two keys, inline: keys are short, so a call to memcmp (what string_view's == makes)
+  // costs more than the compare. Loads stay inside both keys. (The parser's duplicate-key check
+  // uses it too.)
+  static bool same(std::string_view a, std::string_view b) noexcept {
+    const std::size_t n = a.size();
+    if (n != b.size()) return false;
+    const char* x = a.data();
+    const char* y = b.data();
+    if (n >= 8) {
+      for (std::size_t i = 0; i + 8 < n; i += 8)
+        if (load<std::uint64_t>(x + i) != load<std::uint64_t>(y + i)) return false;
+      return load<std::uint64_t>(x + n - 8) == load<std::uint64_t>(y + n - 8);
+    }
+    if (n >= 4)
+      return load<std::uint32_t>(x) == load<std::uint32_t>(y) &&
+             load<std::uint32_t>(x + n - 4) == load<std::uint32_t>(y + n - 4);
+    for (std::size_t i = 0; i < n; ++i)
+      if (x[i] != y[i]) return false;
+    return true;
   }
 
   static std::uint64_t hash(std::string_view key) noexcept {
     std::uint64_t head = 0, tail = 0;
     const std::size_t n = key.size();
+    const char* p = key.data();
     if (n >= 8) {
-      std::memcpy(&head, key.data(), 8);
-      std::memcpy(&tail, key.data() + n - 8, 8);
+      head = load<std::uint64_t>(p);
+      tail = load<std::uint64_t>(p + n - 8);
+    } else if (n >= 4) {  // fixed-size loads: a memcpy of n bytes would be a call
+      head = load<std::uint32_t>(p) | std::uint64_t{load<std::uint32_t>(p + n - 4)} << 32;
     } else if (n > 0) {
-      std::memcpy(&head, key.data(), n);
+      head = static_cast<unsigned char>(p[0]) | static_cast<unsigned>(static_cast<unsigned char>(p[n / 2])) << 8 |
+             static_cast<unsigned>(static_cast<unsigned char>(p[n - 1])) << 16;
     }
     const std::uint64_t h = (head ^ std::rotl(tail * 0x9E3779B97F4A7C15ull, 29) ^ n) * 0xFF51AFD7ED558CCDull;
     return h ^ (h >> 29);
   }
 
  private:
+  template <typename T>
+  static T load(const char* p) noexcept {
+    T v;
+    std::memcpy(&v, p, sizeof v);
+    return v;
+  }
+
   static constexpr std::size_t kLinearMax = 4;
   static constexpr std::uint16_t kEmpty = 0xFFFF;
   std::vector<std::string_view> keys_;

@@ -52,6 +52,9 @@ class Value {
 
   // Strings: the decoded (unescaped) UTF-8 contents.
   std::string_view as_string() const noexcept { return {text_, size_}; }
+  // True when the parser met this string as plain ASCII without escapes, so its length in code
+  // points is its length in bytes. False says nothing (a value not from the parser, or escapes).
+  bool is_plain_ascii() const noexcept { return plain_ascii_; }
 
   // Arrays.
   std::span<const Value> items() const noexcept { return {items_, kind_ == Kind::kArray ? size_ : 0}; }
@@ -69,6 +72,7 @@ class Value {
  private:
   friend class Parser;
   Kind kind_ = Kind::kNull;
+  bool plain_ascii_ = false;  // in the padding after kind_: Value stays 32 bytes
   std::uint32_t offset_ = 0;
   std::uint32_t size_ = 0;  // string/number text length, or child count
   union {

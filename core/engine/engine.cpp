@@ -571,6 +571,7 @@ void Engine::Impl::run_record_stage(const RecordStage& stage, std::size_t begin,
   std::vector<lua::RuleFailure> failures;
   std::vector<schema::Violation> violations;
   std::unordered_set<std::string> record_flagged;  // this record's own schema findings
+  schema::KeyShapeMemo key_shapes;  // records of one document share key shapes
   const TypeEntry* last_type = nullptr;
   const TypeRules* plan = nullptr;
   auto failed = [&](std::size_t r) {
@@ -595,6 +596,7 @@ void Engine::Impl::run_record_stage(const RecordStage& stage, std::size_t begin,
     if (const schema::CompiledSchema* schema = stage.plans[i].schema) {
       schema::ValidateOptions how{type->case_insensitive_keys};
       how.skip_valid_subtrees = options.fast_paths;
+      how.key_shapes = &key_shapes;
       if (!options.fast_paths || !schema->accepts(record, how)) {
         schema->validate(record, records[i].pointer, violations, SIZE_MAX, how);
         add_schema_findings(violations, *type, options.strict_keys, out, record_flagged);

@@ -743,10 +743,10 @@ class Parser {
   void close_array(const Frame& f, Value& v);
   void close_object(const Frame& f, Value& v);
   void find_duplicates(const Member* members, std::uint32_t n, std::uint32_t object_offset);
-  // True when the object's keys are, in order, those of an earlier object of this parse that had
-  // no duplicate key: then it has none either. A batch's records repeat one key sequence, so
-  // most objects skip the hashing.
-  bool same_keys_as_clean_object(const Member* members, std::uint32_t n) const noexcept;
+  // The key shape (Value::key_shape()) of an earlier object of this parse that had no duplicate
+  // key when this object's keys are, in order, the same: then it has none either. 0 otherwise. A
+  // batch's records repeat one key sequence, so most objects skip the hashing.
+  std::uint32_t same_keys_as_clean_object(const Member* members, std::uint32_t n) const noexcept;
 
   Document::Impl& doc_;
   ParseError& error_;
@@ -759,6 +759,7 @@ class Parser {
   struct CleanShape {
     const Member* members = nullptr;
     std::uint32_t n = 0;
+    std::uint32_t id = 0;  // the key shape: 1 + the source offset of the first such object
   };
   std::array<CleanShape, 8> clean_shapes_{};
 };
@@ -1037,7 +1038,8 @@ void Parser::close_object(const Frame& f, Value& v) {
     // would stall reads of the copy.
     const auto count = static_cast<std::uint32_t>(n);
     bool remember = false;
-    if (n > 1 && !same_keys_as_clean_object(src, count)) {
+    if (n > 1) v.key_shape_ = same_keys_as_clean_object(src, count);
+    if (n > 1 && !v.key_shape_) {
       const std::size_t before = doc_.duplicates.size();
       find_duplicates(src, count, f.offset);
       remember = n <= 64 && doc_.duplicates.size() == before;
@@ -1045,19 +1047,23 @@ void Parser::close_object(const Frame& f, Value& v) {
     auto* dst = static_cast<Member*>(doc_.arena.allocate(n * sizeof(Member), alignof(Member)));
     std::memcpy(static_cast<void*>(dst), src, n * sizeof(Member));
     v.members_ = dst;
-    if (remember) clean_shapes_[count & 7] = {dst, count};
+    if (remember) {
+      // Offsets are unique in a document, also across the ranges of a parallel parse.
+      v.key_shape_ = f.offset + 1;
+      clean_shapes_[count & 7] = {dst, count, v.key_shape_};
+    }
   } else {
     v.members_ = nullptr;
   }
   s_.members.truncate(f.start);
 }
 
-bool Parser::same_keys_as_clean_object(const Member* m, std::uint32_t n) const noexcept {
+std::uint32_t Parser::same_keys_as_clean_object(const Member* m, std::uint32_t n) const noexcept {
   const CleanShape& shape = clean_shapes_[n & 7];
-  if (shape.n != n) return false;
+  if (shape.n != n) return 0;
   for (std::uint32_t i = 0; i < n; ++i)
-    if (!KeyIndex::same(m[i].key, shape.members[i].key)) return false;
-  return true;
+    if (!KeyIndex::same(m[i].key, shape.members[i].key)) return 0;
+  return shape.id;
 }
 
 void Parser::find_duplicates(const Member* m, std::uint32_t n, std::uint32_t object_offset) {

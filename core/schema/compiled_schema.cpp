@@ -899,6 +899,66 @@ std::string normalize_key(std::string_view k) {
   return out;
 }
 
+}  // namespace
+
+// Plans by (program, node, key shape) in an open-addressing table: a batch has a handful.
+struct KeyShapeMemo::Impl {
+  struct Plan {
+    const void* program = nullptr;  // nullptr: a free slot
+    std::uint32_t node = 0, shape = 0;
+    std::uint32_t first = 0;  // targets[first, first + members): each member's property target
+    std::uint64_t seen = 0;   // the declared properties met, as the member loop marks them
+  };
+  static constexpr std::size_t kMaxPlans = 4096;  // beyond: no more plans (correct, just slower)
+  std::vector<Plan> slots = std::vector<Plan>(16);
+  std::vector<std::uint32_t> targets;
+  std::size_t used = 0;
+
+  static std::size_t slot_of(const void* program, std::uint32_t node, std::uint32_t shape, std::size_t mask) {
+    std::uint64_t h = (reinterpret_cast<std::uintptr_t>(program) >> 4) ^ (std::uint64_t{node} << 32) ^ shape;
+    h *= 0x9E3779B97F4A7C15ULL;
+    return static_cast<std::size_t>(h >> 40) & mask;
+  }
+  const Plan* find(const void* program, std::uint32_t node, std::uint32_t shape) const noexcept {
+    const std::size_t mask = slots.size() - 1;
+    for (std::size_t i = slot_of(program, node, shape, mask);; i = (i + 1) & mask) {
+      const Plan& p = slots[i];
+      if (!p.program) return nullptr;
+      if (p.program == program && p.node == node && p.shape == shape) return &p;
+    }
+  }
+  void add(const void* program, std::uint32_t node, std::uint32_t shape, const std::uint32_t* member_targets,
+           std::size_t members, std::uint64_t seen) {
+    if (used >= kMaxPlans) return;
+    if ((used + 1) * 2 > slots.size()) {
+      std::vector<Plan> old(slots.size() * 2);
+      old.swap(slots);
+      for (const Plan& p : old)
+        if (p.program) place(p);
+    }
+    Plan plan{program, node, shape, static_cast<std::uint32_t>(targets.size()), seen};
+    targets.insert(targets.end(), member_targets, member_targets + members);
+    place(plan);
+    ++used;
+  }
+  void place(const Plan& plan) {
+    const std::size_t mask = slots.size() - 1;
+    std::size_t i = slot_of(plan.program, plan.node, plan.shape, mask);
+    while (slots[i].program) i = (i + 1) & mask;
+    slots[i] = plan;
+  }
+};
+
+KeyShapeMemo::KeyShapeMemo() : impl_(std::make_unique<Impl>()) {}
+KeyShapeMemo::~KeyShapeMemo() = default;
+void KeyShapeMemo::clear() noexcept {
+  std::fill(impl_->slots.begin(), impl_->slots.end(), Impl::Plan{});
+  impl_->targets.clear();
+  impl_->used = 0;
+}
+
+namespace {
+
 class Evaluator {
  public:
   explicit Evaluator(const Program& im, bool case_insensitive_keys = false)
@@ -909,6 +969,8 @@ class Evaluator {
   bool case_deviation() const noexcept { return case_deviation_; }
   // The items of this array are validated by the caller (ValidateOptions::skip_root_items).
   void skip_items_of(const json::Value* array) noexcept { skip_items_of_ = array; }
+  // The accept path reuses property matches per key shape (ValidateOptions::key_shapes).
+  void use_memo(KeyShapeMemo* memo) noexcept { memo_ = memo ? &memo->impl() : nullptr; }
   // The diagnostic walk descends only into property values and items the accept path refuses
   // (ValidateOptions::skip_valid_subtrees).
   void skip_valid_subtrees(bool on) noexcept { prune_ = on; }
@@ -940,6 +1002,13 @@ class Evaluator {
   }
 
  private:
+  // Accept path for a property value: a leaf (the common case) is checked here, without a call.
+  bool accept_value(std::uint32_t target, const json::Value& value, Ctx* c, std::string_view spec) const {
+    const Node& leaf = im_.nodes[target];
+    return !leaf.is_bool && leaf.ref == kNone && !leaf.has_structure ? value_checks<false>(leaf, value, c, spec)
+                                                                     : run<false>(target, value, c, spec);
+  }
+
   template <bool D>
   bool structure(const Node& n, const json::Value& v, Ctx* c, std::string_view spec) const {
     bool ok = true;
@@ -1163,7 +1232,26 @@ class Evaluator {
       return *nm;
     };
     std::uint64_t seen = 0;  // declared properties met, by index (props.size() <= 64)
-    if (!n.props.empty() || !n.pattern_props.empty() || n.additional != kNone) {
+    // Accept path over a key shape met before: each member's property is known.
+    const std::uint32_t shape = D || !memo_ || !n.pattern_props.empty() ? 0 : v.key_shape();
+    const auto node_index = static_cast<std::uint32_t>(&n - im_.nodes.data());
+    bool planned = false;
+    if constexpr (!D) {
+      if (shape) {
+        if (const auto* plan = memo_->find(&im_, node_index, shape)) {
+          const std::uint32_t* target = memo_->targets.data() + plan->first;
+          for (const auto& m : v.members())
+            if (!accept_value(*target++, m.value, c, spec)) return false;
+          seen = plan->seen;
+          planned = true;
+        }
+      }
+    }
+    // Otherwise, when the shape can be remembered: each member's target, while every member
+    // matches a declared property exactly (a key shape never exceeds 64 members).
+    std::uint32_t targets[64];
+    bool plannable = shape != 0 && !planned && !n.props.empty() && v.size() <= 64;
+    if (!planned && (!n.props.empty() || !n.pattern_props.empty() || n.additional != kNone)) {
       for (const auto& m : v.members()) {
         if constexpr (D) {
           if (c->full()) return false;
@@ -1174,6 +1262,12 @@ class Evaluator {
           mark = c->pointer.size();
         }
         const Prop* p = n.find_prop(m.key);
+        if constexpr (!D) {
+          if (plannable) {
+            if (p) targets[&m - v.members().data()] = p->target;
+            else plannable = false;
+          }
+        }
         if (!p && ci_ && (p = n.find_prop_ci(m.key)) != nullptr) {
           case_deviation_ = true;
           if constexpr (D) {
@@ -1189,10 +1283,7 @@ class Evaluator {
           if (const auto index = static_cast<std::size_t>(p - n.props.data()); index < 64) seen |= std::uint64_t{1} << index;
           bool r;
           if constexpr (!D) {
-            // Accept path: a leaf property (the common case) is checked here, without a call.
-            const Node& leaf = im_.nodes[p->target];
-            r = !leaf.is_bool && leaf.ref == kNone && !leaf.has_structure ? value_checks<false>(leaf, m.value, c, spec)
-                                                                          : run<false>(p->target, m.value, c, spec);
+            r = accept_value(p->target, m.value, c, spec);
           } else if (prune_ && quietly_accepts(p->target, m.value)) {
             r = true;  // nothing to report below here: no pointer, no diagnostic walk
           } else {
@@ -1235,6 +1326,9 @@ class Evaluator {
           }
         }
       }
+    }
+    if constexpr (!D) {
+      if (plannable) memo_->add(&im_, node_index, shape, targets, v.size(), seen);
     }
     // Accept path: every required property met, by one compare.
     const bool all_required = !n.required_beyond_mask && (seen & n.required_mask) == n.required_mask;
@@ -1523,6 +1617,7 @@ class Evaluator {
   bool prune_ = false;
   mutable bool case_deviation_ = false;
   const json::Value* skip_items_of_ = nullptr;
+  KeyShapeMemo::Impl* memo_ = nullptr;
 };
 
 // Compiles docs[0] of `program` (already pushed by the caller); errors as values.
@@ -1624,6 +1719,7 @@ bool CompiledSchema::accepts(const json::Value& instance, const ValidateOptions&
   }
   Evaluator evaluator(*impl_, options.case_insensitive_keys);
   if (options.skip_root_items) evaluator.skip_items_of(&instance);
+  evaluator.use_memo(options.key_shapes);
   return evaluator.run<false>(root_, instance, nullptr, inherited_spec_) && !evaluator.case_deviation();
 }
 

@@ -69,12 +69,19 @@ class Value {
 
   std::size_t size() const noexcept { return (kind_ == Kind::kArray || kind_ == Kind::kObject) ? size_ : 0; }
 
+  // Objects: a nonzero id when the parser knows this object's keys, in order, and knows they do
+  // not repeat. Two objects of one document with the same nonzero key_shape() have the same keys
+  // in the same order (the converse does not hold). 0 says nothing. Lets a validator match a
+  // record's members to declared properties once per shape instead of once per record.
+  std::uint32_t key_shape() const noexcept { return kind_ == Kind::kObject ? key_shape_ : 0; }
+
  private:
   friend class Parser;
   Kind kind_ = Kind::kNull;
   bool plain_ascii_ = false;  // in the padding after kind_: Value stays 32 bytes
   std::uint32_t offset_ = 0;
   std::uint32_t size_ = 0;  // string/number text length, or child count
+  std::uint32_t key_shape_ = 0;  // objects (in what would be padding: Value stays 32 bytes)
   union {
     const char* text_;        // string (decoded) or number (source text)
     const Value* items_;      // array children

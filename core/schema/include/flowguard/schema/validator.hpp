@@ -43,6 +43,25 @@ struct Violation {
 //                 used for unknown-property and missing-property messages in addition to the
 //                 automatic near-miss detection (case/space/underscore-insensitive and edit distance).
 
+// Memory that accepts() keeps across the objects of one document: for a schema node and a key
+// shape (json::Value::key_shape()), which declared property each member is. Objects sharing a
+// shape (a batch's records) then skip the key lookups. Only for values of one document (shapes
+// are per document): use a fresh memo, or clear(), for the next. Not thread-safe: one per thread.
+class KeyShapeMemo {
+ public:
+  KeyShapeMemo();
+  ~KeyShapeMemo();
+  KeyShapeMemo(const KeyShapeMemo&) = delete;
+  KeyShapeMemo& operator=(const KeyShapeMemo&) = delete;
+  void clear() noexcept;
+
+  struct Impl;  // defined by the schema library
+  Impl& impl() noexcept { return *impl_; }
+
+ private:
+  std::unique_ptr<Impl> impl_;
+};
+
 // How an instance is matched against the schema.
 struct ValidateOptions {
   // Keys that differ from a declared property only in ASCII letter case count as that property
@@ -59,6 +78,9 @@ struct ValidateOptions {
   // only those it refuses (a failing record is mostly valid fields). The violations are the same
   // either way; false walks everything (the engine's fast_paths = false, which tests compare).
   bool skip_valid_subtrees = true;
+  // accepts() only: remembers property matches per key shape (see KeyShapeMemo). The result is
+  // the same with or without it.
+  KeyShapeMemo* key_shapes = nullptr;
 };
 
 class CompiledSchema {

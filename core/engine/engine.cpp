@@ -572,6 +572,7 @@ void Engine::Impl::run_record_stage(const RecordStage& stage, std::size_t begin,
   std::vector<schema::Violation> violations;
   std::unordered_set<std::string> record_flagged;  // this record's own schema findings
   schema::KeyShapeMemo key_shapes;  // records of one document share key shapes
+  engine::NativeChecks::ShapeCache native_shapes;
   const TypeEntry* last_type = nullptr;
   const TypeRules* plan = nullptr;
   auto failed = [&](std::size_t r) {
@@ -608,7 +609,7 @@ void Engine::Impl::run_record_stage(const RecordStage& stage, std::size_t begin,
       plan = &type_rules.at(type);  // built in check() before any worker started
     }
     // Native field checks: no Lua on this path.
-    if (!plan->native.empty()) plan->native.run(record, failed, add);
+    if (!plan->native.empty()) plan->native.run(record, native_shapes, failed, add);
     if (plan->record_rules.empty()) continue;
     record_rules.clear();
     for (std::size_t r : plan->record_rules)

@@ -32,18 +32,36 @@ class NativeChecks {
 
   bool empty() const noexcept { return checks_.empty(); }
 
+  // Which member fills which field slot, for the last key shape (json::Value::key_shape()) met:
+  // a batch's records share one, so they skip the key lookups. Per thread and per document
+  // (shapes are per document): the caller keeps one across the records of one document.
+  struct ShapeCache {
+    const NativeChecks* owner = nullptr;
+    std::uint32_t shape = 0;
+    std::vector<std::pair<std::uint32_t, std::uint32_t>> member_slot;
+  };
+
   // Runs every check on one record (an object). Values that are absent, empty or of another JSON
   // type are not a check's business: presence and types are the schema's job. `skip_rule(r)` says
   // whether rule r is to be left out (it failed earlier in this document).
   template <class SkipRule>
-  void run(const json::Value& record, SkipRule&& skip_rule, const FieldProblem& problem) const {
+  void run(const json::Value& record, ShapeCache& cache, SkipRule&& skip_rule, const FieldProblem& problem) const {
     const json::Value* found[kMaxFields] = {};
     const json::Value** slots = found;
     std::vector<const json::Value*> many;  // more fields than the stack array holds (unusual)
     if (fields_.size() > kMaxFields) slots = (many.assign(fields_.size(), nullptr), many.data());
-    for (const auto& m : record.members()) {
-      const std::uint32_t i = index_.find(m.key);
-      if (i != KeyIndex::kNotFound && !slots[i]) slots[i] = &m.value;  // the first of repeated keys, as find() does
+    const auto members = record.members();
+    const std::uint32_t shape = record.key_shape();
+    if (shape && cache.shape == shape && cache.owner == this) {
+      for (const auto& [member, slot] : cache.member_slot) slots[slot] = &members[member].value;
+    } else {
+      if (shape) cache.owner = this, cache.shape = shape, cache.member_slot.clear();
+      for (std::size_t k = 0; k < members.size(); ++k) {
+        const std::uint32_t i = index_.find(members[k].key);
+        if (i == KeyIndex::kNotFound || slots[i]) continue;  // the first of repeated keys, as find() does
+        slots[i] = &members[k].value;
+        if (shape) cache.member_slot.emplace_back(static_cast<std::uint32_t>(k), i);
+      }
     }
     for (const auto& c : checks_)
       if (!skip_rule(c.rule)) run_one(c, slots, problem);

@@ -76,6 +76,9 @@ struct Node {
        combinators = false;
   bool has_structure = false;    // any of object_checks, array_checks, combinators
   bool enum_of_strings = false;  // every enum value is a string: membership by string_enum
+  // What the accept path does for a leaf of one of the common kinds, without the general walk of
+  // value_checks (see Evaluator::accept_value).
+  enum class Leaf : std::uint8_t { kGeneral, kBoolean, kStringEnum, kString } leaf = Leaf::kGeneral;
   std::uint32_t ref = kNone;
   std::uint32_t pattern = kNone;
   std::int64_t min_length = -1, max_length = -1;
@@ -767,6 +770,7 @@ class Compiler {
       n.enum_of_strings = strings.size() == n.enum_values->size();
       if (n.enum_of_strings) n.string_enum = KeyIndex(strings);
     }
+    n.leaf = leaf_kind(n);
     n.required_prop.clear();
     n.required_mask = 0;
     n.required_beyond_mask = false;
@@ -776,6 +780,18 @@ class Compiler {
       if (p) n.required_mask |= std::uint64_t{1} << (p - n.props.data());
       else n.required_beyond_mask = true;
     }
+  }
+
+  // A leaf with exactly one of these shapes: "type": "boolean" alone; strings from an enum;
+  // "type": "string" with lengths and a pattern, or either, or neither. Anything more (const,
+  // format, numbers, other types) takes value_checks.
+  static Node::Leaf leaf_kind(const Node& n) {
+    if (n.is_bool || n.ref != kNone || n.has_structure || n.const_value || n.number_checks) return Node::Leaf::kGeneral;
+    if (n.types == kTBool && !n.enum_values && !n.string_checks) return Node::Leaf::kBoolean;
+    const bool string_or_any = n.types == kTStr || n.types == 0;
+    if (n.enum_values && n.enum_of_strings && string_or_any && !n.string_checks) return Node::Leaf::kStringEnum;
+    if (!n.enum_values && n.types == kTStr && n.format == Format::kNone) return Node::Leaf::kString;
+    return Node::Leaf::kGeneral;
   }
 
   std::uint32_t add_pattern(std::uint32_t doc, const std::string& pointer, std::string_view source) {
@@ -1005,6 +1021,22 @@ class Evaluator {
   // Accept path for a property value: a leaf (the common case) is checked here, without a call.
   bool accept_value(std::uint32_t target, const json::Value& value, Ctx* c, std::string_view spec) const {
     const Node& leaf = im_.nodes[target];
+    switch (leaf.leaf) {
+      case Node::Leaf::kBoolean: return value.is_bool();
+      case Node::Leaf::kStringEnum:
+        return value.is_string() && leaf.string_enum.find(value.as_string()) != KeyIndex::kNotFound;
+      case Node::Leaf::kString: {
+        if (!value.is_string()) return false;
+        const std::string_view s = value.as_string();
+        if (leaf.min_length >= 0 || leaf.max_length >= 0) {
+          const auto len = static_cast<std::int64_t>(value.is_plain_ascii() ? s.size() : code_points(s));
+          if ((leaf.min_length >= 0 && len < leaf.min_length) || (leaf.max_length >= 0 && len > leaf.max_length))
+            return false;
+        }
+        return leaf.pattern == kNone || im_.patterns[leaf.pattern].search(s);
+      }
+      case Node::Leaf::kGeneral: break;
+    }
     return !leaf.is_bool && leaf.ref == kNone && !leaf.has_structure ? value_checks<false>(leaf, value, c, spec)
                                                                      : run<false>(target, value, c, spec);
   }

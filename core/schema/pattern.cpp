@@ -657,33 +657,50 @@ std::unique_ptr<NativePattern> NativePattern::compile(std::string_view source, s
     }
     out->fixed_.push_back(std::move(shape));
   }
+  out->wide_or_empty_ = !out->fixed_.empty() && std::all_of(out->fixed_.begin(), out->fixed_.end(), [](const FixedShape& f) {
+    return f.wide || (f.fixed && f.masks.empty());
+  });
   return out;
 }
 
+#if defined(__SSE2__)
+// A text of the shape's length against a wide ranges shape. The head and tail loads stay inside
+// the text. Per byte: (byte - lo) <= span, unsigned (max(x, span) == span); non-ASCII bytes are
+// above every range.
+inline bool NativePattern::wide_match(const FixedShape& shape, std::string_view text) noexcept {
+  const char* p = text.data();
+  const std::size_t n = text.size();
+  std::uint64_t head, tail = 0;
+  if (n >= 8) {
+    std::memcpy(&head, p, 8);
+    std::memcpy(&tail, p + n - 8, 8);
+  } else {
+    std::uint32_t a, b;
+    std::memcpy(&a, p, 4);
+    std::memcpy(&b, p + n - 4, 4);
+    head = a | std::uint64_t{b} << 32;
+  }
+  const __m128i v = _mm_set_epi64x(static_cast<long long>(tail), static_cast<long long>(head));
+  const __m128i span = _mm_load_si128(reinterpret_cast<const __m128i*>(shape.span16.data()));
+  const __m128i x = _mm_sub_epi8(v, _mm_load_si128(reinterpret_cast<const __m128i*>(shape.lo16.data())));
+  return _mm_movemask_epi8(_mm_cmpeq_epi8(_mm_max_epu8(x, span), span)) == 0xFFFF;
+}
+#endif
+
 bool NativePattern::match_simple(std::string_view text) const noexcept {
+#if defined(__SSE2__)
+  if (wide_or_empty_) {
+    for (const FixedShape& shape : fixed_)
+      if (text.size() == shape.lo.size() && (text.empty() || wide_match(shape, text))) return true;
+    return false;
+  }
+#endif
   for (std::size_t a = 0; a < alternatives_.size(); ++a) {
     if (const FixedShape& shape = fixed_[a]; shape.fixed) {
       if (text.size() != shape.masks.size()) continue;
 #if defined(__SSE2__)
       if (shape.wide) {
-        // The head and tail loads stay inside the text. Per byte: (byte - lo) <= span, unsigned
-        // (max(x, span) == span); non-ASCII bytes are above every range.
-        const char* p = text.data();
-        const std::size_t n = text.size();
-        std::uint64_t head, tail = 0;
-        if (n >= 8) {
-          std::memcpy(&head, p, 8);
-          std::memcpy(&tail, p + n - 8, 8);
-        } else {
-          std::uint32_t a, b;
-          std::memcpy(&a, p, 4);
-          std::memcpy(&b, p + n - 4, 4);
-          head = a | std::uint64_t{b} << 32;
-        }
-        const __m128i v = _mm_set_epi64x(static_cast<long long>(tail), static_cast<long long>(head));
-        const __m128i span = _mm_load_si128(reinterpret_cast<const __m128i*>(shape.span16.data()));
-        const __m128i x = _mm_sub_epi8(v, _mm_load_si128(reinterpret_cast<const __m128i*>(shape.lo16.data())));
-        if (_mm_movemask_epi8(_mm_cmpeq_epi8(_mm_max_epu8(x, span), span)) == 0xFFFF) return true;
+        if (wide_match(shape, text)) return true;
         continue;
       }
 #endif
@@ -814,9 +831,6 @@ bool NativePattern::match_nfa(std::string_view text) const noexcept {
   }
 }
 
-bool NativePattern::search(std::string_view text) const noexcept {
-  return simple_ ? match_simple(text) : match_nfa(text);
-}
 
 Result<Pattern> Pattern::compile(std::string_view source) {
   Pattern p;
@@ -837,8 +851,7 @@ Result<Pattern> Pattern::compile(std::string_view source) {
   return p;
 }
 
-bool Pattern::search(std::string_view text) const noexcept {
-  if (native_) return native_->search(text);
+bool Pattern::search_regex(std::string_view text) const noexcept {
   if (!regex_) return true;
   try {
     return std::regex_search(text.begin(), text.end(), *regex_);

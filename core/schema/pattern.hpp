@@ -50,7 +50,7 @@ class NativePattern {
   static std::unique_ptr<NativePattern> compile(std::string_view source, std::string* error);
 
   // ECMAScript RegExp.prototype.test semantics: a match anywhere unless anchored.
-  bool search(std::string_view text) const noexcept;
+  bool search(std::string_view text) const noexcept { return simple_ ? match_simple(text) : match_nfa(text); }
 
   bool uses_simple_scanner() const noexcept { return simple_; }
 
@@ -96,17 +96,24 @@ class NativePattern {
     alignas(16) std::array<unsigned char, 16> lo16{}, span16{};
   };
   std::vector<FixedShape> fixed_;
+  // Every alternative is a wide shape or empty ("^([0-9]{13})?$"): a length compare and at most
+  // one wide_match per alternative is the whole match.
+  bool wide_or_empty_ = false;
+  static bool wide_match(const FixedShape& shape, std::string_view text) noexcept;
 };
 
 // A compiled "pattern" keyword: native when possible, std::regex otherwise.
 class Pattern {
  public:
   static Result<Pattern> compile(std::string_view source);
-  bool search(std::string_view text) const noexcept;
+  // Inline down to the native matcher's entry: the accept path calls it for most string fields.
+  bool search(std::string_view text) const noexcept { return native_ ? native_->search(text) : search_regex(text); }
   const std::string& source() const noexcept { return source_; }
   bool is_native() const noexcept { return native_ != nullptr; }
 
  private:
+  bool search_regex(std::string_view text) const noexcept;
+
   std::string source_;
   std::shared_ptr<const NativePattern> native_;
   std::shared_ptr<const std::regex> regex_;

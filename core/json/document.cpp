@@ -543,7 +543,7 @@ constexpr bool is_ws(char c) noexcept { return c == ' ' || c == '\n' || c == '\r
 // First byte at or after p that is not JSON whitespace; at most `end` (the NUL there stops it).
 // Indentation runs are short and repeat, so a byte loop whose exit the CPU predicts beats a 16-byte
 // compare here: the next token's position would wait for the compare (measured: ~15% slower).
-inline const char* skip_ws(const char* p) noexcept {
+[[gnu::always_inline]] inline const char* skip_ws(const char* p) noexcept {
   // Most calls find no whitespace or a single space (after ':').
   if (static_cast<unsigned char>(*p) > ' ') [[likely]] return p;
   if (*p == ' ' && static_cast<unsigned char>(p[1]) > ' ') return p + 1;

@@ -60,24 +60,16 @@ std::optional<std::int64_t> integer_of(const json::Value* v) {
   return n;
 }
 
-std::optional<std::string> single_field_problem(Kind kind, std::int64_t argument, std::string_view argument_text,
-                                                std::string_view field, const json::Value& value) {
-  if (kind == Kind::kMaxDecimals) {
-    if (!value.is_number()) return std::nullopt;
-    const int places = domain::decimal_places(value.number_text());
-    if (places <= argument) return std::nullopt;
-    return subject(field, value) + " with " + std::to_string(places) + " decimal places; expected at most " +
-           std::to_string(argument);
-  }
-  if (kind == Kind::kPositive) {
-    if (!value.is_number() || value.as_double() > 0) return std::nullopt;
-    return subject(field, value) + "; expected a number greater than 0";
-  }
-  if (!value.is_string() || value.as_string().empty()) return std::nullopt;
-  const std::string_view text = value.as_string();
+// The wording of a single-field check that did not pass (NativeChecks::passes said so).
+std::string single_field_wording(Kind kind, std::int64_t argument, std::string_view argument_text,
+                                 std::string_view field, const json::Value& value) {
   switch (kind) {
+    case Kind::kMaxDecimals:
+      return subject(field, value) + " with " + std::to_string(domain::decimal_places(value.number_text())) +
+             " decimal places; expected at most " + std::to_string(argument);
+    case Kind::kPositive: return subject(field, value) + "; expected a number greater than 0";
     case Kind::kMpan: {
-      if (domain::is_mpan_core(text)) return std::nullopt;
+      const std::string_view text = value.as_string();
       bool digits = text.size() == 13;
       for (char c : text) digits = digits && c >= '0' && c <= '9';
       if (!digits) return subject(field, value) + "; expected a 13-digit MPAN core";
@@ -85,30 +77,16 @@ std::optional<std::string> single_field_problem(Kind kind, std::int64_t argument
       return subject(field, value) + ": its check digit is " + std::string(1, text[12]) + ", expected " +
              std::to_string(expected.value_or(-1)) + " (MPAN core check digit)";
     }
-    case Kind::kDateDmy:
-      if (domain::parse_date_dmy(text)) return std::nullopt;
-      return subject(field, value) + "; expected a date that exists, in dd-mm-yyyy";
-    case Kind::kDateIso:
-      if (domain::parse_date_iso(text)) return std::nullopt;
-      return subject(field, value) + "; expected a date that exists, in yyyy-mm-dd";
-    case Kind::kTimeHhmm:
-      if (domain::parse_time_hhmm(text)) return std::nullopt;
-      return subject(field, value) + "; expected a time in HH:MM, 00:00 to 23:59";
-    case Kind::kHalfHour: {
-      const auto minutes = domain::parse_time_hhmm(text);
-      if (!minutes || *minutes % 30 == 0) return std::nullopt;  // malformed times are time_hhmm's finding
-      return subject(field, value) + "; expected a half-hour boundary (HH:00 or HH:30)";
-    }
+    case Kind::kDateDmy: return subject(field, value) + "; expected a date that exists, in dd-mm-yyyy";
+    case Kind::kDateIso: return subject(field, value) + "; expected a date that exists, in yyyy-mm-dd";
+    case Kind::kTimeHhmm: return subject(field, value) + "; expected a time in HH:MM, 00:00 to 23:59";
+    case Kind::kHalfHour: return subject(field, value) + "; expected a half-hour boundary (HH:00 or HH:30)";
     case Kind::kDatetimeDmyHm:
-      if (domain::parse_datetime_dmy_hm(text)) return std::nullopt;
       return subject(field, value) + "; expected a date and time that exist, in dd-mm-yyyy HH:MM";
-    case Kind::kNotBefore: {
-      const auto day = day_of(text);  // a date that does not parse is the format checks' finding
-      if (!day || *day >= argument) return std::nullopt;
+    case Kind::kNotBefore:
       return subject(field, value) + ", before " + std::string(argument_text) + "; expected a date on or after " +
              std::string(argument_text);
-    }
-    default: return std::nullopt;
+    default: return subject(field, value);
   }
 }
 
@@ -162,43 +140,84 @@ std::uint32_t NativeChecks::slot_of(const std::string& field) {
   return static_cast<std::uint32_t>(fields_.size() - 1);
 }
 
-void NativeChecks::run_one(const Check& c, const json::Value* const* slots, const FieldProblem& problem) const {
+namespace {
+// The zone a unit ID names ("-Z<digits>") when it disagrees with the zone field; empty when they
+// agree or either is absent, empty or unreadable.
+std::string_view zone_disagreement(const json::Value* unit, const json::Value* zone_field) {
+  const auto zone = integer_of(zone_field);
+  if (!non_empty_text(unit) || !zone) return {};
+  const std::string_view suffix = zone_suffix(unit->as_string());
+  if (suffix.empty()) return {};
+  std::int64_t named = 0;
+  const auto [end, ec] = std::from_chars(suffix.data(), suffix.data() + suffix.size(), named);
+  if (ec == std::errc() && end == suffix.data() + suffix.size() && named == *zone) return {};
+  return suffix;
+}
+}  // namespace
+
+bool NativeChecks::passes(const Check& c, const json::Value* const* slots) {
+  const json::Value* value = slots[c.field];
+  switch (c.kind) {
+    case Kind::kMaxDecimals:
+      return !value || !value->is_number() || domain::decimal_places(value->number_text()) <= c.argument;
+    case Kind::kPositive: return !value || !value->is_number() || value->as_double() > 0;
+    case Kind::kZoneSuffix: return zone_disagreement(value, slots[c.second]).empty();
+    case Kind::kTimeOrder:
+    case Kind::kDateOrder:
+    case Kind::kDatetimeOrder: {
+      const json::Value* to = slots[c.second];
+      if (!non_empty_text(value) || !non_empty_text(to)) return true;
+      const auto a = order_key(c.kind, value->as_string(), false);
+      const auto b = order_key(c.kind, to->as_string(), true);
+      if (!a || !b) return true;  // what does not parse is the format checks' finding
+      // A window must end after it starts; a period may be one day.
+      return c.kind == Kind::kTimeOrder ? *b > *a : *b >= *a;
+    }
+    default: break;
+  }
+  // Text checks: absent, empty or non-string values are the schema's business.
+  if (!non_empty_text(value)) return true;
+  const std::string_view text = value->as_string();
+  switch (c.kind) {
+    case Kind::kMpan: return domain::is_mpan_core(text);
+    case Kind::kDateDmy: return domain::parse_date_dmy(text).has_value();
+    case Kind::kDateIso: return domain::parse_date_iso(text).has_value();
+    case Kind::kTimeHhmm: return domain::parse_time_hhmm(text).has_value();
+    case Kind::kHalfHour: {
+      const auto minutes = domain::parse_time_hhmm(text);
+      return !minutes || *minutes % 30 == 0;  // malformed times are time_hhmm's finding
+    }
+    case Kind::kDatetimeDmyHm: return domain::parse_datetime_dmy_hm(text).has_value();
+    case Kind::kNotBefore: {
+      const auto day = day_of(text);  // a date that does not parse is the format checks' finding
+      return !day || *day >= c.argument;
+    }
+    default: return true;
+  }
+}
+
+void NativeChecks::report(const Check& c, const json::Value* const* slots, const FieldProblem& problem) const {
+  const json::Value& value = *slots[c.field];  // passes() is true when it is absent
   if (!is_pair(c.kind)) {
-    const json::Value* value = slots[c.field];
-    if (!value) return;
-    if (auto message = single_field_problem(c.kind, c.argument, c.text_argument, fields_[c.field], *value))
-      problem(c.rule, fields_[c.field], *value, std::move(*message));
+    problem(c.rule, fields_[c.field], value,
+            single_field_wording(c.kind, c.argument, c.text_argument, fields_[c.field], value));
     return;
   }
   if (c.kind == Kind::kZoneSuffix) {
-    const json::Value* unit = slots[c.field];
-    const auto zone = integer_of(slots[c.second]);
-    if (!non_empty_text(unit) || !zone) return;
-    const std::string_view suffix = zone_suffix(unit->as_string());
-    if (suffix.empty()) return;
-    std::int64_t named = 0;
-    const auto [end, ec] = std::from_chars(suffix.data(), suffix.data() + suffix.size(), named);
-    if (ec == std::errc() && end == suffix.data() + suffix.size() && named == *zone) return;
-    const std::string zone_text = std::to_string(*zone);
-    problem(c.rule, fields_[c.field], *unit,
-            subject(fields_[c.field], *unit) + ", which ends in zone " + std::string(suffix) + ", but \"" +
+    const std::string_view suffix = zone_disagreement(&value, slots[c.second]);
+    const std::string zone_text = std::to_string(*integer_of(slots[c.second]));
+    problem(c.rule, fields_[c.field], value,
+            subject(fields_[c.field], value) + ", which ends in zone " + std::string(suffix) + ", but \"" +
                 fields_[c.second] + "\" is " + zone_text + "; expected the suffix \"-Z" + zone_text + "\" or \"" +
                 fields_[c.second] + "\" " + std::string(suffix));
     return;
   }
-  const json::Value* from = slots[c.field];
-  const json::Value* to = slots[c.second];
-  if (!non_empty_text(from) || !non_empty_text(to)) return;
-  const auto a = order_key(c.kind, from->as_string(), false);
-  const auto b = order_key(c.kind, to->as_string(), true);
-  if (!a || !b) return;
-  const bool strict = c.kind == Kind::kTimeOrder;  // a window must end after it starts; a period may be one day
-  if (strict ? *b > *a : *b >= *a) return;
-  const std::string end = "\"" + fields_[c.second] + "\" " + json::preview(*to);
-  const std::string start = "\"" + fields_[c.field] + "\" " + json::preview(*from);
-  problem(c.rule, fields_[c.second], *to,
-          strict ? end + " is not after " + start + "; expected the window to end after it starts"
-                 : end + " is before " + start + "; expected the end not to be before the start");
+  const json::Value& to = *slots[c.second];
+  const std::string end = "\"" + fields_[c.second] + "\" " + json::preview(to);
+  const std::string start = "\"" + fields_[c.field] + "\" " + json::preview(value);
+  problem(c.rule, fields_[c.second], to,
+          c.kind == Kind::kTimeOrder ? end + " is not after " + start + "; expected the window to end after it starts"
+                                     : end + " is before " + start + "; expected the end not to be before the start");
 }
 
 }  // namespace flowguard::engine

@@ -118,6 +118,16 @@ void fingerprint(const json::Value& value, std::string& out);
 // 64-bit hash of the same canonical content (key order ignored, numbers by source text), and the
 // equality it stands for.
 std::uint64_t content_hash(const json::Value& value) noexcept;
+// content_hash of the records of one document, in any order: the key hashes of the last key shape
+// met (json::Value::key_shape()) are kept, as a batch's records share one. One per thread.
+class RecordHasher {
+ public:
+  std::uint64_t operator()(const json::Value& record);
+
+ private:
+  std::uint32_t shape_ = 0;
+  std::vector<std::uint64_t> key_hashes_;
+};
 bool same_content(const json::Value& a, const json::Value& b);
 
 // --- helpers.cpp

@@ -283,7 +283,8 @@ bool compute_duplicates(HostState* h, const View* v) noexcept {
     hashes.resize(n);
     const std::uint64_t hash_mask = h->duplicate_hash_mask;
     auto hash_range = [&](std::size_t begin, std::size_t end) {
-      for (std::size_t j = begin; j < end; ++j) hashes[j] = content_hash(*list[j]) & hash_mask;
+      RecordHasher hasher;
+      for (std::size_t j = begin; j < end; ++j) hashes[j] = hasher(*list[j]) & hash_mask;
     };
     // At least kParallelHashRecords / 2 records per thread, and never more threads than asked for.
     const std::size_t threads =
@@ -828,6 +829,16 @@ std::uint64_t hash_value(const json::Value& value) noexcept;
   }
 }
 
+// A member is its key's hash and its value's hash, multiplied together: the key's part depends on
+// the key alone, so records sharing a key shape can reuse it (RecordHasher).
+inline std::uint64_t key_hash(std::string_view key) noexcept { return hash_bytes(key, kSeedKey); }
+inline std::uint64_t member_hash(std::uint64_t key, const json::Value& value) noexcept {
+  return fold_mul(key ^ kK1, hash_any(value) ^ kK2);
+}
+inline std::uint64_t object_hash(std::uint64_t member_sum, std::size_t size) noexcept {
+  return fold_mul(member_sum ^ kK2, kSeedObject ^ (size * kMul));
+}
+
 std::uint64_t hash_value(const json::Value& value) noexcept {
   switch (value.kind()) {
     case json::Kind::kArray: {
@@ -837,10 +848,10 @@ std::uint64_t hash_value(const json::Value& value) noexcept {
     }
     case json::Kind::kObject: {
       // A sum of the members' hashes: key order does not matter, and a repeated key counts each
-      // time (as in the fingerprint). A member is its key hashed with its value's hash as seed.
+      // time (as in the fingerprint).
       std::uint64_t sum = 0;
-      for (const json::Member& m : value.members()) sum += hash_bytes(m.key, kSeedKey ^ hash_any(m.value));
-      return fold_mul(sum ^ kK2, kSeedObject ^ (value.size() * kMul));
+      for (const json::Member& m : value.members()) sum += member_hash(key_hash(m.key), m.value);
+      return object_hash(sum, value.size());
     }
     default: return hash_any(value);
   }
@@ -851,6 +862,20 @@ std::uint64_t hash_value(const json::Value& value) noexcept {
 // Tags keep kinds apart ("1" the string vs 1 the number); objects sum their members' hashes, so
 // key order does not matter (and a repeated key counts each time, as in the fingerprint).
 std::uint64_t content_hash(const json::Value& value) noexcept { return fmix(hash_any(value)); }
+
+std::uint64_t RecordHasher::operator()(const json::Value& record) {
+  const std::uint32_t shape = record.key_shape();
+  if (!shape) return content_hash(record);
+  const auto members = record.members();
+  if (shape != shape_) {
+    shape_ = shape;
+    key_hashes_.clear();
+    for (const json::Member& m : members) key_hashes_.push_back(key_hash(m.key));
+  }
+  std::uint64_t sum = 0;
+  for (std::size_t i = 0; i < members.size(); ++i) sum += member_hash(key_hashes_[i], members[i].value);
+  return fmix(object_hash(sum, members.size()));
+}
 
 // Equal exactly when fingerprint() would give the same string.
 bool same_content(const json::Value& a, const json::Value& b) {

@@ -754,14 +754,18 @@ class Parser {
   std::size_t max_depth_;
   const char* begin_;
   const char* end_;
-  // Objects found free of duplicate keys, one per member count modulo 8: their members in the
-  // arena (stable for the document's lifetime).
+  // Objects found free of duplicate keys, one per slot (by member count and first key): their
+  // members in the arena (stable for the document's lifetime). Messages nest objects of several
+  // kinds; the first key keeps them in slots of their own.
   struct CleanShape {
     const Member* members = nullptr;
     std::uint32_t n = 0;
     std::uint32_t id = 0;  // the key shape: 1 + the source offset of the first such object
   };
-  std::array<CleanShape, 8> clean_shapes_{};
+  std::array<CleanShape, 64> clean_shapes_{};
+  static std::size_t shape_slot(const Member* members, std::uint32_t n) noexcept {
+    return static_cast<std::size_t>((KeyIndex::hash(members[0].key) ^ (n * 0x9E3779B97F4A7C15ull)) >> 58);
+  }
 };
 
 std::string Parser::describe(const char* p) const {
@@ -1050,7 +1054,7 @@ void Parser::close_object(const Frame& f, Value& v) {
     if (remember) {
       // Offsets are unique in a document, also across the ranges of a parallel parse.
       v.key_shape_ = f.offset + 1;
-      clean_shapes_[count & 7] = {dst, count, v.key_shape_};
+      clean_shapes_[shape_slot(dst, count)] = {dst, count, v.key_shape_};
     }
   } else {
     v.members_ = nullptr;
@@ -1059,7 +1063,7 @@ void Parser::close_object(const Frame& f, Value& v) {
 }
 
 std::uint32_t Parser::same_keys_as_clean_object(const Member* m, std::uint32_t n) const noexcept {
-  const CleanShape& shape = clean_shapes_[n & 7];
+  const CleanShape& shape = clean_shapes_[shape_slot(m, n)];
   if (shape.n != n) return 0;
   for (std::uint32_t i = 0; i < n; ++i)
     if (!KeyIndex::same(m[i].key, shape.members[i].key)) return 0;

@@ -80,7 +80,7 @@ struct HostState {
   std::vector<std::uint64_t> duplicate_hashes;  // per record: its content hash (computed on Limits::threads)
   // view:find_keys(): the pointer being built and a key lowercased. Kept here, not on the C stack,
   // because a Lua error (the memory cap) unwinds C functions with longjmp.
-  std::string walk_pointer, walk_lower;
+  std::vector<std::string> find_keys_wanted;  // view:find_keys: the keys of the call's table
   std::vector<std::pair<std::size_t, std::size_t>> duplicate_pairs;  // (first, duplicate), 0-based
 
   std::string scratch;  // reusable buffer for fingerprints and previews

@@ -11,6 +11,7 @@
 #include <thread>
 
 #include "flowguard/ascii.hpp"
+#include "flowguard/key_index.hpp"
 #include "internal.hpp"
 
 namespace flowguard::lua::detail {
@@ -402,57 +403,81 @@ int m_dig(lua_State* L) {
 // A matching member's value is not searched further; an array value gives one entry per item.
 // `base` is the view's own pointer, which the entries' pointers extend. The Lua walk it replaces
 // built a string per key and a view per value; this builds them only for what it returns.
-void find_keys_in(lua_State* L, const View* parent, const json::Value& value, int keys, int out, lua_Integer& n,
-                  int depth) {
+// One step from the searched view down to the current value: a member's key or an item's index.
+struct PathStep {
+  std::string_view key;
+  std::size_t index = 0;
+  bool is_index = false;
+};
+
+struct KeySearch {
+  const View* parent;
+  const KeyIndex& wanted;  // the keys looked for, lowercased
+  std::string_view base;   // the view's own pointer
+  std::vector<PathStep> path;
+  int out;
+  lua_Integer n = 0;
+};
+
+// Pointers are built only for the members found, from the path (most members are not).
+void push_found(lua_State* L, KeySearch& s, const json::Value& found, std::string_view key) {
+  std::string pointer(s.base);
+  for (const PathStep& step : s.path) {
+    if (step.is_index) json::append_pointer(pointer, step.index);
+    else json::append_pointer(pointer, step.key);
+  }
+  lua_createtable(L, 0, 3);
+  push_child(L, &found, s.parent);
+  lua_setfield(L, -2, "value");
+  lua_pushlstring(L, pointer.data(), pointer.size());
+  lua_setfield(L, -2, "pointer");
+  lua_pushlstring(L, key.data(), key.size());
+  lua_setfield(L, -2, "key");
+  lua_rawseti(L, s.out, ++s.n);
+}
+
+void find_keys_in(lua_State* L, KeySearch& s, const json::Value& value, int depth) {
   if (depth > 32) return;
-  HostState* h = host(L);
-  std::string& pointer = h->walk_pointer;
   if (value.is_array()) {
     const auto items = value.items();
     for (std::size_t i = 0; i < items.size(); ++i) {
-      const std::size_t mark = pointer.size();
-      json::append_pointer(pointer, i);
-      find_keys_in(L, parent, items[i], keys, out, n, depth + 1);
-      pointer.resize(mark);
+      s.path.push_back({{}, i, true});
+      find_keys_in(L, s, items[i], depth + 1);
+      s.path.pop_back();
     }
     return;
   }
   if (!value.is_object()) return;
+  std::string long_key;
   for (const json::Member& m : value.members()) {
-    std::string& lower = h->walk_lower;
-    lower.assign(m.key);
-    for (char& c : lower) c = ascii_lower(c);
-    lua_pushlstring(L, lower.data(), lower.size());
-    const bool hit = lua_rawget(L, keys) != LUA_TNIL && lua_toboolean(L, -1);
-    lua_pop(L, 1);
-    const std::size_t mark = pointer.size();
-    json::append_pointer(pointer, m.key);
-    auto add = [&](const json::Value& found) {
-      lua_createtable(L, 0, 3);
-      push_child(L, &found, parent);
-      lua_setfield(L, -2, "value");
-      lua_pushlstring(L, pointer.data(), pointer.size());
-      lua_setfield(L, -2, "pointer");
-      lua_pushlstring(L, m.key.data(), m.key.size());
-      lua_setfield(L, -2, "key");
-      lua_rawseti(L, out, ++n);
-    };
+    // The key lowercased (ASCII), in a stack buffer unless it is long.
+    char small[64];
+    std::string_view lower;
+    if (m.key.size() <= sizeof small) {
+      for (std::size_t k = 0; k < m.key.size(); ++k) small[k] = ascii_lower(m.key[k]);
+      lower = std::string_view(small, m.key.size());
+    } else {
+      long_key.assign(m.key);
+      for (char& c : long_key) c = ascii_lower(c);
+      lower = long_key;
+    }
+    const bool hit = s.wanted.find(lower) != KeyIndex::kNotFound;
+    s.path.push_back({m.key, 0, false});
     if (hit) {
       if (m.value.is_array() && m.value.size() > 0) {
         const auto items = m.value.items();
         for (std::size_t i = 0; i < items.size(); ++i) {
-          const std::size_t item_mark = pointer.size();
-          json::append_pointer(pointer, i);
-          add(items[i]);
-          pointer.resize(item_mark);
+          s.path.push_back({{}, i, true});
+          push_found(L, s, items[i], m.key);
+          s.path.pop_back();
         }
       } else {
-        add(m.value);
+        push_found(L, s, m.value, m.key);
       }
     } else if (m.value.is_object() || m.value.is_array()) {
-      find_keys_in(L, parent, m.value, keys, out, n, depth + 1);
+      find_keys_in(L, s, m.value, depth + 1);
     }
-    pointer.resize(mark);
+    s.path.pop_back();
   }
 }
 
@@ -465,9 +490,24 @@ int m_find_keys(lua_State* L) {
   lua_createtable(L, 0, 0);
   const int out = lua_gettop(L);
   if (v->kind == ViewKind::kRecords) return 1;  // a list of records, not a JSON value
-  host(L)->walk_pointer.assign(base, base_size);
-  lua_Integer n = 0;
-  find_keys_in(L, v, *v->value, 3, out, n, 0);
+  // The table's string keys whose value is truthy, read once per call (the rule may change the
+  // table between calls), into a native index: no Lua string per member searched.
+  HostState* h = host(L);
+  auto& wanted = h->find_keys_wanted;
+  wanted.clear();
+  lua_pushnil(L);
+  while (lua_next(L, 3) != 0) {
+    if (lua_type(L, -2) == LUA_TSTRING && lua_toboolean(L, -1)) {
+      std::size_t len = 0;
+      const char* key = lua_tolstring(L, -2, &len);  // a string key: no conversion that would upset lua_next
+      wanted.emplace_back(key, len);
+    }
+    lua_pop(L, 1);
+  }
+  std::vector<std::string_view> keys(wanted.begin(), wanted.end());
+  const KeyIndex index(keys);
+  KeySearch search{v, index, std::string_view(base, base_size), {}, out};
+  find_keys_in(L, search, *v->value, 0);
   return 1;
 }
 

@@ -265,6 +265,21 @@ TEST_CASE("view:find_keys finds members by key at any depth, ignoring ASCII case
                });
 }
 
+TEST_CASE("view:find_keys takes only string keys with a true value, and keys of any length", "[lua][views]") {
+  TempDir dir;
+  auto host = make_host();
+  const std::string long_key(80, 'K');
+  const auto doc = parse(R"({"a": {"mpancore": "1"}, ")" + long_key + R"(": "long"})");
+  load_ok(*host, dir, "fk2.lua", record_rule("FK2", R"(
+    report(nil, "false:" .. #rec:find_keys("", { mpancore = false }))
+    report(nil, "array:" .. #rec:find_keys("", { "mpancore" }))
+    local long = string.rep("k", 80)
+    local hits = rec:find_keys("", { [long] = true, mpancore = 1 })
+    for _, hit in ipairs(hits) do report(nil, hit.pointer .. "=" .. hit.value) end)"));
+  const std::vector<std::string> got = report_messages(*host, doc.root());
+  CHECK(got == std::vector<std::string>{"false:0", "array:0", "/a/mpancore=1", "/" + long_key + "=long"});
+}
+
 TEST_CASE("view:dig follows object keys, exact first, else ignoring ASCII case", "[lua][views]") {
   TempDir dir;
   auto host = make_host();

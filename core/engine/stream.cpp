@@ -1,7 +1,11 @@
 #include "stream.hpp"
 
 #include <algorithm>
+#include <bit>
 #include <cstring>
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 
 #include "flowguard/utf8.hpp"
 
@@ -11,9 +15,101 @@ namespace {
 constexpr std::size_t kBlock = 1 << 20;
 bool is_space(int c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; }
 
+// Line feeds in `span`, 16 bytes a step (the per-lane counts summed before any can overflow).
+std::size_t count_newlines(std::string_view span) noexcept {
+  const char* p = span.data();
+  std::size_t n = span.size(), total = 0;
+#if defined(__SSE2__)
+  const __m128i lf = _mm_set1_epi8('\n'), zero = _mm_setzero_si128();
+  while (n >= 16) {
+    __m128i lanes = zero;
+    const std::size_t steps = std::min<std::size_t>(n / 16, 255);
+    for (std::size_t k = 0; k < steps; ++k, p += 16)
+      lanes = _mm_sub_epi8(lanes, _mm_cmpeq_epi8(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p)), lf));
+    const __m128i sums = _mm_sad_epu8(lanes, zero);
+    total += static_cast<std::size_t>(_mm_cvtsi128_si32(sums)) + static_cast<std::size_t>(_mm_cvtsi128_si32(_mm_srli_si128(sums, 8)));
+    n -= steps * 16;
+  }
+#endif
+  return total + static_cast<std::size_t>(std::count(p, p + n, '\n'));
+}
+
+// Where an item of the array ends, scanned a buffer at a time: the item runs to the ',' or ']' at
+// depth 0 outside strings. The state carries over between buffers.
+struct ItemScan {
+  int depth = 0;
+  bool in_string = false;
+  bool escaped = false;  // a backslash ended the previous buffer inside a string
+  bool done = false;
+
+  // One byte of the state machine (also what the 16-byte steps must agree with).
+  bool step(char c) noexcept {  // true: the item ended before c
+    if (escaped) {
+      escaped = false;
+    } else if (in_string) {
+      if (c == '\\') escaped = true;
+      else if (c == '"') in_string = false;
+    } else if (depth == 0 && (c == ',' || c == ']')) {
+      return done = true;
+    } else if (c == '"') {
+      in_string = true;
+    } else if (c == '{' || c == '[') {
+      ++depth;
+    } else if (c == '}' || c == ']') {
+      --depth;
+    }
+    return false;
+  }
+
+  // Bytes of p[0, n) that belong to the item (n when it goes on past them).
+  std::size_t run(const char* p, std::size_t n) noexcept {
+    std::size_t i = 0;
+#if defined(__SSE2__)
+    // 16 bytes a step: where strings are, from the prefix parity of the quotes; then only the
+    // brackets and commas outside strings matter, and commas only at depth 0. A block with a
+    // backslash (or after one) takes the byte steps.
+    for (; i + 16 <= n; i += 16) {
+      if (escaped) break;
+      const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p + i));
+      if (_mm_movemask_epi8(_mm_cmpeq_epi8(v, _mm_set1_epi8('\\')))) break;
+      unsigned inside = static_cast<unsigned>(_mm_movemask_epi8(_mm_cmpeq_epi8(v, _mm_set1_epi8('"'))));
+      inside ^= inside << 1, inside ^= inside << 2, inside ^= inside << 4, inside ^= inside << 8;
+      if (in_string) inside = ~inside;
+      const unsigned outside = ~inside & 0xFFFFu;
+      // '{' '[' are 0x7B 0x5B and '}' ']' 0x7D 0x5D: one compare each after OR 0x20.
+      const __m128i folded = _mm_or_si128(v, _mm_set1_epi8(0x20));
+      const unsigned open = static_cast<unsigned>(_mm_movemask_epi8(_mm_cmpeq_epi8(folded, _mm_set1_epi8(0x7B)))) & outside;
+      const unsigned close = static_cast<unsigned>(_mm_movemask_epi8(_mm_cmpeq_epi8(folded, _mm_set1_epi8(0x7D)))) & outside;
+      const bool in_string_after = (inside >> 15) & 1u;
+      if (!(open | close) && depth > 0) {
+        in_string = in_string_after;
+        continue;
+      }
+      const unsigned commas = static_cast<unsigned>(_mm_movemask_epi8(_mm_cmpeq_epi8(v, _mm_set1_epi8(',')))) & outside;
+      for (unsigned bits = open | close | commas; bits; bits &= bits - 1) {
+        const int k = std::countr_zero(bits);
+        const unsigned bit = 1u << k;
+        if (open & bit) {
+          ++depth;
+        } else if (depth == 0 && ((commas & bit) || p[i + static_cast<std::size_t>(k)] == ']')) {
+          done = true;
+          return i + static_cast<std::size_t>(k);
+        } else if (close & bit) {
+          --depth;
+        }
+      }
+      in_string = in_string_after;
+    }
+#endif
+    for (; i < n; ++i)
+      if (step(p[i])) return i;
+    return n;
+  }
+};
+
 // Line and column after `span`: a line per "\n", columns in code points.
 void move_over(std::uint32_t& line, std::uint32_t& column, std::string_view span) {
-  const auto lines = static_cast<std::uint32_t>(std::count(span.begin(), span.end(), '\n'));
+  const auto lines = static_cast<std::uint32_t>(count_newlines(span));
   if (lines) {
     const auto last = span.rfind('\n');
     line += lines;
@@ -119,31 +215,13 @@ bool ItemReader::next(std::string& item, ItemStart& start) {
   start = here();
   // The item runs to the ',' or ']' at depth 0 outside strings (not consumed). Scanned a buffer at
   // a time: the bytes are appended and consumed in one step per buffer.
-  int depth = 0;
-  bool in_string = false, escaped = false;
-  for (bool done = false; !done;) {
+  ItemScan scan;
+  while (!scan.done) {
     if (peek() < 0) return fail("unexpected end of input inside the array: expected ',' or ']'");
     const char* const from = buffer_.data() + pos_;
-    const std::size_t left = buffer_.size() - pos_;
-    std::size_t i = 0;
-    for (; i < left; ++i) {
-      const char c = from[i];
-      if (in_string) {
-        if (escaped) escaped = false;
-        else if (c == '\\') escaped = true;
-        else if (c == '"') in_string = false;
-        continue;
-      }
-      if (depth == 0 && (c == ',' || c == ']')) {
-        done = true;
-        break;
-      }
-      if (c == '"') in_string = true;
-      else if (c == '{' || c == '[') ++depth;
-      else if (c == '}' || c == ']') --depth;
-    }
-    item.append(from, i);
-    consume(i);
+    const std::size_t n = scan.run(from, buffer_.size() - pos_);
+    item.append(from, n);
+    consume(n);
   }
   while (!item.empty() && is_space(static_cast<unsigned char>(item.back()))) item.pop_back();
   if (item.empty()) return fail("expected a record before ','");

@@ -120,3 +120,80 @@ TEST_CASE("ItemReader: an item cut off by the end of input is an error at the en
   CHECK(reader.error_at().line == end.line);
   CHECK(reader.error_at().column == end.column);
 }
+
+TEST_CASE("ItemReader: brackets, commas and quotes inside strings, with and without escapes, anywhere in a block") {
+  // Items are split 16 bytes at a time where a block has no backslash: strings full of ',' ']' '}'
+  // '{' '[' must not end or nest an item, whatever their alignment; blocks with escapes take the
+  // byte steps. Random shapes and lengths put every case on every offset of a 16-byte block.
+  std::uint64_t x = 0x9E3779B97F4A7C15ULL;
+  auto next = [&x] { return x ^= x << 13, x ^= x >> 7, x ^= x << 17; };
+  auto string_value = [&]() {
+    static const char* kPieces[] = {",", "]", "}", "{", "[", ", ]", "x", "abc", " ", "\\\"", "\\\\", "\\/", "\xC3\xA9"};
+    std::string s = "\"";
+    const std::size_t n = next() % 12;
+    const bool escapes = next() % 3 == 0;
+    for (std::size_t k = 0; k < n; ++k) {
+      const std::size_t piece = next() % (escapes ? 13 : 9);
+      s += piece == 12 ? kPieces[12] : kPieces[piece];
+    }
+    return s + "\"";
+  };
+  std::vector<std::string> items;
+  std::string array = "[";
+  std::vector<std::size_t> offsets;
+  for (int i = 0; i < 30000; ++i) {
+    std::string item = "{\"k\": " + string_value() + ", \"l\": [" + string_value() + ", {\"m\": " + string_value() +
+                       "}, [[]]], \"n\": " + std::to_string(i) + std::string(next() % 17, ' ') + "}";
+    if (i % 7 == 0) item = "[" + string_value() + ", " + item + "]";
+    if (i % 11 == 0) item = string_value();
+    if (i) array += std::string(next() % 3, ' ') + "," + std::string(next() % 19, '\n');
+    offsets.push_back(array.size());
+    array += item;
+    items.push_back(std::move(item));
+  }
+  array += "]";
+  REQUIRE(array.size() > (std::size_t{1} << 20));
+  const std::vector<ItemStart> expected = reference_positions(array, offsets);
+  std::istringstream in(array);
+  ItemReader reader(in, false);
+  std::string item;
+  ItemStart start;
+  std::size_t n = 0;
+  while (reader.next(item, start)) {
+    REQUIRE(n < items.size());
+    INFO("item " << n);
+    REQUIRE(item == items[n]);
+    CHECK(start.offset == expected[n].offset);
+    CHECK(start.line == expected[n].line);
+    ++n;
+  }
+  CHECK_FALSE(reader.error());
+  CHECK(n == items.size());
+}
+
+TEST_CASE("ItemReader: a backslash as the last byte of a read buffer escapes the next buffer's first") {
+  // The first item is padded so that a string's backslash is byte 2^20 - 1 of the stream: the
+  // quote it escapes opens the second buffer and must not end the string.
+  const std::size_t kBuffer = std::size_t{1} << 20;
+  for (const std::size_t shift : {std::size_t{0}, std::size_t{1}, std::size_t{2}}) {
+    const std::string head = "[{\"pad\": \"";
+    std::string first = head.substr(1);
+    const std::size_t backslash_at = kBuffer - 1 - shift;  // shift 0: the buffer's last byte
+    first += std::string(backslash_at - head.size(), 'p');
+    first += "\\\", ] } still the string\", \"after\": [1, 2]}";
+    const std::string second = "{\"b\": \"x\"}";
+    const std::string array = "[" + first + ",\n" + second + "]";
+    REQUIRE(array[backslash_at] == '\\');
+    std::istringstream in(array);
+    ItemReader reader(in, false);
+    std::string item;
+    ItemStart start;
+    INFO("shift " << shift);
+    REQUIRE(reader.next(item, start));
+    CHECK(item == first);
+    REQUIRE(reader.next(item, start));
+    CHECK(item == second);
+    CHECK_FALSE(reader.next(item, start));
+    CHECK_FALSE(reader.error());
+  }
+}

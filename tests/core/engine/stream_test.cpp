@@ -44,6 +44,30 @@ std::string record(int i) {
          std::string(static_cast<std::size_t>(i % 200), 'x') + "\", \"rows\": [1, [2, {\"k\": \"]\"}]]}";
 }
 
+// Reads `text` (an array, or NDJSON) and checks that it yields exactly `items`, each starting at
+// its offset in `offsets` with the line and column a plain count gives (`bom`: the text opens with
+// a byte order mark, which is no column).
+void check_items(const std::string& text, const std::vector<std::string>& items,
+                 const std::vector<std::size_t>& offsets, bool ndjson, bool bom) {
+  const std::vector<ItemStart> expected = reference_positions(text, offsets);
+  std::istringstream in(text);
+  ItemReader reader(in, ndjson);
+  std::string item;
+  ItemStart start;
+  std::size_t n = 0;
+  while (reader.next(item, start)) {
+    REQUIRE(n < items.size());
+    INFO("item " << n);
+    REQUIRE(item == items[n]);
+    CHECK(start.offset == expected[n].offset);
+    CHECK(start.line == expected[n].line);
+    CHECK(start.column == expected[n].column - (bom && expected[n].line == 1 ? 1 : 0));
+    ++n;
+  }
+  CHECK_FALSE(reader.error());
+  CHECK(n == items.size());
+}
+
 }  // namespace
 
 TEST_CASE("ItemReader: items and positions across read-buffer boundaries") {
@@ -59,26 +83,10 @@ TEST_CASE("ItemReader: items and positions across read-buffer boundaries") {
   array += "\n]\n";
   REQUIRE(array.size() > (std::size_t{2} << 20));
 
-  const std::vector<ItemStart> expected_starts = reference_positions(array, offsets);
-  std::istringstream in(array);
-  ItemReader reader(in, false);
-  std::string item;
-  ItemStart start;
-  std::size_t n = 0;
-  while (reader.next(item, start)) {
-    REQUIRE(n < items.size());
-    INFO("item " << n);
-    REQUIRE(item == items[n]);
-    const ItemStart& expected = expected_starts[n];
-    CHECK(start.offset == expected.offset);
-    CHECK(start.line == expected.line);
-    CHECK(start.column == expected.column - (expected.line == 1 ? 1 : 0));  // the BOM is no column
-    ++n;
-  }
-  CHECK_FALSE(reader.error());
-  CHECK(n == items.size());
+  check_items(array, items, offsets, false, true);
 
   std::string ndjson;
+  std::vector<std::string> lines;
   std::vector<std::size_t> line_offsets;
   for (std::size_t i = 0; i < items.size(); ++i) {
     std::string flat = items[i];
@@ -86,23 +94,9 @@ TEST_CASE("ItemReader: items and positions across read-buffer boundaries") {
       if (c == '\n') c = ' ';
     line_offsets.push_back(ndjson.size());
     ndjson += flat + (i % 5 ? "\n" : "\r\n\n");
+    lines.push_back(std::move(flat));
   }
-  const std::vector<ItemStart> expected_lines = reference_positions(ndjson, line_offsets);
-  std::istringstream lines(ndjson);
-  ItemReader line_reader(lines, true);
-  n = 0;
-  while (line_reader.next(item, start)) {
-    INFO("line item " << n);
-    REQUIRE(n < items.size());
-    CHECK(item.find('\n') == std::string::npos);
-    CHECK(item.size() == items[n].size());
-    const ItemStart& expected = expected_lines[n];
-    CHECK(start.offset == expected.offset);
-    CHECK(start.line == expected.line);
-    CHECK(start.column == expected.column);
-    ++n;
-  }
-  CHECK(n == items.size());
+  check_items(ndjson, lines, line_offsets, true, false);
 }
 
 TEST_CASE("ItemReader: an item cut off by the end of input is an error at the end") {
@@ -153,22 +147,7 @@ TEST_CASE("ItemReader: brackets, commas and quotes inside strings, with and with
   }
   array += "]";
   REQUIRE(array.size() > (std::size_t{1} << 20));
-  const std::vector<ItemStart> expected = reference_positions(array, offsets);
-  std::istringstream in(array);
-  ItemReader reader(in, false);
-  std::string item;
-  ItemStart start;
-  std::size_t n = 0;
-  while (reader.next(item, start)) {
-    REQUIRE(n < items.size());
-    INFO("item " << n);
-    REQUIRE(item == items[n]);
-    CHECK(start.offset == expected[n].offset);
-    CHECK(start.line == expected[n].line);
-    ++n;
-  }
-  CHECK_FALSE(reader.error());
-  CHECK(n == items.size());
+  check_items(array, items, offsets, false, false);
 }
 
 TEST_CASE("ItemReader: a backslash as the last byte of a read buffer escapes the next buffer's first") {

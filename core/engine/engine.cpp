@@ -1071,43 +1071,97 @@ FileReport Engine::check_stream(std::istream& in, std::string_view source_name, 
       consume(b, 1);
     }
   } else {
-    // A pipeline: one thread reads and parses the next chunks while this one checks the current
-    // chunk (its record stage on the remaining jobs), so parsing no longer waits for checking.
+    // A pipeline: one thread reads the next chunks and parses them while this one checks the
+    // current chunk (its record stage on the remaining jobs). Reading is the longer side, so
+    // this thread, rather than wait for the next chunk's parse, parses a later chunk that is
+    // read but not yet parsed: parsing goes to whichever thread is free, checking stays in order.
+    struct Slot {
+      Batch batch;
+      enum State { kRead, kParsing, kParsed } state = kRead;
+    };
+    constexpr std::size_t kAhead = 3;  // chunks read ahead of the one being checked
     std::mutex m;
     std::condition_variable cv;
-    std::deque<Batch> ready;  // at most two parsed chunks wait
-    bool done = false, cancel = false;
+    std::deque<Slot> slots;  // in stream order; references stay valid while others are added
+    bool reading_done = false, cancel = false;
     std::exception_ptr producer_error;
+    // The oldest chunk read but not parsed, claimed for parsing; nullptr when there is none.
+    auto claim = [&]() -> Slot* {
+      for (Slot& slot : slots)
+        if (slot.state == Slot::kRead) {
+          slot.state = Slot::kParsing;
+          return &slot;
+        }
+      return nullptr;
+    };
+    auto parse_slot = [&](Slot& slot) {
+      slot.batch.parsed = impl_->parse(slot.batch.chunk, 1);
+      std::lock_guard lock(m);
+      slot.state = Slot::kParsed;
+      cv.notify_all();
+    };
     std::thread producer([&] {
       try {
         for (;;) {
-          Batch b;
-          if (!read_batch(b)) break;
-          b.parsed = impl_->parse(b.chunk, 1);  // the pipeline is the parallelism here
-          std::unique_lock lock(m);
-          cv.wait(lock, [&] { return ready.size() < 2 || cancel; });
-          if (cancel) break;
-          ready.push_back(std::move(b));
-          cv.notify_all();
+          Slot* work = nullptr;
+          bool read_more = false;
+          {
+            std::unique_lock lock(m);
+            cv.wait(lock, [&] {
+              return cancel || (!reading_done && slots.size() < kAhead) ||
+                     std::any_of(slots.begin(), slots.end(), [](const Slot& x) { return x.state == Slot::kRead; }) ||
+                     reading_done;
+            });
+            if (cancel) break;
+            read_more = !reading_done && slots.size() < kAhead;
+            if (!read_more) {
+              work = claim();
+              if (!work) break;  // everything read and parsed or being parsed
+            }
+          }
+          if (read_more) {
+            Batch b;  // reading is this thread's alone
+            const bool more = read_batch(b);
+            std::lock_guard lock(m);
+            if (more) slots.push_back({std::move(b), Slot::kRead});
+            else reading_done = true;
+            cv.notify_all();
+            continue;
+          }
+          parse_slot(*work);
         }
       } catch (...) {  // rethrown on the calling thread, as without the pipeline
         producer_error = std::current_exception();
       }
       std::lock_guard lock(m);
-      done = true;
+      reading_done = true;
       cv.notify_all();
     });
     std::exception_ptr consumer_error;  // the producer must be joined before anything leaves here
     try {
       while (!stop) {
+        Slot* work = nullptr;
         Batch b;
         {
           std::unique_lock lock(m);
-          cv.wait(lock, [&] { return !ready.empty() || done; });
-          if (ready.empty()) break;
-          b = std::move(ready.front());
-          ready.pop_front();
-          cv.notify_all();
+          cv.wait(lock, [&] {
+            return (!slots.empty() && slots.front().state == Slot::kParsed) ||
+                   std::any_of(slots.begin(), slots.end(), [](const Slot& x) { return x.state == Slot::kRead; }) ||
+                   (reading_done && slots.empty());
+          });
+          if (!slots.empty() && slots.front().state == Slot::kParsed) {
+            b = std::move(slots.front().batch);
+            slots.pop_front();
+            cv.notify_all();
+          } else if (slots.empty()) {
+            break;  // reading is done and every chunk checked
+          } else {
+            work = claim();
+          }
+        }
+        if (work) {
+          parse_slot(*work);
+          continue;
         }
         consume(b, jobs - 1);
       }

@@ -1271,10 +1271,13 @@ class Evaluator {
     if constexpr (!D) {
       if (shape) {
         if (const auto* plan = memo_->find(&im_, node_index, shape)) {
-          const std::uint32_t* target = memo_->targets.data() + plan->first;
-          for (const auto& m : v.members())
-            if (!accept_value(*target++, m.value, c, spec)) return false;
+          // Copied out, and targets read by index: checking a member can add plans for nested
+          // objects, which may move the memo's storage.
+          const std::uint32_t first = plan->first;
           seen = plan->seen;
+          std::size_t i = first;
+          for (const auto& m : v.members())
+            if (!accept_value(memo_->targets[i++], m.value, c, spec)) return false;
           planned = true;
         }
       }

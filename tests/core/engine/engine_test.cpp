@@ -269,6 +269,38 @@ TEST_CASE("streaming with several jobs (read and parse ahead) gives the report o
   CHECK(x.input_error->message == y.input_error->message);
 }
 
+TEST_CASE("streaming with several jobs: many chunks parsed by either thread, a broken one midway") {
+  // Ten chunks: the reader thread and the checking thread both parse chunks (whichever is free),
+  // checking stays in stream order. A broken record in the sixth chunk stops the stream at the same
+  // place with any number of jobs; the chunks read ahead of it are dropped.
+  std::string array = "[", broken = "[";
+  for (int i = 0; i < 40000; ++i) {
+    const bool faulty = i % 7 == 0;
+    const std::string record = "{\"id\": " + std::to_string(faulty ? 0 : i + 1) + ", \"when\": \"" +
+                               (i % 11 == 0 ? "30-02-2026" : "01-02-2026") + "\", \"amount\": 10.5}";
+    const std::string comma = i ? ",\n" : "";
+    array += comma + record;
+    broken += comma + (i == 21000 ? std::string("{\"id\": 3, \"when\": }") : record);
+  }
+  array += "]";
+  broken += "]";
+  auto one = make_engine(1000000, 1);
+  std::istringstream in1(array), bad1(broken);
+  const auto a = one->check_stream(in1, "batch.json", "test.order");
+  const auto x = one->check_stream(bad1, "bad.json", "test.order");
+  REQUIRE(a.records == 40000);
+  REQUIRE(x.input_error);
+  for (const unsigned jobs : {2u, 3u}) {
+    INFO(jobs << " jobs");
+    auto many = make_engine(1000000, jobs);
+    std::istringstream in(array), bad(broken);
+    CHECK(flowguard::format_json({a}) == flowguard::format_json({many->check_stream(in, "batch.json", "test.order")}));
+    const auto y = many->check_stream(bad, "bad.json", "test.order");
+    REQUIRE(y.input_error);
+    CHECK(x.input_error->message == y.input_error->message);
+  }
+}
+
 TEST_CASE("streaming reports a broken record and a broken array at their place in the stream") {
   auto engine = make_engine();
   std::istringstream bad_record("[\n {\"id\": 1, \"when\": \"01-02-2026\", \"amount\": 1},\n {\"id\": 2,, \"when\": 1}\n]");

@@ -88,3 +88,44 @@ TEST_CASE("accepts() with a key-shape memo answers as without it, record by reco
     CHECK_FALSE(record.accepts(records[5], memoised));
   }
 }
+
+TEST_CASE("a memo plan stays usable while checking its members adds plans for nested objects", "[schema][memo]") {
+  // Records of one outer shape whose nested object has a new key order every time: each record's
+  // check runs the outer plan while adding the inner object's plan, which grows the memo's storage
+  // under it (a sanitizer build sees any read of the moved storage).
+  const CompiledSchema schema = compile(R"({
+    "type": "object", "additionalProperties": false,
+    "properties": { "a": { "type": "integer" }, "in": { "$ref": "#/definitions/in" }, "z": { "type": "string" } },
+    "definitions": { "in": { "type": "object", "additionalProperties": false, "properties": {
+      "p0": {"type": "integer"}, "p1": {"type": "integer"}, "p2": {"type": "integer"}, "p3": {"type": "integer"},
+      "p4": {"type": "integer"}, "p5": {"type": "integer"}, "p6": {"type": "integer"}, "p7": {"type": "integer"} } } }
+  })");
+  std::string text = "[";
+  std::uint64_t x = 88172645463325252ULL;
+  for (int i = 0; i < 400; ++i) {
+    int order[8] = {0, 1, 2, 3, 4, 5, 6, 7};
+    for (int k = 7; k > 0; --k) {  // a random order and length: a new inner shape nearly every time
+      x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+      std::swap(order[k], order[x % static_cast<std::uint64_t>(k + 1)]);
+    }
+    std::string in = "{";
+    const int count = 2 + static_cast<int>(x % 7);
+    for (int k = 0; k < count; ++k)
+      in += std::string(k ? ", " : "") + "\"p" + std::to_string(order[k]) + "\": " + (i % 13 == 5 && k == 1 ? "\"no\"" : "1");
+    in += "}";
+    text += std::string(i ? ", " : "") + "{\"a\": 1, \"in\": " + in + ", \"z\": \"s\"}";
+  }
+  text += "]";
+  const Document doc = parse(text);
+  KeyShapeMemo memo;
+  ValidateOptions memoised;
+  memoised.key_shapes = &memo;
+  std::size_t accepted = 0;
+  for (const auto& r : doc.root().items()) {
+    const bool with = schema.accepts(r, memoised);
+    CHECK(with == schema.accepts(r, ValidateOptions{}));
+    accepted += with;
+  }
+  CHECK(accepted > 300);
+  CHECK(accepted < doc.root().items().size());
+}

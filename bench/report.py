@@ -168,6 +168,10 @@ def main():
                 base = base or secs
                 out.append("| %s | %d | %.2f | %s | %.2fx |" % (how, r.get("jobs", 1), secs,
                                                                fmt_rate(r["records"] / secs), base / secs))
+        for r in (r for r in jobs if r.get("mode") == "pairs,cli"):
+            out.append("| flowguard check, streamed, 1 and 2 jobs alternated (%d pairs; per-pair range %.2f–%.2fx) "
+                       "| 2 | %.2f | %s | %.2fx |" % (r["pairs"], r["min_ratio"], r["max_ratio"], r["median_2_s"],
+                                                     fmt_rate(r["records"] / r["median_2_s"]), r["median_ratio"]))
         # Two one-job processes at once check twice the records in the slower one's time.
         solo = [r for r in jobs if r.get("mode") == "schema+rules" and r.get("jobs") == 1]
         for r in (r for r in jobs if r.get("mode") == "two-processes"):

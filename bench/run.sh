@@ -204,6 +204,26 @@ if [[ $JOBS_RECORDS -gt 0 ]]; then
     ms=$(cold_ms "$FG" check --quiet --jobs "$j" --type dfs.unit-meter-point-schedule "$jobs_file")
     record jobs "{\"tool\":\"flowguard\",\"mode\":\"schema+rules,cli\",\"type\":\"dfs.unit-meter-point-schedule\",\"file\":\"$jobs_file\",\"jobs\":$j,\"records\":$JOBS_RECORDS,\"runs\":$COLD_RUNS,\"mean_ms\":$ms}"
   done
+  # The same, 1 and 2 jobs alternated run by run, so that both see the same spells of a noisy
+  # machine: the median of the per-pair speedups (and their range).
+  say "--jobs: 1 and 2 jobs alternated, $((COLD_RUNS + 3)) pairs"
+  python3 - "$FG" "$jobs_file" "$((COLD_RUNS + 3))" "$JOBS_RECORDS" <<'EOF2' >> "$MEAS"
+import json, statistics, subprocess, sys, time
+fg, path, pairs, records = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
+def seconds(jobs):
+    t = time.perf_counter()
+    subprocess.run([fg, "check", "--quiet", "--jobs", str(jobs), "--type", "dfs.unit-meter-point-schedule", path],
+                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    return time.perf_counter() - t
+one, two = [], []
+for _ in range(pairs):
+    one.append(seconds(1))
+    two.append(seconds(2))
+ratios = sorted(a / b for a, b in zip(one, two))
+print(json.dumps({"input": "jobs", "tool": "flowguard", "mode": "pairs,cli", "file": path, "records": records,
+                  "pairs": pairs, "median_1_s": statistics.median(one), "median_2_s": statistics.median(two),
+                  "median_ratio": statistics.median(ratios), "min_ratio": ratios[0], "max_ratio": ratios[-1]}))
+EOF2
   # The machine's own two-core ceiling for this workload: two independent one-job processes at
   # once (no shared work at all). A virtual machine's second core is often worth less than one.
   say "--jobs: two one-job processes at once (the two-core ceiling)"

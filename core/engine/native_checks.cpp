@@ -10,7 +10,10 @@ namespace flowguard::engine {
 namespace {
 
 std::string subject(std::string_view field, const json::Value& value) {
-  return "\"" + std::string(field) + "\" is " + json::preview(value);
+  // Appended, not `"..." + std::string(...)`: GCC 12 warns falsely (-Wrestrict) on that form.
+  std::string s = "\"";
+  s.append(field).append("\" is ").append(json::preview(value));
+  return s;
 }
 
 using Kind = NativeChecks::Kind;

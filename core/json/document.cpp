@@ -802,7 +802,9 @@ bool Parser::parse_literal(const char*& p, Value& v, std::string_view word, Kind
   // Show the whole mistyped word, not just its first letter.
   const char* q = p;
   while (q < end_ && q - p < 16 && ((*q >= 'a' && *q <= 'z') || (*q >= 'A' && *q <= 'Z') || is_digit(*q))) ++q;
-  const std::string expected = "'" + std::string(word) + "'";
+  // Appended, not `"'" + std::string(word)`: GCC 12 warns falsely (-Wrestrict) on that form.
+  std::string expected = "'";
+  expected.append(word).append("'");
   if (q == end_ && std::string_view(word).starts_with(std::string_view(p, static_cast<std::size_t>(q - p)))) {
     return fail(q, "unexpected end of input: expected " + expected);
   }

@@ -65,30 +65,51 @@ struct ItemScan {
   std::size_t run(const char* p, std::size_t n) noexcept {
     std::size_t i = 0;
 #if defined(__SSE2__)
-    // 16 bytes a step: where strings are, from the prefix parity of the quotes; then only the
-    // brackets and commas outside strings matter, and commas only at depth 0. A block with a
-    // backslash (or after one) takes the byte steps.
-    for (; i + 16 <= n; i += 16) {
-      if (escaped) break;
-      const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p + i));
-      if (_mm_movemask_epi8(_mm_cmpeq_epi8(v, _mm_set1_epi8('\\')))) break;
-      unsigned inside = static_cast<unsigned>(_mm_movemask_epi8(_mm_cmpeq_epi8(v, _mm_set1_epi8('"'))));
-      inside ^= inside << 1, inside ^= inside << 2, inside ^= inside << 4, inside ^= inside << 8;
-      if (in_string) inside = ~inside;
-      const unsigned outside = ~inside & 0xFFFFu;
-      // '{' '[' are 0x7B 0x5B and '}' ']' 0x7D 0x5D: one compare each after OR 0x20.
-      const __m128i folded = _mm_or_si128(v, _mm_set1_epi8(0x20));
-      const unsigned open = static_cast<unsigned>(_mm_movemask_epi8(_mm_cmpeq_epi8(folded, _mm_set1_epi8(0x7B)))) & outside;
-      const unsigned close = static_cast<unsigned>(_mm_movemask_epi8(_mm_cmpeq_epi8(folded, _mm_set1_epi8(0x7D)))) & outside;
-      const bool in_string_after = (inside >> 15) & 1u;
-      if (!(open | close) && depth > 0) {
-        in_string = in_string_after;
+    // 64 bytes a step: where strings are follows from the prefix parity of the quotes; then only
+    // the brackets and commas outside strings matter, and commas only at depth 0. A block with a
+    // backslash, or one that opens with an escaped byte, takes byte steps.
+    while (i + 64 <= n) {
+      if (escaped) {
+        if (step(p[i])) return i;
+        ++i;
         continue;
       }
-      const unsigned commas = static_cast<unsigned>(_mm_movemask_epi8(_mm_cmpeq_epi8(v, _mm_set1_epi8(',')))) & outside;
-      for (unsigned bits = open | close | commas; bits; bits &= bits - 1) {
-        const int k = std::countr_zero(bits);
-        const unsigned bit = 1u << k;
+      const __m128i v0 = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p + i));
+      const __m128i v1 = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p + i + 16));
+      const __m128i v2 = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p + i + 32));
+      const __m128i v3 = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p + i + 48));
+      const auto bits = [](__m128i a, __m128i b, __m128i c, __m128i d, __m128i byte) {
+        return static_cast<std::uint64_t>(static_cast<unsigned>(_mm_movemask_epi8(_mm_cmpeq_epi8(a, byte)))) |
+               static_cast<std::uint64_t>(static_cast<unsigned>(_mm_movemask_epi8(_mm_cmpeq_epi8(b, byte)))) << 16 |
+               static_cast<std::uint64_t>(static_cast<unsigned>(_mm_movemask_epi8(_mm_cmpeq_epi8(c, byte)))) << 32 |
+               static_cast<std::uint64_t>(static_cast<unsigned>(_mm_movemask_epi8(_mm_cmpeq_epi8(d, byte)))) << 48;
+      };
+      if (bits(v0, v1, v2, v3, _mm_set1_epi8('\\'))) {
+        for (const std::size_t end = i + 64; i < end; ++i)
+          if (step(p[i])) return i;
+        continue;
+      }
+      std::uint64_t inside = bits(v0, v1, v2, v3, _mm_set1_epi8('"'));
+      inside ^= inside << 1, inside ^= inside << 2, inside ^= inside << 4;
+      inside ^= inside << 8, inside ^= inside << 16, inside ^= inside << 32;
+      if (in_string) inside = ~inside;
+      const std::uint64_t outside = ~inside;
+      // '{' '[' are 0x7B 0x5B and '}' ']' 0x7D 0x5D: one compare each after OR 0x20.
+      const __m128i lower = _mm_set1_epi8(0x20);
+      const __m128i f0 = _mm_or_si128(v0, lower), f1 = _mm_or_si128(v1, lower), f2 = _mm_or_si128(v2, lower),
+                    f3 = _mm_or_si128(v3, lower);
+      const std::uint64_t open = bits(f0, f1, f2, f3, _mm_set1_epi8(0x7B)) & outside;
+      const std::uint64_t close = bits(f0, f1, f2, f3, _mm_set1_epi8(0x7D)) & outside;
+      const bool in_string_after = inside >> 63;
+      if (!(open | close) && depth > 0) {
+        in_string = in_string_after;
+        i += 64;
+        continue;
+      }
+      const std::uint64_t commas = bits(v0, v1, v2, v3, _mm_set1_epi8(',')) & outside;
+      for (std::uint64_t rest = open | close | commas; rest; rest &= rest - 1) {
+        const int k = std::countr_zero(rest);
+        const std::uint64_t bit = std::uint64_t{1} << k;
         if (open & bit) {
           ++depth;
         } else if (depth == 0 && ((commas & bit) || p[i + static_cast<std::size_t>(k)] == ']')) {
@@ -99,6 +120,7 @@ struct ItemScan {
         }
       }
       in_string = in_string_after;
+      i += 64;
     }
 #endif
     for (; i < n; ++i)

@@ -1085,6 +1085,9 @@ FileReport Engine::check_stream(std::istream& in, std::string_view source_name, 
     std::deque<Slot> slots;  // in stream order; references stay valid while others are added
     bool reading_done = false, cancel = false;
     std::exception_ptr producer_error;
+    auto has_unparsed = [&] {
+      return std::any_of(slots.begin(), slots.end(), [](const Slot& x) { return x.state == Slot::kRead; });
+    };
     // The oldest chunk read but not parsed, claimed for parsing; nullptr when there is none.
     auto claim = [&]() -> Slot* {
       for (Slot& slot : slots)
@@ -1107,11 +1110,7 @@ FileReport Engine::check_stream(std::istream& in, std::string_view source_name, 
           bool read_more = false;
           {
             std::unique_lock lock(m);
-            cv.wait(lock, [&] {
-              return cancel || (!reading_done && slots.size() < kAhead) ||
-                     std::any_of(slots.begin(), slots.end(), [](const Slot& x) { return x.state == Slot::kRead; }) ||
-                     reading_done;
-            });
+            cv.wait(lock, [&] { return cancel || reading_done || slots.size() < kAhead || has_unparsed(); });
             if (cancel) break;
             read_more = !reading_done && slots.size() < kAhead;
             if (!read_more) {
@@ -1145,8 +1144,7 @@ FileReport Engine::check_stream(std::istream& in, std::string_view source_name, 
         {
           std::unique_lock lock(m);
           cv.wait(lock, [&] {
-            return (!slots.empty() && slots.front().state == Slot::kParsed) ||
-                   std::any_of(slots.begin(), slots.end(), [](const Slot& x) { return x.state == Slot::kRead; }) ||
+            return (!slots.empty() && slots.front().state == Slot::kParsed) || has_unparsed() ||
                    (reading_done && slots.empty());
           });
           if (!slots.empty() && slots.front().state == Slot::kParsed) {

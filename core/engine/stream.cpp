@@ -39,10 +39,10 @@ std::size_t count_newlines(std::string_view span) noexcept {
 struct ItemScan {
   int depth = 0;
   bool in_string = false;
-  bool escaped = false;  // a backslash ended the previous buffer inside a string
+  bool escaped = false;  // the previous byte was a backslash inside a string (maybe in the previous buffer)
   bool done = false;
 
-  // One byte of the state machine (also what the 16-byte steps must agree with).
+  // One byte of the state machine (also what the 64-byte steps must agree with).
   bool step(char c) noexcept {  // true: the item ended before c
     if (escaped) {
       escaped = false;

@@ -1044,11 +1044,13 @@ void Parser::close_object(const Frame& f, Value& v) {
     // would stall reads of the copy.
     const auto count = static_cast<std::uint32_t>(n);
     bool remember = false;
-    if (n > 1) v.key_shape_ = same_keys_as_clean_object(src, count);
-    if (n > 1 && !v.key_shape_) {
-      const std::size_t before = doc_.duplicates.size();
-      find_duplicates(src, count, f.offset);
-      remember = n <= 64 && doc_.duplicates.size() == before;
+    if (n > 1) {
+      v.key_shape_ = same_keys_as_clean_object(src, count);
+      if (!v.key_shape_) {
+        const std::size_t before = doc_.duplicates.size();
+        find_duplicates(src, count, f.offset);
+        remember = n <= 64 && doc_.duplicates.size() == before;
+      }
     }
     auto* dst = static_cast<Member*>(doc_.arena.allocate(n * sizeof(Member), alignof(Member)));
     std::memcpy(static_cast<void*>(dst), src, n * sizeof(Member));

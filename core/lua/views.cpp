@@ -398,11 +398,6 @@ int m_dig(lua_State* L) {
   return 1 + steps;
 }
 
-// view:find_keys(base, keys): every member at any depth (at most 32 levels) whose key, lowercased
-// (ASCII), is a key of the table `keys`, as a list of { value =, pointer =, key = } in document order.
-// A matching member's value is not searched further; an array value gives one entry per item.
-// `base` is the view's own pointer, which the entries' pointers extend. The Lua walk it replaces
-// built a string per key and a view per value; this builds them only for what it returns.
 // One step from the searched view down to the current value: a member's key or an item's index.
 struct PathStep {
   std::string_view key;
@@ -481,6 +476,11 @@ void find_keys_in(lua_State* L, KeySearch& s, const json::Value& value, int dept
   }
 }
 
+// view:find_keys(base, keys): every member at any depth (at most 32 levels) whose key, lowercased
+// (ASCII), is a key of the table `keys`, as a list of { value =, pointer =, key = } in document order.
+// A matching member's value is not searched further; an array value gives one entry per item.
+// `base` is the view's own pointer, which the entries' pointers extend. The Lua walk it replaces
+// built a string per key and a view per value; this builds them only for what it returns.
 int m_find_keys(lua_State* L) {
   const View* v = check_view(L);
   std::size_t base_size = 0;

@@ -137,6 +137,11 @@ struct Node {
   const Prop* find_prop_ci(std::string_view key) const noexcept;
 };
 
+// Membership in an enum whose values are all strings (Node::enum_of_strings).
+bool in_string_enum(const Node& n, const json::Value& v) noexcept {
+  return v.is_string() && n.string_enum.find(v.as_string()) != KeyIndex::kNotFound;
+}
+
 const Prop* Node::find_prop_ci(std::string_view key) const noexcept {
   for (const auto& p : props)
     if (ascii_iequal(p.key, key)) return &p;
@@ -253,7 +258,12 @@ std::uint8_t type_bit(const json::Value& v) noexcept {
   return 0;
 }
 
-std::size_t code_points(std::string_view s) noexcept { return utf8_code_points(s); }
+// A string value's length as minLength/maxLength count it: code points, which for a string the
+// parser met as plain ASCII are its bytes.
+std::int64_t string_length(const json::Value& v) noexcept {
+  const std::string_view s = v.as_string();
+  return static_cast<std::int64_t>(v.is_plain_ascii() ? s.size() : utf8_code_points(s));
+}
 
 __extension__ typedef __int128 i128;  // exact decimal arithmetic for multipleOf
 
@@ -1024,12 +1034,12 @@ class Evaluator {
     switch (leaf.leaf) {
       case Node::Leaf::kBoolean: return value.is_bool();
       case Node::Leaf::kStringEnum:
-        return value.is_string() && leaf.string_enum.find(value.as_string()) != KeyIndex::kNotFound;
+        return in_string_enum(leaf, value);
       case Node::Leaf::kString: {
         if (!value.is_string()) return false;
         const std::string_view s = value.as_string();
         if (leaf.min_length >= 0 || leaf.max_length >= 0) {
-          const auto len = static_cast<std::int64_t>(value.is_plain_ascii() ? s.size() : code_points(s));
+          const std::int64_t len = string_length(value);
           if ((leaf.min_length >= 0 && len < leaf.min_length) || (leaf.max_length >= 0 && len > leaf.max_length))
             return false;
         }
@@ -1098,7 +1108,7 @@ class Evaluator {
     if (n.enum_values) {
       bool found = false;
       if (n.enum_of_strings) {
-        found = v.is_string() && n.string_enum.find(v.as_string()) != KeyIndex::kNotFound;
+        found = in_string_enum(n, v);
       } else {
         for (const auto& e : n.enum_values->items())
           if (json_equal(e, v)) { found = true; break; }
@@ -1120,7 +1130,7 @@ class Evaluator {
     if (n.string_checks && v.is_string()) {
       std::string_view s = v.as_string();
       if (n.min_length >= 0 || n.max_length >= 0) {
-        auto len = static_cast<std::int64_t>(v.is_plain_ascii() ? s.size() : code_points(s));
+        const std::int64_t len = string_length(v);
         bool too_short = n.min_length >= 0 && len < n.min_length;
         bool too_long = n.max_length >= 0 && len > n.max_length;
         if (too_short || too_long) {

@@ -604,6 +604,14 @@ inline std::uint32_t key_hash(std::string_view key) noexcept {
   return static_cast<std::uint32_t>((acc * 0x9E3779B97F4A7C15ULL) >> 32);
 }
 
+// The keys an object is expected to have, in order: those of an earlier clean object with the same
+// first key (Parser::predicted_). `next` advances while the keys match; null once one does not.
+struct KeyPrediction {
+  const Member* next = nullptr;
+  const Member* end = nullptr;
+  std::uint32_t id = 0;  // the predicted object's key shape
+};
+
 struct Frame {
   std::uint32_t start;   // index of the first child on the items/members stack
   std::uint32_t offset;  // of '[' or '{'
@@ -611,7 +619,31 @@ struct Frame {
   // The parent's pending member key (when the parent is an object): this container's own key.
   std::string_view key;
   std::uint32_t key_offset;
+  KeyPrediction parent_prediction;  // the parent object's, restored when this container closes
 };
+
+// Whether the source at `quote` (an opening quote) holds exactly the plain key `expected` and its
+// closing quote. `expected` lies in the same padded source and is followed by its own closing
+// quote, so both sides compare len + 1 bytes in 16-byte blocks. The caller guarantees that
+// quote + len + 2 <= end, so no load passes end + 16 (the padding, or a parallel range's window).
+[[gnu::always_inline]] inline bool matches_expected_key(const char* quote, std::string_view expected) noexcept {
+  const char* a = quote + 1;
+  const char* b = expected.data();
+  std::size_t n = expected.size() + 1;
+#if defined(__SSE2__)
+  for (; n > 16; n -= 16, a += 16, b += 16) {
+    const __m128i eq = _mm_cmpeq_epi8(_mm_loadu_si128(reinterpret_cast<const __m128i*>(a)),
+                                      _mm_loadu_si128(reinterpret_cast<const __m128i*>(b)));
+    if (_mm_movemask_epi8(eq) != 0xFFFF) return false;
+  }
+  const __m128i eq = _mm_cmpeq_epi8(_mm_loadu_si128(reinterpret_cast<const __m128i*>(a)),
+                                    _mm_loadu_si128(reinterpret_cast<const __m128i*>(b)));
+  const unsigned differ = ~static_cast<unsigned>(_mm_movemask_epi8(eq)) & ((1u << n) - 1);
+  return differ == 0;
+#else
+  return std::memcmp(a, b, n) == 0;
+#endif
+}
 
 // Growable stack of trivially copyable elements. Unlike std::vector, push() does not construct a
 // temporary and the growth path stays out of line, so the hot push inlines to a compare and a bump.
@@ -741,7 +773,9 @@ class Parser {
   }
   bool parse_string_slow(const char* quote, const char* start, const char*& p, std::string_view& out);
   void close_array(const Frame& f, Value& v);
-  void close_object(const Frame& f, Value& v);
+  // `predicted_shape`: nonzero when the object's keys were, in order, those of the clean object
+  // with that key shape (its prediction held to the end).
+  void close_object(const Frame& f, Value& v, std::uint32_t predicted_shape);
   void find_duplicates(const Member* members, std::uint32_t n, std::uint32_t object_offset);
   // The key shape (Value::key_shape()) of an earlier object of this parse that had no duplicate
   // key when this object's keys are, in order, the same: then it has none either. 0 otherwise. A
@@ -763,6 +797,20 @@ class Parser {
     std::uint32_t id = 0;  // the key shape: 1 + the source offset of the first such object
   };
   std::array<CleanShape, 64> clean_shapes_{};
+  // The last clean object with plain keys in the source, one per slot by first key: an object
+  // whose first key matches expects the rest of its keys to follow in the same order. Its keys
+  // are then compared in place with the source, with no scan for their end, and the object
+  // takes that shape with no check at its close.
+  std::array<CleanShape, 64> predicted_{};
+  static std::size_t prediction_slot(std::string_view first_key) noexcept {
+    return static_cast<std::size_t>(KeyIndex::hash(first_key) >> 58);
+  }
+  void remember_prediction(const Member* members, std::uint32_t n, std::uint32_t id) noexcept;
+  KeyPrediction predict(std::string_view first_key) const noexcept {
+    const CleanShape& shape = predicted_[prediction_slot(first_key)];
+    if (!shape.members || !KeyIndex::same(shape.members[0].key, first_key)) return {};
+    return {shape.members + 1, shape.members + shape.n, shape.id};
+  }
   static std::size_t shape_slot(const Member* members, std::uint32_t n) noexcept {
     return static_cast<std::size_t>((KeyIndex::hash(members[0].key) ^ (n * 0x9E3779B97F4A7C15ull)) >> 58);
   }
@@ -1032,7 +1080,7 @@ void Parser::close_array(const Frame& f, Value& v) {
   s_.items.truncate(f.start);
 }
 
-void Parser::close_object(const Frame& f, Value& v) {
+void Parser::close_object(const Frame& f, Value& v, std::uint32_t predicted_shape) {
   const std::size_t n = s_.members.size() - f.start;
   v = Value();
   v.kind_ = Kind::kObject;
@@ -1044,7 +1092,9 @@ void Parser::close_object(const Frame& f, Value& v) {
     // would stall reads of the copy.
     const auto count = static_cast<std::uint32_t>(n);
     bool remember = false;
-    if (n > 1) {
+    if (predicted_shape) {
+      v.key_shape_ = predicted_shape;
+    } else if (n > 1) {
       v.key_shape_ = same_keys_as_clean_object(src, count);
       if (!v.key_shape_) {
         const std::size_t before = doc_.duplicates.size();
@@ -1060,10 +1110,24 @@ void Parser::close_object(const Frame& f, Value& v) {
       v.key_shape_ = f.offset + 1;
       clean_shapes_[shape_slot(dst, count)] = {dst, count, v.key_shape_};
     }
+    if (!predicted_shape && v.key_shape_) remember_prediction(dst, count, v.key_shape_);
   } else {
     v.members_ = nullptr;
   }
   s_.members.truncate(f.start);
+}
+
+void Parser::remember_prediction(const Member* m, std::uint32_t n, std::uint32_t id) noexcept {
+  // Only keys that lie in this parse's source, where a key is followed by its closing quote: they
+  // were read without escapes (decoded keys live elsewhere), so the same bytes at another key's
+  // place read as the same key.
+  const auto lo = reinterpret_cast<std::uintptr_t>(begin_);
+  const auto hi = reinterpret_cast<std::uintptr_t>(end_);
+  for (std::uint32_t i = 0; i < n; ++i) {
+    const auto at = reinterpret_cast<std::uintptr_t>(m[i].key.data());
+    if (at <= lo || at + m[i].key.size() >= hi) return;
+  }
+  predicted_[prediction_slot(m[0].key)] = {m, n, id};
 }
 
 std::uint32_t Parser::same_keys_as_clean_object(const Member* m, std::uint32_t n) const noexcept {
@@ -1154,7 +1218,7 @@ bool Parser::run() {
 
 bool Parser::run_items(const char* start, std::uint32_t array_offset) {
   // The root array's frame, never closed here: its items stay on the stack for the caller.
-  s_.frames.push_back(Frame{0, array_offset, false, {}, 0});
+  s_.frames.push_back(Frame{0, array_offset, false, {}, 0, {}});
   return parse<true>(start);
 }
 
@@ -1164,6 +1228,7 @@ bool Parser::parse(const char* p) {
   bool in_object = false;  // kind of frames.back(), kept in a register
   std::string_view key;    // pending member key while in an object
   std::uint32_t key_offset = 0;
+  KeyPrediction expect;    // the open object's expected keys (none in an array)
   const char* q;  // what out-of-line helpers advance, so that p itself can live in a register
 
 value:
@@ -1174,21 +1239,23 @@ value:
       if (frames.size() >= max_depth_) {
         return fail(p, "nesting deeper than " + std::to_string(max_depth_) + " levels", true);
       }
-      frames.push_back(Frame{static_cast<std::uint32_t>(s_.members.size()), off(p), true, key, key_offset});
+      frames.push_back(Frame{static_cast<std::uint32_t>(s_.members.size()), off(p), true, key, key_offset, expect});
       in_object = true;
+      expect = {};
       p = skip_ws(p + 1);
       if (p < end_ && *p == '}') {
         ++p;
         goto close;
       }
       if (p == end_ || *p != '"') return fail_expected(p, "a string key or '}'");
-      goto member_key;
+      goto first_key;
     case '[':
       if (frames.size() >= max_depth_) {
         return fail(p, "nesting deeper than " + std::to_string(max_depth_) + " levels", true);
       }
-      frames.push_back(Frame{static_cast<std::uint32_t>(s_.items.size()), off(p), false, key, key_offset});
+      frames.push_back(Frame{static_cast<std::uint32_t>(s_.items.size()), off(p), false, key, key_offset, expect});
       in_object = false;
+      expect = {};
       p = skip_ws(p + 1);
       if (p < end_ && *p == ']') {
         ++p;
@@ -1235,10 +1302,34 @@ value:
       return fail_expected(p, "a value");
   }
 
-member_key:  // p is at the opening quote of a key
+first_key: {  // p is at the opening quote of an object's first key
   key_offset = off(p);
   bool plain_key;
   if (!parse_string(p, key, plain_key)) return false;
+  expect = predict(key);
+  goto after_key;
+}
+
+member_key:  // p is at the opening quote of a later key
+  key_offset = off(p);
+  if (expect.next) {
+    if (expect.next != expect.end) {
+      const std::string_view k = expect.next->key;
+      if (k.size() + 2 <= static_cast<std::size_t>(end_ - p) && matches_expected_key(p, k)) {
+        key = std::string_view(p + 1, k.size());
+        p += k.size() + 2;
+        ++expect.next;
+        goto after_key;
+      }
+    }
+    expect = {};
+  }
+  {
+    bool plain_key;
+    if (!parse_string(p, key, plain_key)) return false;
+  }
+
+after_key:
   p = skip_ws(p);
   if (p == end_ || *p != ':') return fail_expected(p, "':' after object key");
   ++p;
@@ -1255,10 +1346,11 @@ close: {  // the container of frames.back() ended just before p
   // Children leave the stacks before the container takes its own slot on them.
   Value v;
   if (f.object) {
-    close_object(f, v);
+    close_object(f, v, expect.next && expect.next == expect.end ? expect.id : 0);
   } else {
     close_array(f, v);
   }
+  expect = f.parent_prediction;
   slot(in_object, f.key, f.key_offset) = v;
 }
 

@@ -4,7 +4,9 @@
 // that results and error positions are what a byte-at-a-time reading gives.
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <cmath>
+#include <set>
 #include <cstdlib>
 #include <string>
 #include <vector>
@@ -258,5 +260,143 @@ TEST_CASE("numbers are correctly rounded on every path", "[json][numbers][scan]"
     CHECK(std::signbit(doc.root().items()[0].as_double()) == std::signbit(expected));
     CHECK(doc.root().items()[0].as_double() == expected);
     CHECK(doc.root().items()[0].number_text() == t);
+  }
+}
+
+namespace {
+
+// One object member as written in the source and as the parser must decode it.
+struct KeySpelling {
+  std::string written;  // between the quotes
+  std::string decoded;
+};
+
+// Keys that share prefixes, differ only in the middle of long keys, spell a plain key with an
+// escape, hold a quote or non-ASCII text, and straddle 16-byte compare blocks.
+std::vector<KeySpelling> predicted_key_pool() {
+  const std::string long_key(40, 'k');
+  std::string long_other = long_key;
+  long_other[20] = 'K';
+  return {{"alpha", "alpha"},       {"alph", "alph"},          {"alphabet", "alphabet"},
+          {"al\\u0070ha", "alpha"}, {"a\\\"b", "a\"b"},         {"a", "a"},
+          {"caf\xc3\xa9", "caf\xc3\xa9"}, {"Consent Effective To", "Consent Effective To"},
+          {long_key, long_key},     {long_other, long_other},  {"fifteen chars!!", "fifteen chars!!"},
+          {"sixteen chars!!!", "sixteen chars!!!"}, {"", ""}};
+}
+
+}  // namespace
+
+TEST_CASE("objects read against an earlier object's keys get every key as written", "[json][scan][shapes]") {
+  // The parser expects an object to repeat the keys of the last clean object with the same first
+  // key and compares them in place. Objects here follow a few key sequences, diverge from them at
+  // random places (a different, longer, shorter, escaped or missing key, an extra one, a repeat),
+  // nest objects that start with the same key, and vary their whitespace. Every key must read as
+  // written, repeats must be reported, and objects may share a key shape only when their keys are
+  // the same, in order, and free of repeats.
+  const auto pool = predicted_key_pool();
+  std::uint64_t x = 0x2545F4914F6CDD1DULL;
+  auto next = [&x](std::uint64_t n) {
+    x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+    return x % n;
+  };
+  std::vector<std::vector<std::size_t>> sequences;
+  for (int s = 0; s < 4; ++s) {
+    std::vector<std::size_t> seq;
+    const std::size_t n = 2 + next(8);
+    for (std::size_t i = 0; i < n; ++i) seq.push_back(next(pool.size()));
+    sequences.push_back(seq);
+  }
+  for (int round = 0; round < 40; ++round) {
+    std::string input = "[";
+    std::vector<std::vector<std::string>> expected_keys;  // per object, in the order objects close
+    std::vector<std::size_t> expected_repeats;
+    auto write_object = [&](auto&& self, int depth) -> void {
+      std::vector<std::size_t> seq = sequences[next(sequences.size())];
+      switch (next(6)) {
+        case 0: seq[next(seq.size())] = next(pool.size()); break;
+        case 1: seq.push_back(next(pool.size())); break;
+        case 2: seq.pop_back(); break;
+        default: break;  // the sequence as it is
+      }
+      input += next(2) ? "{" : "{\n  ";
+      std::vector<std::string> keys;
+      for (std::size_t i = 0; i < seq.size(); ++i) {
+        if (i) input += next(3) ? "," : " ,\n   ";
+        input += "\"" + pool[seq[i]].written + "\"" + (next(2) ? ":" : " : ");
+        keys.push_back(pool[seq[i]].decoded);
+        if (depth < 2 && next(8) == 0) {
+          self(self, depth + 1);
+        } else {
+          input += std::to_string(i);
+        }
+      }
+      input += "}";
+      std::vector<std::string> sorted = keys;
+      std::sort(sorted.begin(), sorted.end());
+      expected_repeats.push_back(
+          static_cast<std::size_t>(std::adjacent_find(sorted.begin(), sorted.end()) != sorted.end()));
+      expected_keys.push_back(keys);
+    };
+    const int objects = 30 + static_cast<int>(next(30));
+    for (int i = 0; i < objects; ++i) {
+      if (i) input += ",";
+      write_object(write_object, 0);
+    }
+    input += "]";
+    const Document doc = must_parse(input);
+    INFO("input: " << input);
+
+    // Collect objects in closing order (children before their parent), as written.
+    std::vector<const Value*> closed;
+    auto collect = [&](auto&& self, const Value& v) -> void {
+      for (const Member& m : v.members())
+        if (m.value.is_object()) self(self, m.value);
+      closed.push_back(&v);
+    };
+    for (const Value& item : doc.root().items()) collect(collect, item);
+    REQUIRE(closed.size() == expected_keys.size());
+    std::set<const Value*> with_repeats;
+    for (const auto& d : doc.duplicate_keys()) with_repeats.insert(d.object);
+    for (std::size_t i = 0; i < closed.size(); ++i) {
+      const auto members = closed[i]->members();
+      REQUIRE(members.size() == expected_keys[i].size());
+      for (std::size_t k = 0; k < members.size(); ++k) {
+        CHECK(members[k].key == expected_keys[i][k]);
+        CHECK(doc.source()[members[k].key_offset] == '"');
+      }
+      CHECK(with_repeats.count(closed[i]) == expected_repeats[i]);
+      if (closed[i]->key_shape()) CHECK(expected_repeats[i] == 0);
+      for (std::size_t j = 0; j < i; ++j) {
+        if (closed[i]->key_shape() && closed[i]->key_shape() == closed[j]->key_shape()) {
+          CHECK(expected_keys[i] == expected_keys[j]);
+        }
+      }
+    }
+  }
+}
+
+TEST_CASE("a decoded key is never expected in place", "[json][scan][shapes]") {
+  // A key read through escapes is decoded elsewhere, and whatever follows it there is not its
+  // closing quote: here a decoded value that starts with a quote. Compared in place, the source's
+  // "a\b" (a, backspace) would read as the earlier key a\b (a, backslash, b).
+  const Document doc = must_parse(R"([{"k": 1, "a\\b": "\"x"}, {"k": 1, "a\b": 2}])");
+  const auto items = doc.root().items();
+  CHECK(items[0].members()[1].key == "a\\b");
+  CHECK(items[1].members()[1].key == "a\b");
+  CHECK(items[0].key_shape() != items[1].key_shape());
+}
+
+TEST_CASE("a key expected from an earlier object, cut short at the end of the input", "[json][scan][shapes]") {
+  // The in-place compare must not read past the input's padding and must leave the error to the
+  // ordinary reading: the same message as for the cut object on its own.
+  const std::string object = R"({"a": 1, "Consent Effective From": 2, "sixteen chars!!!": 3, "x": 4})";
+  for (std::size_t cut = 1; cut < object.size(); ++cut) {
+    const std::string alone = "[" + object.substr(0, cut);
+    const std::string after = "[" + object + "," + object.substr(0, cut);
+    const ParseError e1 = must_fail(alone);
+    const ParseError e2 = must_fail(after);
+    INFO("cut at " << cut);
+    CHECK(e2.message == e1.message);
+    CHECK(e2.offset == e1.offset + object.size() + 1);
   }
 }

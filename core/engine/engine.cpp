@@ -142,7 +142,7 @@ const json::Value* find_loose(const json::Value* object, std::string_view key) {
 
 MessageInfo describe_message(const engine::RecordRef& record, const TypeEntry* type) {
   MessageInfo info;
-  info.pointer = record.pointer;
+  info.pointer = record.pointer();
   if (type) info.type = type->name;
   const json::Value* s1 = find_loose(find_loose(record.value, "CommonBlock"), "S1");
   if (!s1 || !s1->is_object()) return info;
@@ -531,7 +531,7 @@ std::pair<std::string, std::uint64_t> place_of(const lua::RuleReport& rep, const
   }
   if (rep.record && *rep.record < records.size()) {
     const auto& rec = records[*rep.record];
-    std::string pointer = rec.pointer;
+    std::string pointer = rec.pointer();
     std::uint64_t offset = rec.value->offset();
     if (!rep.field.empty() && rec.value->is_object())
       if (const json::Member* m = rec.value->find_member(rep.field)) {
@@ -581,7 +581,7 @@ void Engine::Impl::run_record_stage(const RecordStage& stage, std::size_t begin,
   std::size_t current = 0;  // the record the native checks are reporting on
   const engine::FieldProblem add = [&](std::size_t r, const std::string& field, const json::Value& value,
                                        std::string message) {
-    std::string pointer = records[current].pointer;
+    std::string pointer = records[current].pointer();
     json::append_pointer(pointer, field);
     if (stage.document_flagged.count(pointer) || record_flagged.count(pointer)) return;  // one finding per field: the schema's
     const auto& rule = rules[r];
@@ -599,7 +599,7 @@ void Engine::Impl::run_record_stage(const RecordStage& stage, std::size_t begin,
       how.skip_valid_subtrees = options.fast_paths;
       how.key_shapes = &key_shapes;
       if (!options.fast_paths || !schema->accepts(record, how)) {
-        schema->validate(record, records[i].pointer, violations, SIZE_MAX, how);
+        schema->validate(record, records[i].pointer(), violations, SIZE_MAX, how);
         add_schema_findings(violations, *type, options.strict_keys, out, record_flagged);
       }
     }
@@ -628,7 +628,7 @@ void Engine::Impl::run_record_stage(const RecordStage& stage, std::size_t begin,
     for (auto& failure : failures) {
       // A broken rule fails once per document, not once per record.
       failed_rules.push_back(failure.rule_index);
-      out.push_back(make_finding(rules[failure.rule_index].id, Severity::kError, records[i].pointer,
+      out.push_back(make_finding(rules[failure.rule_index].id, Severity::kError, records[i].pointer(),
                                  "rule failed: " + failure.error.message, record.offset()));
     }
   }
@@ -737,7 +737,7 @@ FileReport Engine::Impl::check_parsed(Parsed& parsed, std::string_view source_na
         several = several || (single && single != plans[i].type);
         single = plans[i].type;
       } else {
-        findings.push_back(make_finding("type.unknown-variant", Severity::kError, records[i].pointer,
+        findings.push_back(make_finding("type.unknown-variant", Severity::kError, records[i].pointer(),
                                         engine::describe_unknown_variant(*records[i].value, variants),
                                         records[i].value->offset(), variants.front()->unknown_variant_code));
       }
@@ -797,7 +797,7 @@ FileReport Engine::Impl::check_parsed(Parsed& parsed, std::string_view source_na
       const TypeEntry* t = plans[i].type;
       if (!t) continue;
       plans[i].schema = impl.schema_for(*t);
-      if (!plans[i].schema) schema_missing(*t, records[i].pointer, records[i].value->offset());
+      if (!plans[i].schema) schema_missing(*t, records[i].pointer(), records[i].value->offset());
     }
   }
   report.times.schema = ms_since(t_schema);
@@ -832,20 +832,16 @@ FileReport Engine::Impl::check_parsed(Parsed& parsed, std::string_view source_na
     std::vector<std::pair<std::size_t, Finding>> document_findings;  // (rule, finding)
     auto run_document_rules = [&](const std::vector<std::size_t>& skip) {
       std::vector<const json::Value*> record_values;
-      std::vector<std::string> record_pointers;
+      const lua::RuleHost::RecordPointerFn record_pointer = [&records](std::size_t i) { return records[i].pointer(); };
       std::vector<lua::RuleReport> reports;
       for (const std::size_t r : document_rules) {
         if (std::find(skip.begin(), skip.end(), r) != skip.end()) continue;
         const auto& rule = rules[r];
         if (record_values.size() != records.size()) {
           record_values.reserve(records.size());
-          record_pointers.reserve(records.size());
-          for (const auto& rec : records) {
-            record_values.push_back(rec.value);
-            record_pointers.push_back(rec.pointer);
-          }
+          for (const auto& rec : records) record_values.push_back(rec.value);
         }
-        auto status = impl.rules->run_document(r, record_values, record_pointers, root, reports);
+        auto status = impl.rules->run_document(r, record_values, record_pointer, root, reports);
         for (auto& rep : reports) {
           auto [pointer, offset] = place_of(rep, root, records);
           document_findings.emplace_back(

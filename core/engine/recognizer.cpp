@@ -31,7 +31,11 @@ const json::Value* resolve_loose(const json::Value& root, std::string_view point
     const std::size_t end = std::min(pointer.find('/', pos + 1), pointer.size());
     const std::string_view token = pointer.substr(pos + 1, end - pos - 1);  // discriminator pointers have no escapes
     pos = end;
-    if (!at->is_object()) return json::resolve_pointer(*at, std::string("/") + std::string(token));
+    if (!at->is_object()) {
+      std::string rest("/");
+      rest.append(token);  // (not "/" + std::string: GCC 12 warns falsely on that, -Wrestrict)
+      return json::resolve_pointer(*at, rest);
+    }
     const json::Member* next = at->find_member_ignoring_case(token);
     at = next ? &next->value : nullptr;
   }
@@ -65,15 +69,19 @@ std::string percent(double score) {
 
 }  // namespace
 
+std::string RecordRef::pointer() const {
+  std::string out(base);
+  if (index != kNoIndex) json::append_pointer(out, index);
+  out += suffix;
+  return out;
+}
+
 std::vector<RecordRef> locate_records(const json::Value& root, const TypeEntry& type) {
   std::vector<RecordRef> records;
-  auto add_items = [&](const json::Value& array, const std::string& base) {
+  auto add_items = [&](const json::Value& array, std::string_view base) {
+    records.reserve(array.size());
     std::size_t i = 0;
-    for (const auto& item : array.items()) {
-      std::string pointer = base;
-      json::append_pointer(pointer, i++);
-      records.push_back({std::move(pointer), &item});
-    }
+    for (const auto& item : array.items()) records.push_back({&item, base, i++, {}});
   };
   switch (type.shape) {
     case FG_SHAPE_RECORD_ARRAY:
@@ -85,7 +93,7 @@ std::vector<RecordRef> locate_records(const json::Value& root, const TypeEntry& 
       break;
     case FG_SHAPE_MESSAGE:
       if (root.is_array()) add_items(root, "");
-      else records.push_back({"", &root});
+      else records.push_back({&root, "", RecordRef::kNoIndex, {}});
       break;
   }
   return records;
@@ -96,35 +104,31 @@ std::vector<RecordRef> sample_records(const json::Value& root, const TypeEntry& 
   std::vector<RecordRef> sample;
   if (type.shape == FG_SHAPE_ENVELOPE) array = json::resolve_pointer(root, type.records_pointer);
   else if (root.is_array()) array = &root;
-  else if (type.shape == FG_SHAPE_MESSAGE) sample.push_back({"", &root});
+  else if (type.shape == FG_SHAPE_MESSAGE) sample.push_back({&root, "", RecordRef::kNoIndex, {}});
   if (array && array->is_array())
     for (const auto& item : array->items()) {
       if (sample.size() == limit) break;
-      sample.push_back({"", &item});
+      sample.push_back({&item, "", RecordRef::kNoIndex, {}});
     }
   return sample;
 }
 
 std::vector<RecordRef> locate_messages(const json::Value& root) {
   std::vector<RecordRef> messages;
-  auto add = [&](const json::Value& item, std::string pointer) {
+  auto add = [&](const json::Value& item, std::size_t index) {
     const json::Value* payload = item.is_object() && item.size() == 1 ? item.find("payload") : nullptr;
     if (payload && payload->is_object()) {
-      json::append_pointer(pointer, "payload");
-      messages.push_back({std::move(pointer), payload});
+      messages.push_back({payload, "", index, "/payload"});
     } else {
-      messages.push_back({std::move(pointer), &item});
+      messages.push_back({&item, "", index, {}});
     }
   };
   if (root.is_array()) {
+    messages.reserve(root.size());
     std::size_t i = 0;
-    for (const auto& item : root.items()) {
-      std::string pointer;
-      json::append_pointer(pointer, i++);
-      add(item, std::move(pointer));
-    }
+    for (const auto& item : root.items()) add(item, i++);
   } else {
-    add(root, "");
+    add(root, RecordRef::kNoIndex);
   }
   return messages;
 }
@@ -242,7 +246,7 @@ Recognition recognize(const json::Value& root, const std::vector<const TypeEntry
     const bool lone_record = type->shape == FG_SHAPE_RECORD_ARRAY && root.is_object();
     if (!shape_fits(root, *type) && !lone_record) continue;
     auto records = sample_records(root, *type, kSampleRecords);
-    if (lone_record) records.push_back({"", &root});
+    if (lone_record) records.push_back({&root, "", RecordRef::kNoIndex, {}});
     std::set<std::string_view> keys;
     std::size_t sampled = 0;
     bool discriminated = !type->matches.empty();

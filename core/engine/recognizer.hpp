@@ -11,9 +11,18 @@
 
 namespace flowguard::engine {
 
+// A record and where it is in the document. The JSON pointer is built only when asked for (a
+// finding, a rule's record_pointer()): a batch of records that pass needs none.
 struct RecordRef {
-  std::string pointer;       // where the record is in the document
-  const json::Value* value;  // the record (an object, unless the document is malformed)
+  static constexpr std::size_t kNoIndex = static_cast<std::size_t>(-1);
+  const json::Value* value = nullptr;  // the record (an object, unless the document is malformed)
+  std::string_view base;               // the pointer of the array holding it, or the whole pointer
+  std::size_t index = kNoIndex;        // its position in that array
+  std::string_view suffix;             // then this ("/payload" for an enveloped message)
+
+  // `base` + "/" + index (when there is one) + `suffix`. `base` and `suffix` must outlive the ref
+  // (they are string literals or a type's records pointer).
+  std::string pointer() const;
 };
 
 // The records of `root` for a type's shape. A document of the wrong shape has no records (the

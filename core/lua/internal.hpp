@@ -8,6 +8,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <span>
 #include <string>
@@ -55,8 +56,8 @@ struct HostState {
   bool record_mode = false;
   std::size_t record_index = 0;   // 0-based, record mode
   std::size_t record_count = 0;   // document mode
-  const std::string* record_pointers = nullptr;  // document mode, when the caller gave them
-  std::size_t record_pointer_count = 0;
+  // Document mode, when the caller gave it: the JSON pointer of record i (0-based).
+  const std::function<std::string(std::size_t)>* record_pointer = nullptr;
   std::vector<RuleReport>* out = nullptr;
   std::size_t current_rule = 0;   // rule whose code is running (RuleReport::rule)
 

@@ -664,11 +664,11 @@ Status RuleHost::run_record(std::size_t rule_index, const json::Value& record, s
 
 Status RuleHost::run_document(std::size_t rule_index, std::span<const json::Value* const> records,
                               const json::Value& root, std::vector<RuleReport>& out) {
-  return run_document(rule_index, records, {}, root, out);
+  return run_document(rule_index, records, RecordPointerFn{}, root, out);
 }
 
 Status RuleHost::run_document(std::size_t rule_index, std::span<const json::Value* const> records,
-                              std::span<const std::string> record_pointers, const json::Value& root,
+                              const RecordPointerFn& record_pointer, const json::Value& root,
                               std::vector<RuleReport>& out) {
   Impl& h = *impl_;
   if (rule_index >= h.rules.size()) {
@@ -687,13 +687,11 @@ Status RuleHost::run_document(std::size_t rule_index, std::span<const json::Valu
   h.record_mode = false;
   h.record_index = 0;
   h.record_count = records.size();
-  h.record_pointers = record_pointers.size() == records.size() ? record_pointers.data() : nullptr;
-  h.record_pointer_count = h.record_pointers ? record_pointers.size() : 0;
+  h.record_pointer = record_pointer ? &record_pointer : nullptr;
   detail::arm(&h, false);
   const int status = lua_pcall(L, 3, 0, 0);
   detail::disarm(&h);
-  h.record_pointers = nullptr;
-  h.record_pointer_count = 0;
+  h.record_pointer = nullptr;
   h.out = nullptr;
   if (status == LUA_OK) return Ok{};
   return h.rule_failure(rule_index, status, base);

@@ -517,11 +517,16 @@ int m_record_pointer(lua_State* L) {
   if (v->kind != ViewKind::kRecords) return luaL_error(L, "record_pointer() works on the records of a document check");
   const lua_Integer i = luaL_checkinteger(L, 2);
   HostState* h = host(L);
-  if (h->record_pointers == nullptr || i < 1 || static_cast<std::size_t>(i) > h->record_pointer_count) {
+  if (h->record_pointer == nullptr || i < 1 || static_cast<std::size_t>(i) > h->record_count) {
     lua_pushnil(L);
     return 1;
   }
-  const std::string& p = h->record_pointers[i - 1];
+  std::string p;
+  try {
+    p = (*h->record_pointer)(static_cast<std::size_t>(i - 1));
+  } catch (...) {  // out of memory: no C++ exception may unwind through Lua
+    return luaL_error(L, "record_pointer(): out of memory");
+  }
   lua_pushlstring(L, p.data(), p.size());
   return 1;
 }

@@ -256,7 +256,7 @@ TEST_CASE("records:record_pointer(i) gives where each record is, when the engine
   Docs d(R"([{"a": 1}, {"b": 2}])");
   const std::vector<std::string> pointers = {"/0/payload", "/1/payload"};
   std::vector<RuleReport> out;
-  const auto status = host->run_document(0, d.records, pointers, d.doc.root(), out);
+  const auto status = host->run_document(0, d.records, [&](std::size_t i) { return pointers.at(i); }, d.doc.root(), out);
   INFO((status.ok() ? std::string() : status.error().message));
   REQUIRE(status.ok());
   REQUIRE(out.size() == 3);

@@ -8,6 +8,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <span>
@@ -110,9 +111,11 @@ class RuleHost {
   // `root` the whole document.
   Status run_document(std::size_t rule_index, std::span<const json::Value* const> records,
                       const json::Value& root, std::vector<RuleReport>& out);
-  // The same, telling rules where each record is in the document (records:record_pointer(i)).
+  // The same, telling rules where each record is in the document (records:record_pointer(i)):
+  // `record_pointer(i)` is the JSON pointer of records[i], built only when a rule asks.
+  using RecordPointerFn = std::function<std::string(std::size_t)>;
   Status run_document(std::size_t rule_index, std::span<const json::Value* const> records,
-                      std::span<const std::string> record_pointers, const json::Value& root,
+                      const RecordPointerFn& record_pointer, const json::Value& root,
                       std::vector<RuleReport>& out);
 
   // Shared read-only data: rules see `fg.data.<name>` as a view of `doc`'s root (a scalar root as

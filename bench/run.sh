@@ -20,7 +20,7 @@
 #                    measurement): one job against two, in process (Engine::check of the whole
 #                    document) and from the command line (a file this large is streamed)
 #   --no-build       use the binaries already in the build directory
-#   --types A,B      only these batch types (default: all four)
+#   --types A,B      only these batch types, with or without "dfs." (default: all four)
 #
 # Not part of the test suite: it measures, it does not assert (except that it exits non-zero when a
 # tool fails to run).
@@ -37,6 +37,7 @@ COLD_RUNS=5
 WARMUP=2
 BIG=0
 TYPES_ARG=()
+SELECTED=()
 BUILD_STEP=1
 BIG_BYTES=${BIG_BYTES:-1000000000}
 JOBS_RECORDS=200000
@@ -59,7 +60,15 @@ done
 
 say() { printf '\n== %s\n' "$*" >&2; }
 TYPES=(dfs.unit-meter-point-schedule dfs.bid-submission dfs.weekly-settlement dfs.mpan-forecast)
-if [[ ${#TYPES_ARG[@]} -gt 0 ]]; then TYPES=("${TYPES_ARG[@]}"); fi
+if [[ ${#TYPES_ARG[@]} -gt 0 ]]; then
+  for t in "${TYPES_ARG[@]}"; do
+    # "unit-meter-point-schedule" is read as dfs.unit-meter-point-schedule, as the table names it.
+    [[ " ${TYPES[*]} " == *" dfs.$t "* ]] && t="dfs.$t"
+    [[ " ${TYPES[*]} " == *" $t "* ]] || { echo "bench/run.sh: unknown type '$t' (one of: ${TYPES[*]})" >&2; exit 2; }
+    SELECTED+=("$t")
+  done
+  TYPES=("${SELECTED[@]}")
+fi
 INPUTS=(valid faulty)
 mkdir -p "$OUT"
 MEAS=$OUT/measurements.jsonl

@@ -1,11 +1,13 @@
 #include "flowguard/engine.hpp"
 
 #include <algorithm>
+#include <atomic>
 #include <boost/dll/runtime_symbol_info.hpp>
 #include <chrono>
 #include <condition_variable>
 #include <deque>
 #include <exception>
+#include <functional>
 #include <mutex>
 #include <thread>
 #include <unordered_map>
@@ -284,52 +286,61 @@ struct Engine::Impl {
   }
 
   // The record stage over all records: split across up to `max_jobs` threads for large documents.
-  // With `spare_main_host` the main rule host is left alone (the document rules run on it at the
-  // same time) and every range runs on a worker's host; the caller has synced `record_jobs`
-  // workers (and falls back to the serial order when it could not).
+  // Threads take chunks of records from a shared cursor, so a slower stretch of records (or a
+  // thread the machine runs less) does not hold the others up. `first_on_main`, when given, runs
+  // on the calling thread before it takes chunks (the document rules, on the main rule host); the
+  // other threads start on chunks at once, with the workers' hosts.
+  //
+  // The output is the serial stage's: chunks are merged in record order, and once a rule has
+  // failed in a chunk, what it reported in later chunks is dropped, as if it had been skipped
+  // there (the serial stage stops running a rule after its first failure).
   void run_records_parallel(const RecordStage& stage, unsigned max_jobs, std::vector<Finding>& out,
-                            std::vector<std::size_t>& failed_rules, bool spare_main_host = false) {
+                            std::vector<std::size_t>& failed_rules, const std::function<void()>& first_on_main = {}) {
     const auto& records = stage.records;
     const std::size_t jobs = record_jobs(records.size(), max_jobs);
-    if (!spare_main_host && (jobs <= 1 || !sync_workers(jobs - 1))) {
+    if (jobs <= 1 || !sync_workers(jobs - 1)) {
+      if (first_on_main) first_on_main();
       run_record_stage(stage, 0, records.size(), *rules, out, failed_rules);
       return;
     }
-    std::vector<std::vector<Finding>> outs(jobs);
-    std::vector<std::vector<std::size_t>> failures(jobs);
+    constexpr std::size_t kChunksPerJob = 8;
+    const std::size_t chunk = (records.size() + jobs * kChunksPerJob - 1) / (jobs * kChunksPerJob);
+    const std::size_t chunks = (records.size() + chunk - 1) / chunk;
+    std::vector<std::vector<Finding>> outs(chunks);
+    std::vector<std::vector<std::size_t>> failures(chunks);
     std::vector<std::exception_ptr> errors(jobs);
-    std::vector<std::thread> threads;
-    const std::size_t chunk = (records.size() + jobs - 1) / jobs;
-    for (std::size_t j = 0; j < jobs; ++j) {
-      const std::size_t begin = j * chunk, end = std::min(records.size(), begin + chunk);
-      lua::RuleHost& host = spare_main_host ? *workers[j] : j == 0 ? *rules : *workers[j - 1];
-      auto work = [&, j, begin, end, &host = host] {
-        try {
-          run_record_stage(stage, begin, end, host, outs[j], failures[j]);
-        } catch (...) {  // handed to this thread, as if the stage had run here
-          errors[j] = std::current_exception();
-        }
-      };
+    std::atomic<std::size_t> next{0};
+    auto work = [&](std::size_t j, lua::RuleHost& host) {
       try {
-        threads.emplace_back(work);
+        if (j == 0 && first_on_main) first_on_main();
+        for (std::size_t c; (c = next.fetch_add(1, std::memory_order_relaxed)) < chunks;)
+          run_record_stage(stage, c * chunk, std::min(records.size(), (c + 1) * chunk), host, outs[c], failures[c]);
+      } catch (...) {  // handed to the calling thread, as if the stage had run there
+        errors[j] = std::current_exception();
+        next.store(chunks);  // the others stop after their current chunk
+      }
+    };
+    std::vector<std::thread> threads;
+    for (std::size_t j = 1; j < jobs; ++j) {
+      try {
+        threads.emplace_back(work, j, std::ref(*workers[j - 1]));
       } catch (...) {
-        work();  // no thread to be had: this range runs here
+        break;  // no thread to be had: the threads there are (at least this one) take every chunk
       }
     }
+    work(0, *rules);
     for (auto& t : threads) t.join();
     for (auto& e : errors)
       if (e) std::rethrow_exception(e);
-    // A rule that failed in one chunk reports once: keep the first chunk's failure finding.
+    std::set<std::string_view> failed_ids;
     std::set<std::size_t> failed;
-    for (std::size_t j = 0; j < jobs; ++j) {
-      for (auto& f : outs[j]) out.push_back(std::move(f));
-      failed.insert(failures[j].begin(), failures[j].end());
+    for (std::size_t c = 0; c < chunks; ++c) {
+      for (auto& f : outs[c])
+        if (failed_ids.empty() || !failed_ids.count(f.rule)) out.push_back(std::move(f));
+      for (const std::size_t r : failures[c])
+        if (failed.insert(r).second) failed_ids.insert(rules->rules()[r].id);
     }
     failed_rules.assign(failed.begin(), failed.end());
-    std::set<std::string> seen_failure;
-    std::erase_if(out, [&](const Finding& f) {
-      return f.message.rfind("rule failed: ", 0) == 0 && !seen_failure.insert(f.rule).second;
-    });
   }
 
   // What the record stage runs for one type: its native checks and its Lua record rules, worked
@@ -857,34 +868,21 @@ FileReport Engine::Impl::check_parsed(Parsed& parsed, std::string_view source_na
 
     std::vector<std::size_t> failed_rules;
     const auto t_records = Clock::now();
-    // With several jobs the document rules run on the main rule host while the record stage runs
-    // on the workers' hosts: document rules are one Lua state's walk over all records, the part
-    // that otherwise stays serial. Their results are the same as run afterwards: the rules whose
-    // record check failed are dropped from them below.
+    // With several jobs the document rules run first on the main rule host while the other jobs
+    // start on the records (the main thread joins them when it is done): document rules are one
+    // Lua state's walk over all records, the part that otherwise stays serial. Their results are
+    // the same as run afterwards: the rules whose record check failed are dropped from them below.
     const std::size_t parallel_jobs = Impl::record_jobs(records.size(), jobs);
-    if (!document_rules.empty() && parallel_jobs >= 2 && impl.sync_workers(parallel_jobs)) {
+    if (!document_rules.empty() && parallel_jobs >= 2) {
       std::exception_ptr document_error;
-      std::thread document_thread;
-      auto document_work = [&] {
+      const std::function<void()> document_work = [&] {
         try {
           run_document_rules({});
         } catch (...) {
           document_error = std::current_exception();
         }
       };
-      try {
-        document_thread = std::thread(document_work);
-      } catch (...) {
-        document_work();  // no thread to be had: the document rules run here first
-      }
-      std::exception_ptr records_error;
-      try {
-        impl.run_records_parallel(stage, jobs, findings, failed_rules, true);
-      } catch (...) {
-        records_error = std::current_exception();
-      }
-      if (document_thread.joinable()) document_thread.join();
-      if (records_error) std::rethrow_exception(records_error);
+      impl.run_records_parallel(stage, jobs, findings, failed_rules, document_work);
       if (document_error) std::rethrow_exception(document_error);
       report.times.records = ms_since(t_records);
       std::erase_if(document_findings, [&](const auto& f) {

@@ -213,6 +213,12 @@ TEST_CASE("document rules beside the record stage (several jobs) report what the
   REQUIRE(failed);
   CHECK_THAT(failed->message, Catch::Contains("record 3001 is too much"));
   CHECK(count("TEST-HALF-BROKEN") == 2);  // "id 5 seen" and the failure; the document check is dropped
+  CHECK(count("TEST-EARLY-BROKEN") == 2);  // "id 50 seen" and the failure; not "id 2500 seen"
+  CHECK(find(a, "TEST-EARLY-BROKEN", "/100"));
+  for (unsigned jobs : {3u, 4u}) {
+    auto more = make_engine(100000, jobs, "rules-overlap");
+    CHECK(flowguard::format_json({a}) == flowguard::format_json({more->check(doc, "batch.json", "test.order")}));
+  }
 }
 
 TEST_CASE("a streamed array gives the same report as a parsed one; NDJSON the same findings") {

@@ -24,4 +24,14 @@ return {
       report{ message = "the document check ran" }
     end,
   },
+  {
+    -- Fails early (in the first chunk of records) and would report again later: after its failure
+    -- it is skipped, so the later record reports nothing with any number of jobs.
+    id = "TEST-EARLY-BROKEN", severity = "error", description = "a rule whose record check fails early",
+    spec = "test spec §5", types = { "test.order" },
+    record = function(rec, report)
+      if rec.id == 101 then error("record 101 is too much") end
+      if rec.id == 50 or rec.id == 2500 then report("id", ("id %d seen"):format(rec.id)) end
+    end,
+  },
 }

@@ -87,14 +87,26 @@ fs::path canonical_or_self(const fs::path& p) {
   return ec ? p : c;
 }
 
-Result<std::string> read_file(const fs::path& file) {
+// A whole file, in a buffer the parser reads in place.
+Result<PaddedBytes> read_file(const fs::path& file) {
   std::error_code ec;
   if (fs::is_directory(file, ec)) return make_error(ErrorCode::kIo, file.string() + ": is a directory, expected a JSON file");
   std::ifstream in(file, std::ios::binary);
   if (!in) return make_error(ErrorCode::kIo, file.string() + ": cannot open file (" + std::strerror(errno) + ")");
-  std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  PaddedBytes bytes;
+  const auto size = fs::file_size(file, ec);
+  if (!ec) {  // a regular file: one read of the size it has
+    bytes.resize(static_cast<std::size_t>(size));
+    in.read(bytes.data(), static_cast<std::streamsize>(size));
+    bytes.truncate(static_cast<std::size_t>(in.gcount()));
+    if (in.bad()) return make_error(ErrorCode::kIo, file.string() + ": read error");
+    if (in.peek() == std::char_traits<char>::eof()) return bytes;
+  }
+  // No size to go by (a pipe), or the file grew while it was read: read on to its end.
+  std::string all(bytes.view());
+  all.append(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
   if (in.bad()) return make_error(ErrorCode::kIo, file.string() + ": read error");
-  return bytes;
+  return PaddedBytes(all);
 }
 
 // The pointer of `target` inside `root` (found by address); used for the rare findings that
@@ -275,7 +287,8 @@ struct Engine::Impl {
     bool ok = false;
     double parse_ms = 0;
   };
-  Parsed parse(std::string_view bytes, unsigned threads) const;
+  // `padded`, when given, holds `bytes` with the parser's padding: they are read in place.
+  Parsed parse(std::string_view bytes, const PaddedBytes* padded, unsigned threads) const;
   // Everything after parsing; the record stage on up to `jobs` threads.
   FileReport check_parsed(Parsed& parsed, std::string_view source_name, std::string_view type_hint, unsigned jobs,
                           Clock::time_point t_start);
@@ -645,20 +658,27 @@ void Engine::Impl::run_record_stage(const RecordStage& stage, std::size_t begin,
   }
 }
 
-Engine::Impl::Parsed Engine::Impl::parse(std::string_view bytes, unsigned threads) const {
+Engine::Impl::Parsed Engine::Impl::parse(std::string_view bytes, const PaddedBytes* padded, unsigned threads) const {
   Parsed p;
   const auto t_start = Clock::now();
   json::ParseOptions parse_options;
   parse_options.max_depth = options.max_depth;
   parse_options.threads = threads;  // a large root array is parsed in ranges, one per job
-  p.ok = json::Document::parse(bytes, p.doc, p.error, parse_options);
+  p.ok = padded ? json::Document::parse(*padded, p.doc, p.error, parse_options)
+                : json::Document::parse(bytes, p.doc, p.error, parse_options);
   p.parse_ms = ms_since(t_start);
   return p;
 }
 
 FileReport Engine::check(std::string_view bytes, std::string_view source_name, std::string_view type_hint) {
   const auto t_start = Clock::now();
-  Impl::Parsed parsed = impl_->parse(bytes, std::max(1u, impl_->options.jobs));
+  Impl::Parsed parsed = impl_->parse(bytes, nullptr, std::max(1u, impl_->options.jobs));
+  return impl_->check_parsed(parsed, source_name, type_hint, impl_->options.jobs, t_start);
+}
+
+FileReport Engine::check(const PaddedBytes& bytes, std::string_view source_name, std::string_view type_hint) {
+  const auto t_start = Clock::now();
+  Impl::Parsed parsed = impl_->parse(bytes.view(), &bytes, std::max(1u, impl_->options.jobs));
   return impl_->check_parsed(parsed, source_name, type_hint, impl_->options.jobs, t_start);
 }
 
@@ -929,7 +949,7 @@ ArrayBounds array_bounds(const std::vector<fs::path>& schema_dirs, const std::st
     if (!fs::is_regular_file(dir / schema, ec)) continue;
     auto bytes = read_file(dir / schema);
     if (!bytes) break;
-    auto doc = json::Document::parse(*bytes);
+    auto doc = json::Document::parse(bytes->view());
     if (!doc) break;
     const json::Value& root = doc->root();
     if (const auto* v = root.find("minItems"); v && v->is_number()) bounds.min_items = static_cast<std::int64_t>(v->as_double());
@@ -1061,7 +1081,7 @@ FileReport Engine::check_stream(std::istream& in, std::string_view source_name, 
   if (jobs == 1) {
     Batch b;
     while (!stop && read_batch(b)) {
-      b.parsed = impl_->parse(b.chunk, 1);
+      b.parsed = impl_->parse(b.chunk, nullptr, 1);
       consume(b, 1);
     }
   } else {
@@ -1092,7 +1112,7 @@ FileReport Engine::check_stream(std::istream& in, std::string_view source_name, 
       return nullptr;
     };
     auto parse_slot = [&](Slot& slot) {
-      slot.batch.parsed = impl_->parse(slot.batch.chunk, 1);
+      slot.batch.parsed = impl_->parse(slot.batch.chunk, nullptr, 1);
       std::lock_guard lock(m);
       slot.state = Slot::kParsed;
       cv.notify_all();
@@ -1222,7 +1242,7 @@ std::vector<std::string> order_by_sender_timestamp(const std::vector<std::string
   for (const auto& file : files) {
     std::int64_t when = last;
     if (auto bytes = read_file(file)) {
-      if (auto doc = json::Document::parse(*bytes)) {
+      if (auto doc = json::Document::parse(bytes->view())) {
         const auto messages = engine::locate_messages(doc->root());
         if (!messages.empty()) {
           const auto info = describe_message(messages.front(), nullptr);

@@ -410,7 +410,7 @@ class Arena {
 void set_parse_memory_cache(std::size_t bytes) { ChunkCache::instance().set_limit(bytes); }
 
 struct Document::Impl {
-  std::string_view source;  // copy in the arena, followed by 1 + kPadding NUL bytes
+  std::string_view source;  // followed by 1 + kPadding NUL bytes: a copy in the arena, or borrowed
   Value root;
   Arena arena;
   std::vector<DuplicateKey> duplicates;
@@ -1709,6 +1709,16 @@ bool Parser::parse_parallel(Document::Impl& doc, std::string_view bytes, const P
 // Document::parse
 
 bool Document::parse(std::string_view bytes, Document& out, ParseError& error, const ParseOptions& options) {
+  return parse_source(bytes, false, out, error, options);
+}
+
+bool Document::parse(const PaddedBytes& bytes, Document& out, ParseError& error, const ParseOptions& options) {
+  static_assert(PaddedBytes::kPadding >= 1 + kPadding, "the parser reads up to kPadding bytes past the NUL");
+  return parse_source(bytes.view(), true, out, error, options);
+}
+
+bool Document::parse_source(std::string_view bytes, bool padded, Document& out, ParseError& error,
+                            const ParseOptions& options) {
   error = ParseError{};
   constexpr std::size_t kHardLimit = 0xFFFFFFF0u;  // offsets and counts are 32-bit
   const std::size_t limit = std::min(options.max_bytes, kHardLimit);
@@ -1726,13 +1736,19 @@ bool Document::parse(std::string_view bytes, Document& out, ParseError& error, c
   // source copy plus that, then grow x2.
   const auto value_bytes = std::clamp<std::size_t>(bytes.size() * 2, 1024, std::size_t{64} << 20);
   const bool parallel = options.threads > 1 && bytes.size() >= options.parallel_min_bytes;
-  // In a parallel parse the document's arena holds only the source copy and the root's items
-  // (each range has its own arena); the first chunk leaves some room for the items.
-  impl->arena.set_next_chunk_size(bytes.size() + 1 + kPadding + (parallel ? bytes.size() / 16 + 1024 : value_bytes));
-  char* copy = static_cast<char*>(impl->arena.allocate(bytes.size() + 1 + kPadding, 16));
-  std::memset(copy + bytes.size(), 0, 1 + kPadding);  // the scans' sentinel (see kPadding)
-  impl->source = std::string_view(copy, bytes.size());
-  if (!parallel && !bytes.empty()) std::memcpy(copy, bytes.data(), bytes.size());  // else the threads copy
+  if (padded && !parallel) {
+    // Read in place: the caller's bytes already end in the NUL padding the scans need.
+    impl->arena.set_next_chunk_size(value_bytes);
+    impl->source = bytes;
+  } else {
+    // In a parallel parse the document's arena holds only the source copy and the root's items
+    // (each range has its own arena); the first chunk leaves some room for the items.
+    impl->arena.set_next_chunk_size(bytes.size() + 1 + kPadding + (parallel ? bytes.size() / 16 + 1024 : value_bytes));
+    char* copy = static_cast<char*>(impl->arena.allocate(bytes.size() + 1 + kPadding, 16));
+    std::memset(copy + bytes.size(), 0, 1 + kPadding);  // the scans' sentinel (see kPadding)
+    impl->source = std::string_view(copy, bytes.size());
+    if (!parallel && !bytes.empty()) std::memcpy(copy, bytes.data(), bytes.size());  // else the threads copy
+  }
 
   if (parallel) {
     // Falls back to the serial parse below for anything it does not handle, malformed input included.

@@ -2,9 +2,15 @@
 // positions, native checks, Lua rules, rule failure isolation, caps and input errors.
 #include <catch2/catch.hpp>
 
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <algorithm>
+#include <filesystem>
+#include <fstream>
 #include <sstream>
 #include <string>
+#include <thread>
 
 #include "flowguard/engine.hpp"
 
@@ -321,4 +327,38 @@ TEST_CASE("streaming reports a broken record and a broken array at their place i
   const auto n = engine->check_stream(not_array, "n.json", "test.order");
   REQUIRE(n.input_error);
   CHECK_THAT(n.input_error->message, Catch::Contains("expected '['"));
+}
+
+TEST_CASE("a check reads padded bytes in place and files through them, pipes included") {
+  std::string doc = "[";
+  for (int i = 0; i < 300; ++i)
+    doc += std::string(i ? ",\n" : "") + "{\"id\": " + std::to_string(i % 50 == 3 ? 0 : i + 1) +
+           ", \"when\": \"01-02-2026\", \"amount\": 10.5}";
+  doc += "]";
+  auto engine = make_engine();
+  const auto copied = engine->check(doc, "batch.json", "test.order");
+  const auto in_place = engine->check(flowguard::PaddedBytes(doc), "batch.json", "test.order");
+  CHECK(copied.errors == 6);
+  CHECK(flowguard::format_json({copied}) == flowguard::format_json({in_place}));
+
+  // A file is read into padded bytes with one read of its size; a pipe has no size and is read to
+  // its end.
+  const auto dir = std::filesystem::temp_directory_path() / ("fg-padded-" + std::to_string(::getpid()));
+  std::filesystem::create_directories(dir);
+  {
+    std::ofstream(dir / "batch.json", std::ios::binary) << doc;
+    const auto from_file = engine->check_file(dir / "batch.json", "test.order");
+    auto expected = copied;
+    expected.path = (dir / "batch.json").string();
+    CHECK(flowguard::format_json({from_file}) == flowguard::format_json({expected}));
+  }
+  const auto fifo = dir / "pipe.json";
+  REQUIRE(::mkfifo(fifo.c_str(), 0600) == 0);
+  std::thread writer([&] { std::ofstream(fifo, std::ios::binary) << doc; });
+  const auto from_pipe = engine->check_file(fifo, "test.order");
+  writer.join();
+  auto expected = copied;
+  expected.path = fifo.string();
+  CHECK(flowguard::format_json({from_pipe}) == flowguard::format_json({expected}));
+  std::filesystem::remove_all(dir);
 }

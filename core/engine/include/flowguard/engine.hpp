@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "flowguard/finding.hpp"
+#include "flowguard/padded_bytes.hpp"
 #include "flowguard/result.hpp"
 
 namespace flowguard {
@@ -117,6 +118,8 @@ class FLOWGUARD_API Engine {
   // Validates one document. `type_hint` may be a full type name, a family prefix ("dfs") or empty
   // (recognise from content).
   FileReport check(std::string_view bytes, std::string_view source_name, std::string_view type_hint = {});
+  // The same, reading `bytes` in place rather than copying them first (see PaddedBytes).
+  FileReport check(const PaddedBytes& bytes, std::string_view source_name, std::string_view type_hint = {});
   FileReport check_file(const std::filesystem::path& file, std::string_view type_hint = {});
 
   // Checks a large JSON array, or NDJSON (one record per line), in bounded memory: records are

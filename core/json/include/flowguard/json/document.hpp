@@ -15,6 +15,7 @@
 #include <string_view>
 #include <vector>
 
+#include "flowguard/padded_bytes.hpp"
 #include "flowguard/result.hpp"
 
 namespace flowguard::json {
@@ -181,6 +182,9 @@ class Document {
   static Result<Document> parse(std::string_view bytes, const ParseOptions& options = {});
   // Same, reporting the structured error (line/column filled in).
   static bool parse(std::string_view bytes, Document& out, ParseError& error, const ParseOptions& options = {});
+  // Same, reading `bytes` in place instead of copying them (a parallel parse still copies): the
+  // document borrows them, so they must outlive it and stay unchanged.
+  static bool parse(const PaddedBytes& bytes, Document& out, ParseError& error, const ParseOptions& options = {});
 
   const Value& root() const noexcept;
   std::string_view source() const noexcept;
@@ -197,6 +201,8 @@ class Document {
   Document();  // empty document (root is null); use parse()
 
  private:
+  static bool parse_source(std::string_view bytes, bool padded, Document& out, ParseError& error,
+                           const ParseOptions& options);
   friend class Parser;
   struct Impl;
   std::unique_ptr<Impl> impl_;

@@ -978,7 +978,7 @@ FileReport Engine::check_stream(std::istream& in, std::string_view source_name, 
   // Up to kStreamChunkRecords records as read: their text as one JSON array, where each record
   // came from, and the parsed chunk.
   struct Batch {
-    std::string chunk;
+    PaddedBytes chunk;  // parsed in place
     std::vector<Placed> placed;
     Impl::Parsed parsed;
   };
@@ -995,18 +995,18 @@ FileReport Engine::check_stream(std::istream& in, std::string_view source_name, 
     b.placed.clear();
     engine::ItemStart start;
     while (b.placed.size() < kStreamChunkRecords && reader.next(item, start)) {
-      b.chunk += b.placed.empty() ? "[" : ",";
+      b.chunk.append(b.placed.empty() ? "[" : ",");
       b.placed.push_back({b.chunk.size(), start});
-      b.chunk += item;
+      b.chunk.append(item);
     }
     if (b.placed.empty()) return false;
-    b.chunk += "]";
+    b.chunk.append("]");
     return true;
   };
 
   // Checks a parsed chunk and merges its report into the stream's.
   auto consume = [&](Batch& b, unsigned jobs) {
-    const std::string& chunk = b.chunk;
+    const std::string_view chunk = b.chunk.view();
     const auto& placed = b.placed;
     // Chunk offset -> the stream position of the same character.
     auto locate = [&](std::uint64_t offset) {
@@ -1023,7 +1023,7 @@ FileReport Engine::check_stream(std::istream& in, std::string_view source_name, 
       // A record that is not JSON: find it and say where it is in the stream.
       for (std::size_t k = 0; k < placed.size(); ++k) {
         const std::size_t end = (k + 1 == placed.size()) ? chunk.size() - 1 : placed[k + 1].chunk_offset - 1;
-        const std::string text = chunk.substr(placed[k].chunk_offset, end - placed[k].chunk_offset);
+        const std::string text(chunk.substr(placed[k].chunk_offset, end - placed[k].chunk_offset));
         json::Document doc;
         json::ParseError error;
         if (json::Document::parse(text, doc, error)) continue;
@@ -1081,7 +1081,7 @@ FileReport Engine::check_stream(std::istream& in, std::string_view source_name, 
   if (jobs == 1) {
     Batch b;
     while (!stop && read_batch(b)) {
-      b.parsed = impl_->parse(b.chunk, nullptr, 1);
+      b.parsed = impl_->parse(b.chunk.view(), &b.chunk, 1);
       consume(b, 1);
     }
   } else {
@@ -1112,7 +1112,7 @@ FileReport Engine::check_stream(std::istream& in, std::string_view source_name, 
       return nullptr;
     };
     auto parse_slot = [&](Slot& slot) {
-      slot.batch.parsed = impl_->parse(slot.batch.chunk, nullptr, 1);
+      slot.batch.parsed = impl_->parse(slot.batch.chunk.view(), &slot.batch.chunk, 1);
       std::lock_guard lock(m);
       slot.state = Slot::kParsed;
       cv.notify_all();

@@ -255,10 +255,10 @@ bool ItemReader::next(std::string& item, ItemStart& start) {
   return true;
 }
 
-ItemStart position_in_item(const ItemStart& start, const std::string& item, std::size_t offset_in_item) {
+ItemStart position_in_item(const ItemStart& start, std::string_view item, std::size_t offset_in_item) {
   ItemStart at = start;
   at.offset += offset_in_item;
-  move_over(at.line, at.column, std::string_view(item).substr(0, offset_in_item));
+  move_over(at.line, at.column, item.substr(0, offset_in_item));
   return at;
 }
 

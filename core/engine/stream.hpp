@@ -50,6 +50,6 @@ class ItemReader {
 };
 
 // Line and column of `offset_in_item` inside an item that starts at `start`.
-ItemStart position_in_item(const ItemStart& start, const std::string& item, std::size_t offset_in_item);
+ItemStart position_in_item(const ItemStart& start, std::string_view item, std::size_t offset_in_item);
 
 }  // namespace flowguard::engine

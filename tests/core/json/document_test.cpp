@@ -767,3 +767,24 @@ TEST_CASE("moved-from padded bytes read as empty", "[json][padded]") {
   CHECK_FALSE(Document::parse(a, doc, error));
   CHECK(error.message.find("end of input") != std::string::npos);
 }
+
+TEST_CASE("padded bytes built by appending stay padded as they grow", "[json][padded]") {
+  flowguard::PaddedBytes bytes;
+  std::string expected;
+  for (int i = 0; i < 2000; ++i) {
+    const std::string piece = (i ? "," : "[") + std::to_string(i * 7919);
+    bytes.append(piece);
+    expected += piece;
+    REQUIRE(bytes.view() == expected);
+    for (std::size_t k = 0; k < flowguard::PaddedBytes::kPadding; ++k) REQUIRE(bytes.data()[bytes.size() + k] == '\0');
+  }
+  bytes.append("]");
+  Document doc;
+  ParseError error;
+  REQUIRE(Document::parse(bytes, doc, error));
+  CHECK(doc.root().size() == 2000);
+  bytes.clear();
+  CHECK(bytes.empty());
+  bytes.append("{}");
+  CHECK(bytes.view() == "{}");
+}

@@ -1097,6 +1097,9 @@ FileReport Engine::check_stream(std::istream& in, std::string_view source_name, 
     std::mutex m;
     std::condition_variable cv;
     std::deque<Slot> slots;  // in stream order; references stay valid while others are added
+    // Checked batches, handed back for reading into: their buffers keep their size, so a chunk
+    // is not grown into fresh memory (page faults) every time.
+    std::vector<Batch> spare;
     bool reading_done = false, cancel = false;
     std::exception_ptr producer_error;
     auto has_unparsed = [&] {
@@ -1134,6 +1137,13 @@ FileReport Engine::check_stream(std::istream& in, std::string_view source_name, 
           }
           if (read_more) {
             Batch b;  // reading is this thread's alone
+            {
+              std::lock_guard lock(m);
+              if (!spare.empty()) {
+                b = std::move(spare.back());
+                spare.pop_back();
+              }
+            }
             const bool more = read_batch(b);
             std::lock_guard lock(m);
             if (more) slots.push_back({std::move(b), Slot::kRead});
@@ -1176,6 +1186,9 @@ FileReport Engine::check_stream(std::istream& in, std::string_view source_name, 
           continue;
         }
         consume(b, jobs - 1);
+        b.parsed = {};  // its arena goes back to the parse cache
+        std::lock_guard lock(m);
+        spare.push_back(std::move(b));
       }
     } catch (...) {
       consumer_error = std::current_exception();

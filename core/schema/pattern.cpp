@@ -687,14 +687,17 @@ inline bool NativePattern::wide_match(const FixedShape& shape, std::string_view 
 }
 #endif
 
-bool NativePattern::match_simple(std::string_view text) const noexcept {
+bool NativePattern::match_wide_or_empty(std::string_view text) const noexcept {
 #if defined(__SSE2__)
-  if (wide_or_empty_) {
-    for (const FixedShape& shape : fixed_)
-      if (text.size() == shape.lo.size() && (text.empty() || wide_match(shape, text))) return true;
-    return false;
-  }
+  for (const FixedShape& shape : fixed_)
+    if (text.size() == shape.lo.size() && (text.empty() || wide_match(shape, text))) return true;
+  return false;
+#else
+  return match_simple(text);
 #endif
+}
+
+bool NativePattern::match_simple(std::string_view text) const noexcept {
   for (std::size_t a = 0; a < alternatives_.size(); ++a) {
     if (const FixedShape& shape = fixed_[a]; shape.fixed) {
       if (text.size() != shape.masks.size()) continue;

@@ -50,7 +50,10 @@ class NativePattern {
   static std::unique_ptr<NativePattern> compile(std::string_view source, std::string* error);
 
   // ECMAScript RegExp.prototype.test semantics: a match anywhere unless anchored.
-  bool search(std::string_view text) const noexcept { return simple_ ? match_simple(text) : match_nfa(text); }
+  bool search(std::string_view text) const noexcept {
+    if (!simple_) return match_nfa(text);
+    return wide_or_empty_ ? match_wide_or_empty(text) : match_simple(text);
+  }
 
   bool uses_simple_scanner() const noexcept { return simple_; }
 
@@ -70,6 +73,9 @@ class NativePattern {
  private:
   friend class PatternParser;
   bool match_simple(std::string_view text) const noexcept;
+  // The common case of its own, small function: match_simple's general loop makes every call save
+  // and restore a full set of registers.
+  bool match_wide_or_empty(std::string_view text) const noexcept;
   bool match_nfa(std::string_view text) const noexcept;
   bool elem_matches(const Elem& e, char32_t cp) const noexcept {
     return e.is_set ? sets_[e.value].contains(cp) : cp == e.value;

@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <array>
 #include <cstddef>
+#include <cstdint>
+#include <cstring>
 
 namespace flowguard::domain {
 namespace {
@@ -27,22 +29,43 @@ constexpr int days_in_month(int y, int m) noexcept {
   return m == 2 && is_leap(y) ? 29 : kDays[static_cast<std::size_t>(m - 1)];
 }
 
-// The number of `n` ASCII digits at s[at] (the caller checked the length); -1 if any is not a digit.
-// Branch-free over the digits: dates are parsed for every date field of every record.
-inline int fixed_digits(std::string_view s, std::size_t at, std::size_t n) noexcept {
-  unsigned value = 0;  // unsigned: non-digits wrap harmlessly until `ok` discards them
-  bool ok = true;
-  for (std::size_t i = 0; i < n; ++i) {
-    const unsigned d = static_cast<unsigned char>(s[at + i]) - static_cast<unsigned>('0');
-    ok &= d <= 9;
-    value = value * 10 + d;
+// A date of ten bytes, read as two overlapping little-endian words (bytes 0-7 and 2-9): dates are
+// parsed for every date field of every record, and a few word operations beat a loop per byte.
+// `digits` and `dashes` mark (one bit per byte position, 0-9) where the digits and the '-' are.
+struct TenBytes {
+  std::uint64_t lo, hi;  // bytes 0-7, bytes 2-9
+  explicit TenBytes(std::string_view s) noexcept {
+    std::memcpy(&lo, s.data(), 8);
+    std::memcpy(&hi, s.data() + 2, 8);
   }
-  return ok ? static_cast<int>(value) : -1;
-}
+  // The byte mask (0xFF per selected byte) of positions [from, from + 8) among `positions`.
+  static constexpr std::uint64_t mask(unsigned positions, unsigned from) noexcept {
+    std::uint64_t m = 0;
+    for (unsigned k = 0; k < 8; ++k)
+      if (positions >> (from + k) & 1u) m |= std::uint64_t{0xFF} << (8 * k);
+    return m;
+  }
+  // True when the selected bytes of `w` are ASCII digits: high nibble 3, and still 3 after adding
+  // 6 (a carry out of a byte needs a byte >= 0xFA, which fails its own test anyway).
+  static constexpr bool digits_in(std::uint64_t w, std::uint64_t m) noexcept {
+    constexpr std::uint64_t kHigh = 0xF0F0F0F0F0F0F0F0ull, kThrees = 0x3030303030303030ull, kSixes = 0x0606060606060606ull;
+    return (w & kHigh & m) == (kThrees & m) && ((w + kSixes) & kHigh & m) == (kThrees & m);
+  }
+  template <unsigned kDigits, unsigned kDashes>
+  bool shaped() const noexcept {
+    constexpr std::uint64_t kDashesLo = mask(kDashes, 0), kDashesHi = mask(kDashes, 2);
+    constexpr std::uint64_t kDash = 0x2D2D2D2D2D2D2D2Dull;
+    return (lo & kDashesLo) == (kDash & kDashesLo) && (hi & kDashesHi) == (kDash & kDashesHi) &&
+           digits_in(lo, mask(kDigits, 0)) && digits_in(hi, mask(kDigits, 2));
+  }
+  // The digit at position i (0-9), once shaped() holds.
+  int at(unsigned i) const noexcept {
+    return static_cast<int>((i < 8 ? lo >> (8 * i) : hi >> (8 * (i - 2))) & 0x0F);
+  }
+};
 
-std::optional<Date> fixed_date(std::string_view s, std::size_t year_at, std::size_t month_at, std::size_t day_at) noexcept {
-  const int y = fixed_digits(s, year_at, 4), m = fixed_digits(s, month_at, 2), d = fixed_digits(s, day_at, 2);
-  if (y < 1900 || m < 1 || m > 12 || d < 1 || d > days_in_month(y, m)) return std::nullopt;  // y < 0: not digits
+std::optional<Date> checked(int y, int m, int d) noexcept {
+  if (y < 1900 || m < 1 || m > 12 || d < 1 || d > days_in_month(y, m)) return std::nullopt;
   return Date{y, m, d};
 }
 
@@ -82,13 +105,17 @@ bool is_mpan_core(std::string_view s) noexcept {
 }
 
 std::optional<Date> parse_date_dmy(std::string_view s) noexcept {
-  if (s.size() != 10 || s[2] != '-' || s[5] != '-') return std::nullopt;
-  return fixed_date(s, 6, 3, 0);
+  if (s.size() != 10) return std::nullopt;
+  const TenBytes b(s);  // dd-mm-yyyy
+  if (!b.template shaped<0b1111011011, 0b0000100100>()) return std::nullopt;
+  return checked(b.at(6) * 1000 + b.at(7) * 100 + b.at(8) * 10 + b.at(9), b.at(3) * 10 + b.at(4), b.at(0) * 10 + b.at(1));
 }
 
 std::optional<Date> parse_date_iso(std::string_view s) noexcept {
-  if (s.size() != 10 || s[4] != '-' || s[7] != '-') return std::nullopt;
-  return fixed_date(s, 0, 5, 8);
+  if (s.size() != 10) return std::nullopt;
+  const TenBytes b(s);  // yyyy-mm-dd
+  if (!b.template shaped<0b1101101111, 0b0010010000>()) return std::nullopt;
+  return checked(b.at(0) * 1000 + b.at(1) * 100 + b.at(2) * 10 + b.at(3), b.at(5) * 10 + b.at(6), b.at(8) * 10 + b.at(9));
 }
 
 // Era-based arithmetic (400-year cycles, years starting in March) so leap days fall at year end.

@@ -63,8 +63,10 @@ class NativeChecks {
         if (shape) cache.member_slot.emplace_back(static_cast<std::uint32_t>(k), i);
       }
     }
+    // A check whose (first) field is absent passes, whatever its kind: skipped without a call.
+    // (A type's rules name fields of other types too: "MPAN" beside "Import MPAN".)
     for (const auto& c : checks_)
-      if (!skip_rule(c.rule) && !passes(c, slots)) report(c, slots, problem);
+      if (slots[c.field] && !skip_rule(c.rule) && !passes(c, slots)) report(c, slots, problem);
   }
 
   enum class Kind : std::uint8_t {
@@ -83,7 +85,8 @@ class NativeChecks {
     std::string text_argument;   // not_before: the date as the rule wrote it (for messages)
   };
   // The decision alone, without wording (the hot path: most checks pass): true when the check
-  // has nothing to say, also when its fields are absent or not of its kind.
+  // has nothing to say, also when its fields are absent or not of its kind. (run() relies on
+  // every kind passing when its first field is absent.)
   static bool passes(const Check& c, const json::Value* const* slots);
   // The finding of a check that did not pass.
   void report(const Check& c, const json::Value* const* slots, const FieldProblem& problem) const;

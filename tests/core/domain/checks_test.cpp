@@ -1,6 +1,9 @@
 #include <catch2/catch.hpp>
 
+#include <cstdio>
+#include <optional>
 #include <string>
+#include <vector>
 
 #include "flowguard/domain/checks.hpp"
 
@@ -232,4 +235,67 @@ TEST_CASE("loosely equal keys", "[domain][suggest]") {
   CHECK_FALSE(loosely_equal_keys("a", ""));
   CHECK_FALSE(loosely_equal_keys("a.b", "ab"));
   CHECK_FALSE(loosely_equal_keys("\xC3\xA9", "\xC3\x89"));  // only ASCII case folds
+}
+
+namespace {
+// A byte at a time, as the spec reads: the reference the word-at-a-time parsers must agree with.
+std::optional<flowguard::domain::Date> reference_date(std::string_view s, std::size_t y_at, std::size_t m_at,
+                                                      std::size_t d_at, std::size_t dash1, std::size_t dash2) {
+  if (s.size() != 10 || s[dash1] != '-' || s[dash2] != '-') return std::nullopt;
+  auto number = [&](std::size_t at, std::size_t n) {
+    int v = 0;
+    for (std::size_t i = at; i < at + n; ++i) {
+      if (s[i] < '0' || s[i] > '9') return -1;
+      v = v * 10 + (s[i] - '0');
+    }
+    return v;
+  };
+  const int y = number(y_at, 4), m = number(m_at, 2), d = number(d_at, 2);
+  if (y < 1900 || m < 1 || m > 12 || d < 1) return std::nullopt;
+  static constexpr int kDays[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+  const bool leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+  if (d > kDays[m - 1] + (m == 2 && leap ? 1 : 0)) return std::nullopt;
+  return flowguard::domain::Date{y, m, d};
+}
+
+bool same(const std::optional<flowguard::domain::Date>& a, const std::optional<flowguard::domain::Date>& b) {
+  if (a.has_value() != b.has_value()) return false;
+  return !a || (a->year == b->year && a->month == b->month && a->day == b->day);
+}
+}  // namespace
+
+TEST_CASE("dates read a word at a time agree with a byte-at-a-time reading", "[domain][dates]") {
+  std::vector<std::string> texts;
+  char buf[16];
+  for (int y : {0, 999, 1899, 1900, 1901, 1999, 2000, 2023, 2024, 2100, 2400, 9999})
+    for (int m = 0; m <= 13; ++m)
+      for (int d = 0; d <= 32; ++d) {
+        std::snprintf(buf, sizeof buf, "%02d-%02d-%04d", d, m, y);
+        texts.emplace_back(buf);
+        std::snprintf(buf, sizeof buf, "%04d-%02d-%02d", y, m, d);
+        texts.emplace_back(buf);
+      }
+  // Every position of two valid dates replaced by bytes around the digits and the dash, high
+  // bytes, and bytes whose +6 carries; then shorter and longer texts.
+  const std::string bases[] = {"29-02-2024", "2024-02-29"};
+  const unsigned char swaps[] = {'/', '0' - 1, '9' + 1, ':', '-', ' ', 0, 0x7F, 0x80, 0xB0, 0xF9, 0xFA, 0xFF, '0', '9', 'O'};
+  for (const std::string& base : bases) {
+    for (std::size_t i = 0; i < base.size(); ++i)
+      for (unsigned char c : swaps) {
+        std::string t = base;
+        t[i] = static_cast<char>(c);
+        texts.push_back(t);
+        if (i + 1 < base.size()) {
+          t[i + 1] = static_cast<char>(0xFA);  // a carry out of byte i into i + 1
+          texts.push_back(t);
+        }
+      }
+    texts.push_back(base.substr(0, 9));
+    texts.push_back(base + "0");
+  }
+  for (const std::string& t : texts) {
+    INFO("text: " << t);
+    CHECK(same(parse_date_dmy(t), reference_date(t, 6, 3, 0, 2, 5)));
+    CHECK(same(parse_date_iso(t), reference_date(t, 0, 5, 8, 4, 7)));
+  }
 }

@@ -25,6 +25,9 @@
 #include <system_error>
 #include <thread>
 
+#if defined(__x86_64__) && defined(__GNUC__)
+#include <immintrin.h>  // AVX2, used only where the CPU has it (see kLineFeedsAvx2)
+#endif
 #if defined(__SSE2__)
 #include <emmintrin.h>
 #ifdef __linux__
@@ -101,6 +104,33 @@ std::uint32_t count_code_points(const char* p, std::size_t n) noexcept {
   return static_cast<std::uint32_t>(utf8_code_points(std::string_view(p, n)));
 }
 
+#if defined(__x86_64__) && defined(__GNUC__)
+// Where the CPU has AVX2 (checked once, at run time; the build targets plain x86-64), line feeds
+// are counted 64 bytes at a time with two 32-byte compares and a popcount: half the work of the
+// SSE2 lanes. It stops before the first 64 bytes that hold a CR, which the SSE2 path handles.
+const bool kLineFeedsAvx2 = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("popcnt");
+
+// LFs in up to `blocks` 64-byte blocks from p, added to `lines`; the blocks consumed (fewer when
+// one holds a CR).
+[[gnu::target("avx2,popcnt")]] std::size_t count_line_feeds_avx2(const char* p, std::size_t blocks,
+                                                                std::uint64_t& lines) noexcept {
+  const __m256i lf = _mm256_set1_epi8('\n'), cr = _mm256_set1_epi8('\r');
+  std::uint64_t count = 0;
+  std::size_t b = 0;
+  for (; b < blocks; ++b, p += 64) {
+    const __m256i v0 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p));
+    const __m256i v1 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p + 32));
+    const __m256i returns = _mm256_or_si256(_mm256_cmpeq_epi8(v0, cr), _mm256_cmpeq_epi8(v1, cr));
+    if (!_mm256_testz_si256(returns, returns)) break;
+    const auto lo = static_cast<std::uint32_t>(_mm256_movemask_epi8(_mm256_cmpeq_epi8(v0, lf)));
+    const auto hi = static_cast<std::uint32_t>(_mm256_movemask_epi8(_mm256_cmpeq_epi8(v1, lf)));
+    count += static_cast<std::uint64_t>(__builtin_popcountll(lo | static_cast<std::uint64_t>(hi) << 32));
+  }
+  lines += count;
+  return b;
+}
+#endif
+
 }  // namespace
 
 LineIndex::LineIndex(std::string_view source) : source_(source), indexed_(true) {}
@@ -152,7 +182,16 @@ void LineIndex::scan_to(std::uint64_t offset) const noexcept {
   // 64 bytes a step while far from the end and from the next mark, else 16; `pending` bounds
   // what a lane may hold (255) before the lanes are summed.
   for (;;) {
-    for (; end - p >= 64 && static_cast<std::uint64_t>(p - begin) + 64 <= next_mark; p += 64) {
+    while (end - p >= 64 && static_cast<std::uint64_t>(p - begin) + 64 <= next_mark) {
+#if defined(__x86_64__) && defined(__GNUC__)
+      if (kLineFeedsAvx2) {
+        const std::size_t blocks = std::min(static_cast<std::size_t>(end - p),
+                                            static_cast<std::size_t>(next_mark - static_cast<std::uint64_t>(p - begin))) / 64;
+        const std::size_t done = count_line_feeds_avx2(p, blocks, lines);
+        p += done * 64;
+        if (done == blocks) continue;  // else the next block holds a CR: the lanes below take it
+      }
+#endif
       const __m128i v0 = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
       const __m128i v1 = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p + 16));
       const __m128i v2 = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p + 32));
@@ -169,6 +208,7 @@ void LineIndex::scan_to(std::uint64_t offset) const noexcept {
         lone_returns(p + 32, v2, l2);
         lone_returns(p + 48, v3, l3);
       }
+      p += 64;
     }
     if (end - p < 16) break;
     if (static_cast<std::uint64_t>(p - begin) >= next_mark) {

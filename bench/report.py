@@ -87,18 +87,28 @@ def main():
             if line:
                 rows.append(json.loads(line))
 
-    def find(tool, mode, typ, inp):
-        # Several rounds of the same measurement: the one with the median rate stands for them.
+    def find_all(tool, mode, typ, inp):
+        # Every round of one measurement, in the order they ran.
         found = []
         for r in rows:
             if r.get("tool") == tool and r.get("mode") == mode and r.get("type", typ) == typ and r.get("input") == inp:
                 if tool == "simdjson" and not r.get("file", "").endswith("%s.%s.json" % (typ, inp)):
                     continue
                 found.append(r)
-        if not found:
-            return None
-        found.sort(key=lambda r: r.get("records_per_s", 0))
-        return found[len(found) // 2]
+        return found
+
+    def find(tool, mode, typ, inp):
+        # Several rounds of the same measurement: the one with the median rate stands for them.
+        found = sorted(find_all(tool, mode, typ, inp), key=lambda r: r.get("records_per_s", 0))
+        return found[len(found) // 2] if found else None
+
+    def round_ratios(mode, typ, inp):
+        # flowguard / ajv within each round (the two ran back to back, so a slow spell of the
+        # machine tends to hit both): steadier than the ratio of two separate medians.
+        a = find_all("ajv", mode, typ, inp)
+        g = find_all("flowguard", mode, typ, inp)
+        return sorted(gr["records_per_s"] / ar["records_per_s"] for ar, gr in zip(a, g)
+                      if ar.get("records_per_s") and gr.get("records_per_s"))
 
     m = machine()
     out = []
@@ -112,10 +122,11 @@ def main():
     out.append("Warm = in process, file already in memory, parse + validate (+ rules) per iteration "
                "(ajv: JSON.parse + validate + JS checks; flowguard: Engine::check). Cold = one process per file "
                "(`flowguard check --quiet`; `node bench.js --iterations 1`), start-up included. "
-               "ratio = flowguard warm / ajv warm (> 1: flowguard faster). "
+               "ratio = flowguard warm / ajv warm (> 1: flowguard faster), the median of the rounds' own ratios "
+               "(each round runs ajv, then flowguard), with their range. "
                "simdjson = parse only (no validation), the ceiling; \"fg/simdjson\" = flowguard warm as a share of it. "
                "findings fg/ajv: the number of findings each reported (they should agree).\n")
-    header = ("| type | input | checks | ajv rec/s | flowguard rec/s | ratio | flowguard cold ms | ajv cold ms "
+    header = ("| type | input | checks | ajv rec/s | flowguard rec/s | ratio | ratio range | flowguard cold ms | ajv cold ms "
               "| simdjson rec/s | fg/simdjson | findings fg/ajv |")
     out.append(header)
     out.append("|" + "|".join(["---"] * (header.count("|") - 1)) + "|")
@@ -133,13 +144,15 @@ def main():
                     continue
                 ar = a.get("records_per_s") if a else None
                 gr = g.get("records_per_s") if g else None
-                ratio = gr / ar if ar and gr else None
+                ratios = round_ratios(mode, typ, inp)
+                ratio = ratios[len(ratios) // 2] if ratios else None
+                spread = "%.2f–%.2fx" % (ratios[0], ratios[-1]) if len(ratios) > 1 else "–"
                 if ratio is not None and ratio < 0.995:
                     slower.append("%s %s %s (%.2fx)" % (typ, inp, mode, ratio))
                 frac = gr / simd_rate if gr and simd_rate else None
                 findings = "%s/%s" % (g.get("findings", "?") if g else "–", a.get("findings", "?") if a else "–")
-                out.append("| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |" % (
-                    typ.replace("dfs.", ""), inp, mode, fmt_rate(ar), fmt_rate(gr), fmt(ratio, "%.2fx"),
+                out.append("| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |" % (
+                    typ.replace("dfs.", ""), inp, mode, fmt_rate(ar), fmt_rate(gr), fmt(ratio, "%.2fx"), spread,
                     fmt(gc.get("mean_ms") if gc else None, "%.0f"), fmt(ac.get("mean_ms") if ac else None, "%.0f"),
                     fmt_rate(simd_rate), fmt(frac * 100 if frac else None, "%.0f%%"), findings))
     big = [r for r in rows if r.get("input") == "big"]

@@ -989,15 +989,19 @@ FileReport Engine::check_stream(std::istream& in, std::string_view source_name, 
   std::set<std::string> rules_run;
 
   // Reads the next chunk; false when no record is left (or the stream is broken: reader.error()).
-  std::string item;
+  // The reader appends each record's text straight into the chunk.
   auto read_batch = [&](Batch& b) {
     b.chunk.clear();
     b.placed.clear();
     engine::ItemStart start;
-    while (b.placed.size() < kStreamChunkRecords && reader.next(item, start)) {
+    while (b.placed.size() < kStreamChunkRecords) {
+      const std::size_t before = b.chunk.size();
       b.chunk.append(b.placed.empty() ? "[" : ",");
-      b.placed.push_back({b.chunk.size(), start});
-      b.chunk.append(item);
+      if (!reader.append_next(b.chunk, start)) {
+        b.chunk.truncate(before);
+        break;
+      }
+      b.placed.push_back({before + 1, start});
     }
     if (b.placed.empty()) return false;
     b.chunk.append("]");

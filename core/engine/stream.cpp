@@ -186,8 +186,42 @@ bool ItemReader::fail(std::string message) {
   return false;
 }
 
+namespace {
+// Where read_item() puts an item: the text after `base` in a string or a chunk being built.
+struct StringOut {
+  std::string& s;
+  std::size_t base = 0;
+  bool empty() const noexcept { return s.size() == base; }
+  unsigned char back() const noexcept { return static_cast<unsigned char>(s.back()); }
+  void pop_back() noexcept { s.pop_back(); }
+  void append(const char* p, std::size_t n) { s.append(p, n); }
+};
+struct PaddedOut {
+  PaddedBytes& b;
+  std::size_t base;
+  bool empty() const noexcept { return b.size() == base; }
+  unsigned char back() const noexcept { return static_cast<unsigned char>(b.data()[b.size() - 1]); }
+  void pop_back() noexcept { b.truncate(b.size() - 1); }
+  void append(const char* p, std::size_t n) { b.append(std::string_view(p, n)); }
+};
+}  // namespace
+
 bool ItemReader::next(std::string& item, ItemStart& start) {
   item.clear();
+  StringOut out{item};
+  return read_item(out, start);
+}
+
+bool ItemReader::append_next(PaddedBytes& chunk, ItemStart& start) {
+  const std::size_t base = chunk.size();
+  PaddedOut out{chunk, base};
+  if (read_item(out, start)) return true;
+  chunk.truncate(base);
+  return false;
+}
+
+template <class Out>
+bool ItemReader::read_item(Out& item, ItemStart& start) {
   if (finished_) return false;
   if (!started_) {
     started_ = true;
@@ -221,7 +255,7 @@ bool ItemReader::next(std::string& item, ItemStart& start) {
         consume(n);
         if (nl) break;
       }
-      while (!item.empty() && is_space(static_cast<unsigned char>(item.back()))) item.pop_back();
+      while (!item.empty() && is_space(item.back())) item.pop_back();
       if (!item.empty()) return true;
     }
   }
@@ -245,7 +279,7 @@ bool ItemReader::next(std::string& item, ItemStart& start) {
     item.append(from, n);
     consume(n);
   }
-  while (!item.empty() && is_space(static_cast<unsigned char>(item.back()))) item.pop_back();
+  while (!item.empty() && is_space(item.back())) item.pop_back();
   if (item.empty()) return fail("expected a record before ','");
   if (peek() == ',') {
     get();

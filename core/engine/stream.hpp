@@ -7,6 +7,8 @@
 #include <optional>
 #include <string>
 
+#include "flowguard/padded_bytes.hpp"
+
 namespace flowguard::engine {
 
 struct ItemStart {
@@ -21,6 +23,9 @@ class ItemReader {
 
   // The next item's text and where it starts. false at the end of the input or on an error.
   bool next(std::string& item, ItemStart& start);
+  // The same, appending the item's text to `out` (a chunk being built: no copy in between). On
+  // false `out` is as it was.
+  bool append_next(PaddedBytes& out, ItemStart& start);
 
   // Set when the stream is not an array of items (or a line is unterminated garbage): what was
   // expected, and where.
@@ -30,6 +35,8 @@ class ItemReader {
   const ItemStart& document_start() const noexcept { return document_start_; }
 
  private:
+  template <class Out>
+  bool read_item(Out& out, ItemStart& start);
   int peek();  // next byte or -1, without consuming
   int get();   // consume one byte, tracking line and column
   // Consumes the next `n` buffered bytes at once (line and column from what they hold).

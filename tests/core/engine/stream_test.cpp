@@ -66,6 +66,20 @@ void check_items(const std::string& text, const std::vector<std::string>& items,
   }
   CHECK_FALSE(reader.error());
   CHECK(n == items.size());
+
+  // The same items appended into one chunk, as the engine builds it.
+  std::istringstream again(text);
+  ItemReader appender(again, ndjson);
+  flowguard::PaddedBytes chunk(std::string_view("prefix,"));
+  std::string expected_chunk = "prefix,";
+  for (std::size_t k = 0; k < items.size(); ++k) {
+    REQUIRE(appender.append_next(chunk, start));
+    expected_chunk += items[k];
+    REQUIRE(chunk.view() == expected_chunk);
+    CHECK(start.offset == expected[k].offset);
+  }
+  CHECK_FALSE(appender.append_next(chunk, start));
+  CHECK(chunk.view() == expected_chunk);  // nothing left: unchanged
 }
 
 }  // namespace
@@ -113,6 +127,22 @@ TEST_CASE("ItemReader: an item cut off by the end of input is an error at the en
   const ItemStart end = reference_position(text, text.size());
   CHECK(reader.error_at().line == end.line);
   CHECK(reader.error_at().column == end.column);
+}
+
+TEST_CASE("ItemReader: an item cut off while appended to a chunk leaves the chunk as it was") {
+  std::string text = "[" + record(1) + ", " + record(2);
+  text.resize(text.size() - 5);
+  std::istringstream in(text);
+  ItemReader reader(in, false);
+  flowguard::PaddedBytes chunk;
+  ItemStart start;
+  REQUIRE(reader.append_next(chunk, start));
+  const std::string first(chunk.view());
+  CHECK(first == record(1));
+  CHECK_FALSE(reader.append_next(chunk, start));
+  CHECK(reader.error());
+  CHECK(chunk.view() == first);
+  for (std::size_t k = 0; k < flowguard::PaddedBytes::kPadding; ++k) CHECK(chunk.data()[chunk.size() + k] == '\0');
 }
 
 TEST_CASE("ItemReader: brackets, commas and quotes inside strings, with and without escapes, anywhere in a block") {

@@ -645,10 +645,15 @@ inline std::uint32_t key_hash(std::string_view key) noexcept {
 }
 
 // The keys an object is expected to have, in order: those of an earlier clean object with the same
-// first key (Parser::predicted_). `next` advances while the keys match; null once one does not.
+// first key (Parser::predicted_). `next` advances while the keys match; all null once one does
+// not. While it holds, the object's members are written straight into their final place in the
+// arena (`base`, sized for the expected count; `out` is where the next goes), not onto the member
+// stack to be copied at the close.
 struct KeyPrediction {
   const Member* next = nullptr;
   const Member* end = nullptr;
+  Member* base = nullptr;
+  Member* out = nullptr;
   std::uint32_t id = 0;  // the predicted object's key shape
 };
 
@@ -801,10 +806,11 @@ class Parser {
   bool parse_literal(const char*& p, Value& v, std::string_view word, Kind kind);
   // Where the next value goes: a new item/member of the open container, or the root. Values are
   // written in place (no temporary Value copied around).
-  [[gnu::always_inline]] Value& slot(bool in_object, std::string_view key, std::uint32_t key_offset) {
+  [[gnu::always_inline]] Value& slot(bool in_object, std::string_view key, std::uint32_t key_offset,
+                                     KeyPrediction& expect) {
     if (s_.frames.empty()) [[unlikely]] return doc_.root;
     if (in_object) {
-      Member& m = s_.members.push();
+      Member& m = expect.out ? *expect.out++ : s_.members.push();
       m.key = key;
       m.key_offset = key_offset;
       return *new (&m.value) Value();
@@ -813,9 +819,9 @@ class Parser {
   }
   bool parse_string_slow(const char* quote, const char* start, const char*& p, std::string_view& out);
   void close_array(const Frame& f, Value& v);
-  // `predicted_shape`: nonzero when the object's keys were, in order, those of the clean object
-  // with that key shape (its prediction held to the end).
-  void close_object(const Frame& f, Value& v, std::uint32_t predicted_shape);
+  void close_object(const Frame& f, Value& v);
+  // An object whose prediction held to its close: its members are in place, its key shape known.
+  static void close_predicted(const Frame& f, Value& v, const KeyPrediction& expect) noexcept;
   void find_duplicates(const Member* members, std::uint32_t n, std::uint32_t object_offset);
   // The key shape (Value::key_shape()) of an earlier object of this parse that had no duplicate
   // key when this object's keys are, in order, the same: then it has none either. 0 otherwise. A
@@ -846,10 +852,17 @@ class Parser {
     return static_cast<std::size_t>(KeyIndex::hash(first_key) >> 58);
   }
   void remember_prediction(const Member* members, std::uint32_t n, std::uint32_t id) noexcept;
-  KeyPrediction predict(std::string_view first_key) const noexcept {
+  KeyPrediction predict(std::string_view first_key) {
     const CleanShape& shape = predicted_[prediction_slot(first_key)];
     if (!shape.members || !KeyIndex::same(shape.members[0].key, first_key)) return {};
-    return {shape.members + 1, shape.members + shape.n, shape.id};
+    auto* members = static_cast<Member*>(doc_.arena.allocate(shape.n * sizeof(Member), alignof(Member)));
+    return {shape.members + 1, shape.members + shape.n, members, members, shape.id};
+  }
+  // A prediction that stops holding: the members written so far move to the member stack (where
+  // the object's frame starts: its children have left it), and the object goes on as any other.
+  void abandon(KeyPrediction& expect) {
+    for (const Member* m = expect.base; m != expect.out; ++m) s_.members.push() = *m;
+    expect = {};
   }
   static std::size_t shape_slot(const Member* members, std::uint32_t n) noexcept {
     return static_cast<std::size_t>((KeyIndex::hash(members[0].key) ^ (n * 0x9E3779B97F4A7C15ull)) >> 58);
@@ -1120,7 +1133,16 @@ void Parser::close_array(const Frame& f, Value& v) {
   s_.items.truncate(f.start);
 }
 
-void Parser::close_object(const Frame& f, Value& v, std::uint32_t predicted_shape) {
+void Parser::close_predicted(const Frame& f, Value& v, const KeyPrediction& expect) noexcept {
+  v = Value();
+  v.kind_ = Kind::kObject;
+  v.offset_ = f.offset;
+  v.size_ = static_cast<std::uint32_t>(expect.out - expect.base);
+  v.key_shape_ = expect.id;
+  v.members_ = expect.base;
+}
+
+void Parser::close_object(const Frame& f, Value& v) {
   const std::size_t n = s_.members.size() - f.start;
   v = Value();
   v.kind_ = Kind::kObject;
@@ -1132,9 +1154,7 @@ void Parser::close_object(const Frame& f, Value& v, std::uint32_t predicted_shap
     // would stall reads of the copy.
     const auto count = static_cast<std::uint32_t>(n);
     bool remember = false;
-    if (predicted_shape) {
-      v.key_shape_ = predicted_shape;
-    } else if (n > 1) {
+    if (n > 1) {
       v.key_shape_ = same_keys_as_clean_object(src, count);
       if (!v.key_shape_) {
         const std::size_t before = doc_.duplicates.size();
@@ -1150,7 +1170,7 @@ void Parser::close_object(const Frame& f, Value& v, std::uint32_t predicted_shap
       v.key_shape_ = f.offset + 1;
       clean_shapes_[shape_slot(dst, count)] = {dst, count, v.key_shape_};
     }
-    if (!predicted_shape && v.key_shape_) remember_prediction(dst, count, v.key_shape_);
+    if (v.key_shape_) remember_prediction(dst, count, v.key_shape_);
   } else {
     v.members_ = nullptr;
   }
@@ -1307,7 +1327,7 @@ value:
       std::string_view text;
       bool plain;
       if (!parse_string(p, text, plain)) return false;
-      Value& v = slot(in_object, key, key_offset);
+      Value& v = slot(in_object, key, key_offset, expect);
       v.kind_ = Kind::kString;
       v.plain_ascii_ = plain;
       v.offset_ = at;
@@ -1316,21 +1336,21 @@ value:
       goto next;
     }
     case 't':
-      if (!parse_literal(q = p, slot(in_object, key, key_offset), "true", Kind::kTrue)) return false;
+      if (!parse_literal(q = p, slot(in_object, key, key_offset, expect), "true", Kind::kTrue)) return false;
       p = q;
       goto next;
     case 'f':
-      if (!parse_literal(q = p, slot(in_object, key, key_offset), "false", Kind::kFalse)) return false;
+      if (!parse_literal(q = p, slot(in_object, key, key_offset, expect), "false", Kind::kFalse)) return false;
       p = q;
       goto next;
     case 'n':
-      if (!parse_literal(q = p, slot(in_object, key, key_offset), "null", Kind::kNull)) return false;
+      if (!parse_literal(q = p, slot(in_object, key, key_offset, expect), "null", Kind::kNull)) return false;
       p = q;
       goto next;
     case '-':
     case '0': case '1': case '2': case '3': case '4':
     case '5': case '6': case '7': case '8': case '9':
-      if (!parse_number(q = p, slot(in_object, key, key_offset))) return false;
+      if (!parse_number(q = p, slot(in_object, key, key_offset, expect))) return false;
       p = q;
       goto next;
     case ']':
@@ -1362,7 +1382,7 @@ member_key:  // p is at the opening quote of a later key
         goto after_key;
       }
     }
-    expect = {};
+    abandon(expect);
   }
   {
     bool plain_key;
@@ -1385,13 +1405,16 @@ close: {  // the container of frames.back() ended just before p
   in_object = !frames.empty() && frames.back().object;
   // Children leave the stacks before the container takes its own slot on them.
   Value v;
-  if (f.object) {
-    close_object(f, v, expect.next && expect.next == expect.end ? expect.id : 0);
-  } else {
+  if (!f.object) {
     close_array(f, v);
+  } else if (expect.next && expect.next == expect.end) {
+    close_predicted(f, v, expect);
+  } else {
+    if (expect.next) abandon(expect);  // fewer keys than expected
+    close_object(f, v);
   }
   expect = f.parent_prediction;
-  slot(in_object, f.key, f.key_offset) = v;
+  slot(in_object, f.key, f.key_offset, expect) = v;
 }
 
 next:  // a value was stored in the current container (or is the root)

@@ -217,6 +217,46 @@ struct Engine::Impl {
   // All load the same directories in the same order, so rule indexes agree across hosts.
   std::unique_ptr<lua::RuleHost> rules;
   std::vector<std::unique_ptr<lua::RuleHost>> workers;
+
+  // A thread lent to the record stage: the streaming reader, between reads. run_records_parallel
+  // posts one job's work to it instead of starting a thread; the work takes record chunks from the
+  // stage's cursor, so whenever the helper gets to it, it only takes what is left.
+  class Helper {
+   public:
+    Helper(std::mutex& m, std::condition_variable& cv) : m_(m), cv_(cv) {}
+    void post(std::function<void()> work) {
+      std::lock_guard lock(m_);
+      posted_ = std::move(work);
+      cv_.notify_all();
+    }
+    // Called by the helper with the lock held: the posted work, now running; empty if none.
+    std::function<void()> take_locked() {
+      std::function<void()> work = std::move(posted_);
+      posted_ = nullptr;
+      running_ = static_cast<bool>(work);
+      return work;
+    }
+    bool has_work_locked() const noexcept { return static_cast<bool>(posted_); }
+    void finished() {
+      std::lock_guard lock(m_);
+      running_ = false;
+      cv_.notify_all();
+    }
+    // Work not started is taken back; work started is waited for (its chunk cursor is spent or
+    // nearly so by then).
+    void recall() {
+      std::unique_lock lock(m_);
+      posted_ = nullptr;
+      cv_.wait(lock, [&] { return !running_; });
+    }
+
+   private:
+    std::mutex& m_;
+    std::condition_variable& cv_;
+    std::function<void()> posted_;
+    bool running_ = false;
+  };
+  Helper* helper = nullptr;  // set while a streamed check with several jobs runs
   std::vector<std::size_t> worker_dirs_loaded;  // how many of rule_dir_order each worker has loaded
   std::vector<fs::path> rule_dir_order;
   std::set<fs::path> loaded_rule_dirs;
@@ -334,7 +374,12 @@ struct Engine::Impl {
       }
     };
     std::vector<std::thread> threads;
+    Helper* const lent = helper;
     for (std::size_t j = 1; j < jobs; ++j) {
+      if (lent && j == 1) {
+        lent->post([&work, &host = *workers[0]] { work(1, host); });
+        continue;
+      }
       try {
         threads.emplace_back(work, j, std::ref(*workers[j - 1]));
       } catch (...) {
@@ -342,6 +387,7 @@ struct Engine::Impl {
       }
     }
     work(0, *rules);
+    if (lent) lent->recall();
     for (auto& t : threads) t.join();
     for (auto& e : errors)
       if (e) std::rethrow_exception(e);
@@ -1124,20 +1170,30 @@ FileReport Engine::check_stream(std::istream& in, std::string_view source_name, 
       slot.state = Slot::kParsed;
       cv.notify_all();
     };
+    // Between reads, this thread also takes part in the current chunk's record stage.
+    Impl::Helper helper(m, cv);
     std::thread producer([&] {
       try {
         for (;;) {
           Slot* work = nullptr;
           bool read_more = false;
+          std::function<void()> stage_work;
           {
             std::unique_lock lock(m);
-            cv.wait(lock, [&] { return cancel || reading_done || slots.size() < kAhead || has_unparsed(); });
+            cv.wait(lock, [&] {
+              return cancel || helper.has_work_locked() || (!reading_done && slots.size() < kAhead) || has_unparsed();
+            });
             if (cancel) break;
-            read_more = !reading_done && slots.size() < kAhead;
-            if (!read_more) {
-              work = claim();
-              if (!work) break;  // everything read and parsed or being parsed
+            stage_work = helper.take_locked();
+            if (!stage_work) {
+              read_more = !reading_done && slots.size() < kAhead;
+              if (!read_more) work = claim();  // has_unparsed(): not null
             }
+          }
+          if (stage_work) {
+            stage_work();  // catches its own exceptions (run_records_parallel hands them over)
+            helper.finished();
+            continue;
           }
           if (read_more) {
             Batch b;  // reading is this thread's alone
@@ -1165,6 +1221,7 @@ FileReport Engine::check_stream(std::istream& in, std::string_view source_name, 
       cv.notify_all();
     });
     std::exception_ptr consumer_error;  // the producer must be joined before anything leaves here
+    impl_->helper = &helper;
     try {
       while (!stop) {
         Slot* work = nullptr;
@@ -1189,7 +1246,7 @@ FileReport Engine::check_stream(std::istream& in, std::string_view source_name, 
           parse_slot(*work);
           continue;
         }
-        consume(b, jobs - 1);
+        consume(b, jobs);
         b.parsed = {};  // its arena goes back to the parse cache
         std::lock_guard lock(m);
         spare.push_back(std::move(b));
@@ -1197,6 +1254,7 @@ FileReport Engine::check_stream(std::istream& in, std::string_view source_name, 
     } catch (...) {
       consumer_error = std::current_exception();
     }
+    impl_->helper = nullptr;
     {
       std::lock_guard lock(m);
       cancel = true;

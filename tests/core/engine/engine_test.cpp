@@ -313,6 +313,30 @@ TEST_CASE("streaming with several jobs: many chunks parsed by either thread, a b
   }
 }
 
+TEST_CASE("streaming with several jobs: the reader's share of the record stage changes nothing") {
+  // With several jobs the reading thread takes record chunks of the chunk being checked, between
+  // reads, while the checking thread runs the document rules. Three stream chunks, rules that fail
+  // early and late, document rules: the same report with 1, 2 and 3 jobs.
+  std::string array = "[";
+  for (int i = 0; i < 12000; ++i) {
+    const int id = i % 500 == 7 ? 42 : i + 1;
+    array += std::string(i ? ",\n" : "") + "{\"id\": " + std::to_string(id) + ", \"when\": \"" +
+             (i % 13 == 0 ? "30-02-2026" : "01-02-2026") + "\", \"amount\": " + std::to_string(i % 97) + "}";
+  }
+  array += "]";
+  auto one = make_engine(100000, 1, "rules-overlap");
+  std::istringstream in1(array);
+  const auto a = one->check_stream(in1, "batch.json", "test.order");
+  CHECK(a.records == 12000);
+  CHECK(a.errors > 900);
+  for (const unsigned jobs : {2u, 3u}) {
+    INFO(jobs << " jobs");
+    auto many = make_engine(100000, jobs, "rules-overlap");
+    std::istringstream in(array);
+    CHECK(flowguard::format_json({a}) == flowguard::format_json({many->check_stream(in, "batch.json", "test.order")}));
+  }
+}
+
 TEST_CASE("streaming reports a broken record and a broken array at their place in the stream") {
   auto engine = make_engine();
   std::istringstream bad_record("[\n {\"id\": 1, \"when\": \"01-02-2026\", \"amount\": 1},\n {\"id\": 2,, \"when\": 1}\n]");

@@ -782,7 +782,9 @@ class Parser {
 
   // Parses doc.source as described by ParseOptions::threads. False when the input does not qualify
   // or any part fails (doc is then untouched apart from its arena): parse serially instead.
-  static bool parse_parallel(Document::Impl& doc, std::string_view bytes, const ParseOptions& options);
+  // `in_place`: doc.source is `bytes` itself (padded input), read where it is; otherwise
+  // doc.source is room for a copy, which the range threads fill.
+  static bool parse_parallel(Document::Impl& doc, std::string_view bytes, const ParseOptions& options, bool in_place);
 
  private:
   template <bool kItems>
@@ -1613,14 +1615,18 @@ std::uint64_t detail::parallel_parses() noexcept { return g_parallel_parses.load
 // the 16 bytes a range's parse reads past its end.
 constexpr std::size_t kWindow = 64;
 
-bool Parser::parse_parallel(Document::Impl& doc, std::string_view bytes, const ParseOptions& options) {
-  // doc.source is the arena copy of bytes, with its padding in place but not yet the bytes
-  // themselves: every path below fills it (the threads copy their own ranges).
-  char* const copy = const_cast<char*>(doc.source.data());
+bool Parser::parse_parallel(Document::Impl& doc, std::string_view bytes, const ParseOptions& options, bool in_place) {
+  // Copying: doc.source is the arena copy of bytes, with its padding in place but not yet the
+  // bytes themselves: every path below fills it (the threads copy their own ranges), and each
+  // range end gets a NUL for the range's parse. In place: doc.source is bytes, never written; a
+  // range's scans then stop at the ',' (or the final ']') at its end, and a wrong split shows up
+  // as a parse that runs into or past its end.
+  char* const copy = in_place ? nullptr : const_cast<char*>(doc.source.data());
+  const char* const base = doc.source.data();
   const char* const in = bytes.data();
   const std::size_t size = bytes.size();
   auto serial = [&] {
-    if (size) std::memcpy(copy, in, size);
+    if (copy && size) std::memcpy(copy, in, size);
     return false;
   };
   // A BOM, or a depth limit that refuses the root array itself: the serial parse decides.
@@ -1673,23 +1679,27 @@ bool Parser::parse_parallel(Document::Impl& doc, std::string_view bytes, const P
     // i then copies [ends[i-1] + kWindow, ends[i]) (range 0 from 0; the last range to the end of
     // the input, and puts the NUL at close), so no byte is written by one thread while another
     // reads it.
-    for (std::size_t i = 0; i + 1 < n; ++i) {
-      std::memcpy(copy + ends[i], in + ends[i], kWindow);
-      copy[ends[i]] = '\0';
+    if (copy) {
+      for (std::size_t i = 0; i + 1 < n; ++i) {
+        std::memcpy(copy + ends[i], in + ends[i], kWindow);
+        copy[ends[i]] = '\0';
+      }
     }
     ranges.reset(new Range[n]);
     const auto open_offset = static_cast<std::uint32_t>(open);
     auto work = [&](std::size_t i) {
-      const std::size_t from = i == 0 ? 0 : ends[i - 1] + kWindow;
-      const std::size_t to = i + 1 == n ? size : ends[i];
-      std::memcpy(copy + from, in + from, to - from);
-      if (i + 1 == n) copy[close] = '\0';
+      if (copy) {
+        const std::size_t from = i == 0 ? 0 : ends[i - 1] + kWindow;
+        const std::size_t to = i + 1 == n ? size : ends[i];
+        std::memcpy(copy + from, in + from, to - from);
+        if (i + 1 == n) copy[close] = '\0';
+      }
       Range& r = ranges[i];
       try {
-        r.doc.source = std::string_view(copy, ends[i]);
+        r.doc.source = std::string_view(base, ends[i]);
         r.doc.arena.set_next_chunk_size(std::clamp<std::size_t>((ends[i] - starts[i]) * 2, 4096, std::size_t{64} << 20));
-        Parser parser(r.doc, options, r.error, r.scratch, copy, copy + ends[i]);
-        r.ok = parser.run_items(copy + starts[i], open_offset);
+        Parser parser(r.doc, options, r.error, r.scratch, base, base + ends[i]);
+        r.ok = parser.run_items(base + starts[i], open_offset);
       } catch (...) {
         r.exception = std::current_exception();
       }
@@ -1707,20 +1717,22 @@ bool Parser::parse_parallel(Document::Impl& doc, std::string_view bytes, const P
       work(0);
       for (std::thread& w : workers) w.join();
     }
-    for (std::size_t i = 0; i + 1 < n; ++i) copy[ends[i]] = ',';
-    copy[close] = ']';
+    if (copy) {
+      for (std::size_t i = 0; i + 1 < n; ++i) copy[ends[i]] = ',';
+      copy[close] = ']';
+    }
     for (std::size_t i = 0; i < n; ++i) {
       if (ranges[i].exception) std::rethrow_exception(ranges[i].exception);
     }
     // Range 0 starts where the array does; a range that parses to its end as a run of items ends
     // between two items, so the next one starts on an item. The first range that fails therefore
     // started on an item: running into its end (the NUL put there: at that offset, or a string
-    // left open there) means only that split was no item boundary; failing anywhere else means
-    // the input is malformed there.
+    // left open there; in place, at or past its end) means only that split was no item boundary;
+    // failing anywhere else means the input is malformed there.
     for (std::size_t i = 0; i < n; ++i) {
       if (ranges[i].ok) continue;
       const ParseError& e = ranges[i].error;
-      const bool ran_into_end = e.offset == ends[i] || e.message.starts_with("unterminated string: no closing");
+      const bool ran_into_end = e.offset >= ends[i] || e.message.starts_with("unterminated string: no closing");
       return i + 1 < n && ran_into_end ? Attempt::kWrongSplit : Attempt::kFailed;
     }
     return Attempt::kParsed;
@@ -1799,9 +1811,10 @@ bool Document::parse_source(std::string_view bytes, bool padded, Document& out, 
   // source copy plus that, then grow x2.
   const auto value_bytes = std::clamp<std::size_t>(bytes.size() * 2, 1024, std::size_t{64} << 20);
   const bool parallel = options.threads > 1 && bytes.size() >= options.parallel_min_bytes;
-  if (padded && !parallel) {
-    // Read in place: the caller's bytes already end in the NUL padding the scans need.
-    impl->arena.set_next_chunk_size(value_bytes);
+  if (padded) {
+    // Read in place: the caller's bytes already end in the NUL padding the scans need. (A
+    // parallel parse's document arena holds only the root's items.)
+    impl->arena.set_next_chunk_size(parallel ? bytes.size() / 16 + 1024 : value_bytes);
     impl->source = bytes;
   } else {
     // In a parallel parse the document's arena holds only the source copy and the root's items
@@ -1815,7 +1828,7 @@ bool Document::parse_source(std::string_view bytes, bool padded, Document& out, 
 
   if (parallel) {
     // Falls back to the serial parse below for anything it does not handle, malformed input included.
-    if (Parser::parse_parallel(*impl, bytes, options)) {
+    if (Parser::parse_parallel(*impl, bytes, options, padded)) {
       out.impl_ = std::move(impl);
       return true;
     }

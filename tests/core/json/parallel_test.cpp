@@ -22,6 +22,12 @@ struct Outcome {
   ParseError error;
 };
 
+void require_same(const Document& a, const Document& b);
+void require_same_error(const ParseError& a, const ParseError& b);
+
+// Parses `input` from a copy (Document::parse of a string_view), and again in place from padded
+// bytes, which reads the caller's bytes where they are (the parallel ranges too, with no NUL at
+// their ends): both must give the same document or error, by the same path (parallel or not).
 Outcome run(std::string_view input, unsigned threads, std::size_t min_bytes = 0, std::size_t max_depth = 256,
             std::size_t max_bytes = 0xFFFFFFF0u) {
   ParseOptions options;
@@ -30,7 +36,24 @@ Outcome run(std::string_view input, unsigned threads, std::size_t min_bytes = 0,
   options.max_depth = max_depth;
   options.max_bytes = max_bytes;
   Outcome out;
+  const std::uint64_t before = detail::parallel_parses();
   out.ok = Document::parse(input, out.doc, out.error, options);
+  const bool copy_parallel = detail::parallel_parses() != before;
+
+  const flowguard::PaddedBytes padded(input);
+  Document in_place;
+  ParseError in_place_error;
+  const std::uint64_t between = detail::parallel_parses();
+  const bool in_place_ok = Document::parse(padded, in_place, in_place_error, options);
+  INFO("read in place from padded bytes");
+  REQUIRE(in_place_ok == out.ok);
+  CHECK((detail::parallel_parses() != between) == copy_parallel);
+  if (out.ok) {
+    CHECK(in_place.source().data() == padded.data());
+    require_same(out.doc, in_place);
+  } else {
+    require_same_error(out.error, in_place_error);
+  }
   return out;
 }
 

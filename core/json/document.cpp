@@ -766,7 +766,9 @@ class Parser {
  public:
   Parser(Document::Impl& doc, const ParseOptions& options, ParseError& error, Scratch& scratch)
       : Parser(doc, options, error, scratch, doc.source.data(), doc.source.data() + doc.source.size()) {}
-  // Offsets are counted from `begin`; `end` must point at a NUL followed by kPadding readable bytes.
+  // Offsets are counted from `begin`; `end` must point at a NUL followed by kPadding readable bytes
+  // (a range of an in-place parallel parse: at the ',' or ']' after its last item, with the rest
+  // of the padded input readable after it).
   Parser(Document::Impl& doc, const ParseOptions& options, ParseError& error, Scratch& scratch,
          const char* begin, const char* end)
       : doc_(doc), error_(error), s_(scratch), max_depth_(options.max_depth), begin_(begin), end_(end) {}

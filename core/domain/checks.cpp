@@ -107,14 +107,14 @@ bool is_mpan_core(std::string_view s) noexcept {
 std::optional<Date> parse_date_dmy(std::string_view s) noexcept {
   if (s.size() != 10) return std::nullopt;
   const TenBytes b(s);  // dd-mm-yyyy
-  if (!b.template shaped<0b1111011011, 0b0000100100>()) return std::nullopt;
+  if (!b.shaped<0b1111011011, 0b0000100100>()) return std::nullopt;
   return checked(b.at(6) * 1000 + b.at(7) * 100 + b.at(8) * 10 + b.at(9), b.at(3) * 10 + b.at(4), b.at(0) * 10 + b.at(1));
 }
 
 std::optional<Date> parse_date_iso(std::string_view s) noexcept {
   if (s.size() != 10) return std::nullopt;
   const TenBytes b(s);  // yyyy-mm-dd
-  if (!b.template shaped<0b1101101111, 0b0010010000>()) return std::nullopt;
+  if (!b.shaped<0b1101101111, 0b0010010000>()) return std::nullopt;
   return checked(b.at(0) * 1000 + b.at(1) * 100 + b.at(2) * 10 + b.at(3), b.at(5) * 10 + b.at(6), b.at(8) * 10 + b.at(9));
 }
 

@@ -108,7 +108,11 @@ std::uint32_t count_code_points(const char* p, std::size_t n) noexcept {
 // Where the CPU has AVX2 (checked once, at run time; the build targets plain x86-64), line feeds
 // are counted 64 bytes at a time with two 32-byte compares and a popcount: half the work of the
 // SSE2 lanes. It stops before the first 64 bytes that hold a CR, which the SSE2 path handles.
-const bool kLineFeedsAvx2 = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("popcnt");
+// (Evaluated while the library's constructors run, so the CPU model is initialised here first.)
+const bool kLineFeedsAvx2 = [] {
+  __builtin_cpu_init();
+  return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("popcnt");
+}();
 
 // LFs in up to `blocks` 64-byte blocks from p, added to `lines`; the blocks consumed (fewer when
 // one holds a CR).
@@ -670,7 +674,8 @@ struct Frame {
 // Whether the source at `quote` (an opening quote) holds exactly the plain key `expected` and its
 // closing quote. `expected` lies in the same padded source and is followed by its own closing
 // quote, so both sides compare len + 1 bytes in 16-byte blocks. The caller guarantees that
-// quote + len + 2 <= end, so no load passes end + 16 (the padding, or a parallel range's window).
+// quote + len + 2 <= end, so no load passes end + 16 (the padding, or what follows a parallel
+// range's end: its window in a copy, the rest of the input in place).
 [[gnu::always_inline]] inline bool matches_expected_key(const char* quote, std::string_view expected) noexcept {
   const char* a = quote + 1;
   const char* b = expected.data();

@@ -114,35 +114,28 @@ TEST_CASE("ItemReader: items and positions across read-buffer boundaries") {
 }
 
 TEST_CASE("ItemReader: an item cut off by the end of input is an error at the end") {
+  // Read item by item, and appended into a chunk (which is then left as it was).
   std::string text = "[" + record(1) + ", " + record(2);
   text.resize(text.size() - 5);
-  std::istringstream in(text);
-  ItemReader reader(in, false);
-  std::string item;
-  ItemStart start;
-  CHECK(reader.next(item, start));
-  CHECK_FALSE(reader.next(item, start));
-  REQUIRE(reader.error());
-  CHECK(reader.error_at().offset == text.size());
   const ItemStart end = reference_position(text, text.size());
-  CHECK(reader.error_at().line == end.line);
-  CHECK(reader.error_at().column == end.column);
-}
-
-TEST_CASE("ItemReader: an item cut off while appended to a chunk leaves the chunk as it was") {
-  std::string text = "[" + record(1) + ", " + record(2);
-  text.resize(text.size() - 5);
-  std::istringstream in(text);
-  ItemReader reader(in, false);
-  flowguard::PaddedBytes chunk;
-  ItemStart start;
-  REQUIRE(reader.append_next(chunk, start));
-  const std::string first(chunk.view());
-  CHECK(first == record(1));
-  CHECK_FALSE(reader.append_next(chunk, start));
-  CHECK(reader.error());
-  CHECK(chunk.view() == first);
-  for (std::size_t k = 0; k < flowguard::PaddedBytes::kPadding; ++k) CHECK(chunk.data()[chunk.size() + k] == '\0');
+  for (const bool append : {false, true}) {
+    INFO((append ? "appended to a chunk" : "item by item"));
+    std::istringstream in(text);
+    ItemReader reader(in, false);
+    std::string item;
+    flowguard::PaddedBytes chunk;
+    ItemStart start;
+    REQUIRE((append ? reader.append_next(chunk, start) : reader.next(item, start)));
+    CHECK((append ? std::string(chunk.view()) : item) == record(1));
+    CHECK_FALSE((append ? reader.append_next(chunk, start) : reader.next(item, start)));
+    REQUIRE(reader.error());
+    CHECK(reader.error_at().offset == text.size());
+    CHECK(reader.error_at().line == end.line);
+    CHECK(reader.error_at().column == end.column);
+    if (!append) continue;
+    CHECK(chunk.view() == record(1));
+    for (std::size_t k = 0; k < flowguard::PaddedBytes::kPadding; ++k) CHECK(chunk.data()[chunk.size() + k] == '\0');
+  }
 }
 
 TEST_CASE("ItemReader: brackets, commas and quotes inside strings, with and without escapes, anywhere in a block") {

@@ -813,6 +813,12 @@ FileReport Engine::Impl::check_parsed(Parsed& parsed, std::string_view source_na
       if (plans[i].type) {
         several = several || (single && single != plans[i].type);
         single = plans[i].type;
+      } else if (variants.size() == 1 && type_hint == variants.front()->name) {
+        // Asked for one variant (the DIP validation path names it): the message says it is another.
+        auto mismatch = engine::describe_variant_mismatch(*records[i].value, *variants.front());
+        findings.push_back(make_finding("type.variant-mismatch", Severity::kError, records[i].pointer() + mismatch.pointer,
+                                        std::move(mismatch.message), mismatch.at->offset(),
+                                        variants.front()->unknown_variant_code));
       } else {
         findings.push_back(make_finding("type.unknown-variant", Severity::kError, records[i].pointer(),
                                         engine::describe_unknown_variant(*records[i].value, variants),

@@ -232,6 +232,39 @@ std::string describe_unknown_variant(const json::Value& message, const std::vect
   return "no " + any.plugin + " message variant has " + said + "; closest known: " + closest;
 }
 
+VariantMismatch describe_variant_mismatch(const json::Value& message, const TypeEntry& expected) {
+  VariantMismatch out;
+  // The discriminators' longest common parent, whole segments only ("/CommonBlock/S0").
+  std::string parent;
+  for (std::size_t i = 0; i < expected.matches.size(); ++i) {
+    const std::string& p = expected.matches[i].pointer;
+    const std::string own = p.substr(0, p.rfind('/') == std::string::npos ? 0 : p.rfind('/'));
+    if (i == 0) {
+      parent = own;
+      continue;
+    }
+    // Shorten `parent` until it is `own` or a segment-prefix of it.
+    while (!parent.empty() && !(own == parent || (own.size() > parent.size() && own.compare(0, parent.size(), parent) == 0 &&
+                                                  own[parent.size()] == '/')))
+      parent.erase(parent.rfind('/'));
+  }
+  out.pointer = parent;
+  out.at = json::resolve_pointer(message, out.pointer);
+  if (!out.at) {
+    out.at = &message;
+    out.pointer.clear();
+  }
+  std::string said, wanted;
+  for (const auto& m : expected.matches) {
+    const auto value = discriminator_value(message, expected, m);
+    said += (said.empty() ? "" : "/") + (value.empty() ? std::string("(absent)") : std::string(value));
+    wanted += (wanted.empty() ? "" : "/") + m.equals;
+  }
+  out.message = (out.pointer.empty() ? std::string("the message") : out.pointer) + " names " + said + "; expected " + wanted +
+                ", the " + expected.plugin + " variant this check was asked for (" + expected.name + ")";
+  return out;
+}
+
 Recognition recognize(const json::Value& root, const std::vector<const TypeEntry*>& candidates) {
   Recognition result;
   struct Scored {

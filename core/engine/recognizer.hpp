@@ -63,6 +63,16 @@ bool match_variant_prefix(const json::Value& message, const TypeEntry& variant);
 // "; closest known: IF-031/MSApp, ..." for a message matching no variant.
 std::string describe_unknown_variant(const json::Value& message, const std::vector<const TypeEntry*>& variants);
 
+// A message checked against one named variant (a type hint such as the DIP validation path's
+// IF-001/InitialRegistration) whose discriminators name another. Reported where the
+// discriminators live (their common parent: the DIP's /CommonBlock/S0), not at the message root.
+struct VariantMismatch {
+  std::string pointer;                  // relative to the message ("/CommonBlock/S0")
+  const json::Value* at = nullptr;      // the value there, or the message when it is absent
+  std::string message;
+};
+VariantMismatch describe_variant_mismatch(const json::Value& message, const TypeEntry& expected);
+
 struct Recognition {
   const TypeEntry* type = nullptr;  // set when exactly one candidate fits clearly
   std::string explanation;          // otherwise: why not, naming the closest types

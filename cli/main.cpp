@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "flowguard/engine.hpp"
+#include "flowguard/server/server.hpp"
 #include "flowguard/spec/dip_import.hpp"
 
 namespace {
@@ -32,6 +33,10 @@ constexpr const char* kUsage = R"(usage: flowguard <command> [options]
 commands:
   check [options] FILE...   check payloads ('-' reads standard input)
   types                     list the message types the installed plugins provide
+  serve [--config FILE] [--listen HOST:PORT] [--jobs N] [--registry FILE|default]
+                            run the validation sidecar (HTTP; docs/server.md): POST
+                            /v1/validate/{interface}/{eventCode}, POST /v1/check, GET /healthz,
+                            /readyz, /metrics. SIGHUP reloads, SIGTERM drains and exits 0
   spec import-dip SPEC_DIR --out DIR [--plugin-table FILE]
                             turn Elexon's DIP OpenAPI spec into JSON Schemas (one per variant)
   spec diff OLD_DIR NEW_DIR what changed per DIP variant between two imported schema folders
@@ -131,6 +136,56 @@ int run_spec(const std::vector<std::string_view>& args) {
     return kExitClean;
   }
   return usage_error("spec expects: import-dip SPEC_DIR --out DIR [--plugin-table FILE] | diff OLD_DIR NEW_DIR");
+}
+
+constexpr const char* kServeUsage = R"(usage: flowguard serve [--config FILE] [--listen HOST:PORT] [--jobs N] [--registry FILE|default]
+
+Runs the validation sidecar: an HTTP/1.1 server (keep-alive) that checks what is posted to it.
+
+  --config FILE             YAML config (docs/server.md lists every key): listen, api_keys_env,
+                            registry, rules, plugins, limits (max_body_kb, max_findings,
+                            request_timeout_ms, max_in_flight, ...), dedupe, decision_log
+  --listen HOST:PORT        address to listen on (default 127.0.0.1:8080; port 0 picks a free one)
+  --jobs N                  worker threads, each with its own engine (default: one per core)
+  --registry FILE|default   DIP market registry for the policy rules (without --config)
+
+Endpoints: POST /v1/validate/{interface}/{eventCode} (the DIP's validation path and answer),
+POST /v1/check[?type=TYPE] (the report of check --format json), GET /healthz, /readyz, /metrics.
+Prints "flowguard serve: listening on http://HOST:PORT" on stdout once bound.
+SIGHUP (or a changed config, registry or rule file) reloads; a broken one is refused and the
+running one kept. SIGTERM stops accepting, finishes what is in flight and exits 0.
+
+exit status: 0 stopped by SIGTERM/SIGINT, 2 bad config or cannot listen, 3 engines failed to load
+)";
+
+int run_serve(const std::vector<std::string_view>& args) {
+  flowguard::server::ServeOptions options;
+  for (std::size_t i = 0; i < args.size(); ++i) {
+    const std::string_view arg = args[i];
+    if (arg == "--help" || arg == "-h") {
+      std::fputs(kServeUsage, stdout);
+      return kExitClean;
+    }
+    if (arg != "--config" && arg != "--listen" && arg != "--jobs" && arg != "--registry")
+      return usage_error("serve: unknown option " + std::string(arg) + " (flowguard serve --help lists them)");
+    if (i + 1 >= args.size()) return usage_error(std::string(arg) + " needs a value");
+    const std::string value(args[++i]);
+    if (arg == "--config") options.config_file = value;
+    else if (arg == "--listen") options.listen = value;
+    else if (arg == "--registry") options.registry = value;
+    else {
+      auto n = parse_count(value);
+      if (!n || *n == 0 || *n > 256) return usage_error("--jobs expects a whole number from 1 to 256, got \"" + value + "\"");
+      options.jobs = static_cast<unsigned>(*n);
+    }
+  }
+  if (options.listen) {
+    std::string host;
+    std::uint16_t port = 0;
+    if (!flowguard::server::split_listen(*options.listen, host, port))
+      return usage_error("--listen expects HOST:PORT such as 127.0.0.1:8080, got \"" + *options.listen + "\"");
+  }
+  return flowguard::server::serve(options);
 }
 
 int run_check(const std::vector<std::string_view>& args) {
@@ -244,6 +299,7 @@ int main(int argc, char** argv) {
   try {
     if (command == "check") return run_check(args);
     if (command == "types") return run_types({});
+    if (command == "serve") return run_serve(args);
     if (command == "spec") return run_spec(args);
     if (command == "version" || command == "--version") {
       std::printf("flowguard %s\n", FLOWGUARD_VERSION);

@@ -143,12 +143,11 @@ bool under(const std::string& pointer, const std::string& base) {
 
 }  // namespace
 
-std::string format_dip(const std::vector<FileReport>& reports, const std::string& now) {
-  std::string out = "[";
-  bool first_file = true;
-  for (const auto& r : reports) {
-    if (!first_file) out += ",";
-    first_file = false;
+namespace {
+
+// One StandardResponse object for one file's report.
+void append_dip_response(std::string& out, const FileReport& r, const std::string& now) {
+  {
     // Level-1 validation is all or nothing: one message in error rejects the submission.
     const bool rejected = r.errors > 0 || r.input_error.has_value();
     std::vector<MessageInfo> messages = r.messages;
@@ -203,7 +202,23 @@ std::string format_dip(const std::vector<FileReport>& reports, const std::string
     json::write_json_string(out, now);
     out += "}";
   }
+}
+
+}  // namespace
+
+std::string format_dip(const std::vector<FileReport>& reports, const std::string& now) {
+  std::string out = "[";
+  for (std::size_t i = 0; i < reports.size(); ++i) {
+    if (i) out += ",";
+    append_dip_response(out, reports[i], now);
+  }
   out += "]\n";
+  return out;
+}
+
+std::string format_dip_response(const FileReport& report, const std::string& now) {
+  std::string out;
+  append_dip_response(out, report, now);
   return out;
 }
 

@@ -160,5 +160,7 @@ FLOWGUARD_API std::string format_json(const std::vector<FileReport>& reports);
 // with the DIP's batch semantics (its level-1 validation accepts or rejects a submission whole).
 // `now` is the response timestamp, "YYYY-MM-DDThh:mm:ss+00:00".
 FLOWGUARD_API std::string format_dip(const std::vector<FileReport>& reports, const std::string& now);
+// One file's StandardResponse object (what the DIP answers to one submission).
+FLOWGUARD_API std::string format_dip_response(const FileReport& report, const std::string& now);
 
 }  // namespace flowguard

@@ -2,7 +2,8 @@
 
 namespace flowguard::server {
 
-Session::Session(tcp::socket socket, ServerImpl& server) : stream_(std::move(socket)), server_(server) {
+Session::Session(tcp::socket socket, ServerImpl& server)
+    : stream_(std::move(socket)), deadline_(stream_.get_executor()), server_(server) {
   server_.metrics().connections().Increment();
 }
 
@@ -18,6 +19,7 @@ void Session::start() {
 
 void Session::read_header() {
   if (server_.draining()) return close();
+  stream_.expires_never();  // reads run under arm()'s deadline; writes under the stream's own
   limits_ = server_.limits();  // a reload may change them; each request is read under one set
   parser_.emplace();
   parser_->header_limit(static_cast<std::uint32_t>(limits_.max_header_kb * 1024));
@@ -25,15 +27,35 @@ void Session::read_header() {
   // The first request of a connection gets the request timeout; a kept-alive one waits up to the
   // idle timeout for its next. Either way a deadline, not a per-read timer: a client trickling a
   // byte at a time is cut off all the same.
-  stream_.expires_after(std::chrono::milliseconds(
-      first_request_ && buffer_.size() == 0 ? limits_.request_timeout_ms : limits_.idle_timeout_ms));
+  arm(first_request_ && buffer_.size() == 0 ? limits_.request_timeout_ms : limits_.idle_timeout_ms);
   waiting_ = buffer_.size() == 0;
   http::async_read_header(stream_, buffer_, *parser_,
                           [self = shared_from_this()](beast::error_code ec, std::size_t) { self->on_header(ec); });
 }
 
+// The read deadline: when it passes, the pending read is cancelled (not the socket closed, as
+// tcp_stream's own timeout would), so the client can still be told 408.
+void Session::arm(std::uint32_t ms) {
+  const std::uint64_t epoch = ++deadline_epoch_;
+  timed_out_ = false;
+  deadline_.expires_after(std::chrono::milliseconds(ms));
+  deadline_.async_wait([self = shared_from_this(), epoch](beast::error_code ec) {
+    if (ec || epoch != self->deadline_epoch_ || self->closed_) return;  // re-armed or cancelled meanwhile
+    self->timed_out_ = true;
+    beast::error_code ignored;
+    self->stream_.socket().cancel(ignored);
+  });
+}
+
+void Session::disarm() {
+  ++deadline_epoch_;
+  deadline_.cancel();
+}
+
 void Session::on_header(beast::error_code ec) {
   waiting_ = false;
+  disarm();
+  if (timed_out_) ec = beast::error::timeout;
   if (ec == http::error::end_of_stream || ec == net::error::operation_aborted || ec == net::error::connection_reset)
     return close();
   if (ec == beast::error::timeout) {
@@ -43,11 +65,19 @@ void Session::on_header(beast::error_code ec) {
   }
   if (ec == http::error::header_limit)
     return refuse(431, "headers-too-large", "the request line and headers exceed " + std::to_string(limits_.max_header_kb) + " KB");
+  // Beast checks a declared Content-Length against the body limit as the header completes.
+  if (ec == http::error::body_limit || (!ec && parser_->content_length() &&
+                                        *parser_->content_length() > static_cast<std::uint64_t>(limits_.max_body_kb) * 1024)) {
+    const auto length = parser_->content_length();
+    return refuse(413, "body-too-large",
+                  "the body is " + (length ? std::to_string(*length) + " bytes" : std::string("larger than that")) +
+                      "; the limit is " + std::to_string(limits_.max_body_kb) + " KB (limits.max_body_kb)");
+  }
   if (ec) return refuse(400, "malformed-http", "malformed HTTP request: " + ec.message());
   if (const auto length = parser_->content_length(); length && *length > static_cast<std::uint64_t>(limits_.max_body_kb) * 1024)
     return refuse(413, "body-too-large",
                   "the body is " + std::to_string(*length) + " bytes; the limit is " + std::to_string(limits_.max_body_kb) + " KB");
-  stream_.expires_after(std::chrono::milliseconds(limits_.request_timeout_ms));
+  arm(limits_.request_timeout_ms);
   const auto& req = parser_->get();
   if (beast::iequals(req[http::field::expect], "100-continue")) {
     // curl sends this for bodies over 1 KB and waits a second for it: answer at once.
@@ -66,6 +96,8 @@ void Session::read_body() {
 }
 
 void Session::on_body(beast::error_code ec) {
+  disarm();
+  if (timed_out_) ec = beast::error::timeout;
   if (ec == http::error::body_limit)
     return refuse(413, "body-too-large", "the body exceeds " + std::to_string(limits_.max_body_kb) + " KB");
   if (ec == beast::error::timeout)
@@ -73,7 +105,7 @@ void Session::on_body(beast::error_code ec) {
   if (ec == http::error::end_of_stream || ec == net::error::operation_aborted || ec == net::error::connection_reset)
     return close();
   if (ec) return refuse(400, "malformed-http", "malformed HTTP request body: " + ec.message());
-  stream_.expires_never();  // the worker's time is bounded by the rule budgets, not the socket
+  // From here the worker's time is bounded by the rule budgets, not by a socket deadline.
   server_.on_request(shared_from_this(), parser_->release());
 }
 
@@ -130,6 +162,7 @@ void Session::drain() {
 void Session::close() {
   if (closed_) return;
   closed_ = true;
+  disarm();
   beast::error_code ec;
   stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
   stream_.socket().close(ec);

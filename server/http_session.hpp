@@ -28,10 +28,15 @@ class Session : public std::enable_shared_from_this<Session> {
   // An answer to a request that was not read whole (limits, malformed HTTP): then the connection closes.
   void refuse(unsigned status, std::string_view code, std::string message);
   void close();
+  void arm(std::uint32_t ms);
+  void disarm();
   void linger();
   void discard_step();
 
   beast::tcp_stream stream_;
+  net::steady_timer deadline_;
+  std::uint64_t deadline_epoch_ = 0;
+  bool timed_out_ = false;
   beast::flat_buffer buffer_;
   ServerImpl& server_;
   std::optional<http::request_parser<http::string_body>> parser_;

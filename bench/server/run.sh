@@ -254,10 +254,12 @@ fi
 echo "{\"run\":\"$RUN_ID\",\"kind\":\"idle\",\"busy_pct_of_core\":$IDLE_BUSY}" >> "$MEAS"
 
 say "warm-up: 3 s per server and list (not recorded)"
+WARM_N=0
 for s in "${SERVERS[@]}"; do
   for list in valid faulty; do
+    WARM_N=$((WARM_N + 1))
     timeout 60 wrk -t "$THREADS" -c "$CONNECTIONS" -d 3s -s "$HERE/wrk.lua" "http://127.0.0.1:${PORT[$s]}" -- \
-      dir="$OUT" list="$list" threads="$THREADS" unique="$UNIQUE" nonce="${RUN_TAG}W$((RANDOM % 10))" >/dev/null 2>&1 || true
+      dir="$OUT" list="$list" threads="$THREADS" unique="$UNIQUE" nonce="${RUN_TAG}W$((WARM_N % 10))" >/dev/null 2>&1 || true
   done
 done
 

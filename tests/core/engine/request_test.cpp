@@ -3,11 +3,14 @@
 // ReferenceWindow shared by checks judges the DIP's repeated senderUniqueReference (MSG1006).
 #include <catch2/catch.hpp>
 
+#include <array>
 #include <fstream>
 #include <memory>
 #include <set>
 #include <sstream>
 #include <string>
+#include <thread>
+#include <vector>
 
 #include "flowguard/engine.hpp"
 
@@ -274,4 +277,32 @@ TEST_CASE("a streamed document with a window records its references when accepte
   CHECK(streamed.errors == 0);
   CHECK(window->size() == 1);
   CHECK(count(engine->check(dip_message(), "again.json", "", request), kRepeated) == 1);
+}
+
+TEST_CASE("engines on two threads share one window", "[request][window][threads]") {
+  auto window = std::make_shared<flowguard::ReferenceWindow>(flowguard::ReferenceWindow::Limits{});
+  constexpr int kChecks = 100;
+  std::vector<std::unique_ptr<flowguard::Engine>> engines;
+  for (int t = 0; t < 2; ++t) engines.push_back(shipped_engine());
+  std::array<int, 2> repeats{};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 2; ++t)
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < kChecks; ++i) {
+        // Each thread's own references, and then every other check one the other thread also sends.
+        const int n = i % 2 ? 1000 * (t + 1) + i : i;
+        std::string suffix = std::to_string(100000 + n);  // 6 characters, as "00060A"
+        std::string doc = dip_message();
+        doc.replace(doc.find("00060A"), 6, suffix);
+        flowguard::CheckRequest request;
+        request.now = "2025-03-17T18:00:00Z";
+        request.references = window;
+        const auto r = engines[static_cast<std::size_t>(t)]->check(doc, "m.json", "", request);
+        repeats[static_cast<std::size_t>(t)] += static_cast<int>(count(r, kRepeated));
+      }
+    });
+  for (auto& th : threads) th.join();
+  // 50 own references per thread, 50 shared: each shared one is accepted once at least.
+  CHECK(window->size() == 150);
+  CHECK(repeats[0] + repeats[1] <= 50);
 }

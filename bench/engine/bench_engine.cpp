@@ -25,6 +25,12 @@
 // value (S-...-yyyymmdd-<ref>; bench/dip/generate.js writes "00" there) are set to the check's
 // number in base 36, so each check sees references no earlier check used (for up to 1,296 checks).
 //
+// --request: each check is a server's, Engine::check(..., CheckRequest): the clock's now, a header
+// that differs per check (X-IDEMPOTENCY-KEY, so fg.data.headers is rebuilt every time: the worst
+// case) and one ReferenceWindow (default limits) for all checks, which MSG1006 consults and an
+// accepted document's references are recorded in. With --fresh-dip-references the window grows by
+// the file's references per check; without it every check after the first repeats them.
+//
 // --copy-input: each check is Engine::check(std::string_view), which copies the input before
 // parsing it; by default the input is held in flowguard::PaddedBytes and read in place (as
 // check_file() reads a file, and as simdjson's parse reads its padded_string).
@@ -109,7 +115,7 @@ std::string json_string(const std::string& s) {
 
 [[noreturn]] void usage(int code) {
   (code ? std::cerr : std::cout)
-      << "usage: fg_bench_engine [--type T] [--schema-only] [--parse-only] [--fresh-dip-references] [--copy-input] [--iterations K] [--warmup W] [--jobs N] [--plugins DIR] [--schemas DIR] FILE...\n";
+      << "usage: fg_bench_engine [--type T] [--schema-only] [--parse-only] [--fresh-dip-references] [--request] [--copy-input] [--iterations K] [--warmup W] [--jobs N] [--plugins DIR] [--schemas DIR] FILE...\n";
   std::exit(code);
 }
 
@@ -193,7 +199,7 @@ int parse_only_main(const std::vector<std::string>&, int, int, unsigned) {
 
 int main(int argc, char** argv) {
   std::string type;
-  bool schema_only = false, parse_only = false, fresh_references = false, copy_input = false;
+  bool schema_only = false, parse_only = false, fresh_references = false, copy_input = false, per_request = false;
   int iterations = 20, warmup = 3;
   unsigned jobs = 1;
   std::string plugin_dir = FG_BENCH_PLUGIN_DIR, schema_dir = FG_BENCH_SCHEMA_DIR;
@@ -209,6 +215,7 @@ int main(int argc, char** argv) {
     else if (arg == "--parse-only") parse_only = true;
     else if (arg == "--fresh-dip-references") fresh_references = true;
     else if (arg == "--copy-input") copy_input = true;
+    else if (arg == "--request") per_request = true;
     else if (arg == "--iterations") iterations = std::max(1, std::atoi(value().c_str()));
     else if (arg == "--jobs") jobs = static_cast<unsigned>(std::max(1, std::atoi(value().c_str())));
     else if (arg == "--warmup") warmup = std::max(0, std::atoi(value().c_str()));
@@ -237,6 +244,9 @@ int main(int argc, char** argv) {
   for (const auto& issue : engine.load_issues())
     std::cerr << "fg_bench_engine: load issue: " << issue.source << ": " << issue.message << "\n";
 
+  auto window = std::make_shared<flowguard::ReferenceWindow>(flowguard::ReferenceWindow::Limits{});
+  flowguard::CheckRequest request;
+  request.references = window;
   int status = 0;
   int checks = 0;  // across all files: files with the same references (dip.valid/dip.faulty) stay distinct
   for (const auto& file : files) {
@@ -258,6 +268,10 @@ int main(int argc, char** argv) {
     };
 
     auto check = [&] {
+      if (per_request) {
+        request.headers = {{"X-IDEMPOTENCY-KEY", "bench-" + std::to_string(checks)}};
+        return copy_input ? engine.check(bytes, file, type, request) : engine.check(padded, file, type, request);
+      }
       return copy_input ? engine.check(bytes, file, type) : engine.check(padded, file, type);
     };
     flowguard::FileReport report;
@@ -289,7 +303,7 @@ int main(int argc, char** argv) {
     const auto findings = report.errors + report.warnings + report.infos;
     std::cout << "{\"tool\":\"flowguard\",\"mode\":" << (schema_only ? "\"schema\"" : "\"schema+rules\"")
               << ",\"type\":" << json_string(report.type) << ",\"file\":" << json_string(file)
-              << ",\"records\":" << report.records << ",\"bytes\":" << bytes.size() << ",\"jobs\":" << jobs
+              << ",\"records\":" << report.records << ",\"bytes\":" << bytes.size() << ",\"jobs\":" << jobs << ",\"request\":" << (per_request ? "true" : "false")
               << ",\"iterations\":" << iterations
               << ",\"median_s\":" << median << ",\"mean_s\":" << timing.mean
               << ",\"min_s\":" << timing.min << ",\"last_stage_ms\":{\"parse\":" << report.times.parse

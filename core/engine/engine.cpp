@@ -39,6 +39,15 @@ using Clock = std::chrono::steady_clock;
 
 namespace {
 
+// `t` as "YYYY-MM-DDThh:mm:ss" (UTC) followed by `zone`.
+std::string utc_text(std::time_t t, const char* zone) {
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S", &tm);
+  return buf + std::string(zone);
+}
+
 double ms_since(Clock::time_point t0) { return std::chrono::duration<double, std::milli>(Clock::now() - t0).count(); }
 
 // The limits every rule host (the main one and each worker's) runs under.
@@ -192,6 +201,15 @@ struct RecordPlan {
   const schema::CompiledSchema* schema = nullptr;   // nullptr: validated with the whole document
 };
 
+// What one check runs with: the engine's options, or a CheckRequest's overrides of them.
+struct Call {
+  std::size_t max_findings = 1000;
+  bool strict_keys = false;
+  std::shared_ptr<const json::Document> options;  // fg.data.options
+  std::shared_ptr<const json::Document> headers;  // fg.data.headers; null: none
+  lua::CallState* state = nullptr;                 // fg.state; null: none (the rules' own memory)
+};
+
 // What every thread of the record stage reads.
 struct RecordStage {
   const std::vector<engine::RecordRef>& records;
@@ -199,6 +217,73 @@ struct RecordStage {
   const std::unordered_set<std::string>& document_flagged;  // pointers with a whole-document schema finding
   const json::Value& root;
   bool run_rules;
+  const Call& call;  // the workers' rule hosts get its data before they start
+};
+
+// fg.data.options: the run options the rules see.
+std::string options_json(const EngineOptions& options, std::string_view now) {
+  std::string text = "{\"flows\":" + std::string(options.flows ? "true" : "false") +
+                     ",\"timestamp_skew_seconds\":" + std::to_string(options.timestamp_skew_seconds) + ",\"now\":";
+  json::write_json_string(text, now);
+  text += "}";
+  return text;
+}
+
+// fg.data.headers: the request's HTTP headers, in the order given.
+std::string headers_json(const std::vector<std::pair<std::string, std::string>>& headers) {
+  std::string text = "{";
+  for (const auto& [name, value] : headers) {
+    if (text.size() > 1) text += ",";
+    json::write_json_string(text, name);
+    text += ":";
+    json::write_json_string(text, value);
+  }
+  text += "}";
+  return text;
+}
+
+// A request's window, as the rules see it (fg.state): references of documents accepted earlier,
+// within the window, and those of this document, staged until the engine knows it is accepted.
+// The staged set also answers for a stream's later chunks (one document, checked a chunk at a time).
+// Generic over what a "reference" is: the rules decide which values they ask about and stage.
+class WindowState final : public lua::CallState {
+ public:
+  WindowState(ReferenceWindow& window, std::int64_t now) : window_(window), now_(now) {}
+
+  std::optional<std::string> reference_seen(std::string_view reference) override {
+    {
+      std::lock_guard lock(m_);  // record rules on the workers may call it too
+      if (staged_.find(reference) != staged_.end()) return std::string("already used by a message earlier in this document");
+    }
+    const auto first = window_.find(reference, now_);
+    if (!first) return std::nullopt;
+    return "already used by a message accepted " + std::to_string(std::max<std::int64_t>(0, now_ - *first)) +
+           " s ago (within the " + std::to_string(window_.limits().window_seconds) + " s window)";
+  }
+
+  void remember_reference(std::string_view reference) override {
+    std::lock_guard lock(m_);
+    if (staged_.find(reference) == staged_.end()) {
+      staged_.emplace(reference);
+      order_.emplace_back(reference);
+    }
+  }
+
+  // The document was accepted: its references go into the window (in the order the rules staged them).
+  void commit() {
+    for (const auto& reference : order_) window_.insert(reference, now_);
+  }
+
+ private:
+  struct Hash {
+    using is_transparent = void;
+    std::size_t operator()(std::string_view s) const noexcept { return std::hash<std::string_view>{}(s); }
+  };
+  ReferenceWindow& window_;
+  const std::int64_t now_;
+  std::mutex m_;
+  std::unordered_set<std::string, Hash, std::equal_to<>> staged_;
+  std::vector<std::string> order_;
 };
 
 // Below this many records a document is checked on one thread: starting workers costs more.
@@ -281,6 +366,53 @@ struct Engine::Impl {
   // Read-only data every rule host sees as fg.data.<name> (the registry, run options).
   std::vector<std::pair<std::string, std::shared_ptr<const json::Document>>> shared_data;
 
+  // The settings of a check without a request: the options', with the documents made at create().
+  Call engine_call;
+  std::string engine_now;  // the `now` in engine_call.options
+
+  // Which per-call documents a rule host has (its fg.data.options/headers), so a call replaces
+  // them only when they differ: replacing costs a call into Lua, and makes kept views stale. The
+  // host holds the documents, so an address cannot be reused while it is recorded here.
+  struct Bound {
+    const json::Document* options = nullptr;
+    const json::Document* headers = nullptr;
+  };
+  Bound main_bound;
+  std::vector<Bound> worker_bound;  // one per workers[i]
+
+  void bind(lua::RuleHost& host, Bound& bound, const Call& call) {
+    if (bound.options != call.options.get()) {
+      host.set_data("options", call.options);
+      bound.options = call.options.get();
+    }
+    if (bound.headers != call.headers.get()) {
+      host.set_data("headers", call.headers);
+      bound.headers = call.headers.get();
+    }
+    host.set_call_state(call.state);
+  }
+  // No host keeps a call's state past the call (it lives on the caller's stack).
+  void unbind_state() noexcept {
+    rules->set_call_state(nullptr);
+    for (auto& w : workers) w->set_call_state(nullptr);
+  }
+
+  // The last request's documents, reused while the next asks for the same `now` (with the clock:
+  // for a second) or the same headers: a server's calls parse no JSON for them in between.
+  std::string request_now;
+  std::shared_ptr<const json::Document> request_options;
+  std::vector<std::pair<std::string, std::string>> request_headers;
+  std::shared_ptr<const json::Document> request_headers_doc;
+  std::time_t clock_second = -1;  // the clock's last reading, as text
+  std::string clock_text;
+
+  // The settings of `request`; `now` is set to its time (unix seconds). Usage errors as values.
+  Result<Call> call_for(const CheckRequest& request, std::int64_t& now);
+  template <class Check>
+  FileReport with_request(const CheckRequest& request, std::string_view source_name, Check&& check);
+  FileReport stream(std::istream& in, std::string_view source_name, std::string_view type_hint, bool ndjson,
+                    const Call& call);
+
   void load_rule_dir(const fs::path& dir, bool must_exist) {
     const auto key = canonical_or_self(dir);
     if (!loaded_rule_dirs.insert(key).second) return;
@@ -307,6 +439,7 @@ struct Engine::Impl {
       for (const auto& [name, data] : shared_data) host.value()->set_data(name, data);
       workers.push_back(std::move(host).value());
       worker_dirs_loaded.push_back(0);
+      worker_bound.push_back({engine_call.options.get(), engine_call.headers.get()});
     }
     for (std::size_t w = 0; w < count; ++w)
       for (; worker_dirs_loaded[w] < rule_dir_order.size(); ++worker_dirs_loaded[w])
@@ -331,7 +464,7 @@ struct Engine::Impl {
   Parsed parse(std::string_view bytes, const PaddedBytes* padded, unsigned threads) const;
   // Everything after parsing; the record stage on up to `jobs` threads.
   FileReport check_parsed(Parsed& parsed, std::string_view source_name, std::string_view type_hint, unsigned jobs,
-                          Clock::time_point t_start);
+                          Clock::time_point t_start, const Call& call);
 
   // How many threads the record stage of `records` records uses with `max_jobs` jobs.
   static std::size_t record_jobs(std::size_t records, unsigned max_jobs) {
@@ -356,6 +489,7 @@ struct Engine::Impl {
       run_record_stage(stage, 0, records.size(), *rules, out, failed_rules);
       return;
     }
+    for (std::size_t w = 0; w + 1 < jobs; ++w) bind(*workers[w], worker_bound[w], stage.call);
     constexpr std::size_t kChunksPerJob = 8;
     const std::size_t chunk = (records.size() + jobs * kChunksPerJob - 1) / (jobs * kChunksPerJob);
     const std::size_t chunks = (records.size() + chunk - 1) / chunk;
@@ -483,25 +617,18 @@ Result<std::unique_ptr<Engine>> Engine::create(const EngineOptions& options) {
   impl.rules = std::move(host).value();
 
   // Data for the rules: run options always, the market registry when asked for.
-  std::string run_options = "{\"flows\":" + std::string(options.flows ? "true" : "false") +
-                            ",\"timestamp_skew_seconds\":" + std::to_string(options.timestamp_skew_seconds) + ",\"now\":";
-  json::write_json_string(run_options, options.now.empty() ? utc_now() : options.now);
-  run_options += "}";
-  auto run_options_doc = json::Document::parse(run_options);
+  impl.engine_now = options.now.empty() ? utc_now() : options.now;
+  auto run_options_doc = json::Document::parse(options_json(options, impl.engine_now));
   if (!run_options_doc) return make_error(ErrorCode::kInternal, "run options: " + run_options_doc.error().message);
-  impl.shared_data.emplace_back("options", std::make_shared<const json::Document>(std::move(run_options_doc).value()));
+  impl.engine_call.max_findings = options.max_findings;
+  impl.engine_call.strict_keys = options.strict_keys;
+  impl.engine_call.options = std::make_shared<const json::Document>(std::move(run_options_doc).value());
+  impl.shared_data.emplace_back("options", impl.engine_call.options);
   if (!options.headers.empty()) {
-    std::string headers = "{";
-    for (const auto& [name, value] : options.headers) {
-      if (headers.size() > 1) headers += ",";
-      json::write_json_string(headers, name);
-      headers += ":";
-      json::write_json_string(headers, value);
-    }
-    headers += "}";
-    auto headers_doc = json::Document::parse(headers);
+    auto headers_doc = json::Document::parse(headers_json(options.headers));
     if (!headers_doc) return make_error(ErrorCode::kUsage, "--header: " + headers_doc.error().message);
-    impl.shared_data.emplace_back("headers", std::make_shared<const json::Document>(std::move(headers_doc).value()));
+    impl.engine_call.headers = std::make_shared<const json::Document>(std::move(headers_doc).value());
+    impl.shared_data.emplace_back("headers", impl.engine_call.headers);
   }
   if (!options.registry.empty()) {
     std::error_code ec;
@@ -514,6 +641,7 @@ Result<std::unique_ptr<Engine>> Engine::create(const EngineOptions& options) {
     impl.shared_data.emplace_back("registry", std::move(registry).value());
   }
   for (const auto& [name, data] : impl.shared_data) impl.rules->set_data(name, data);
+  impl.main_bound = {impl.engine_call.options.get(), impl.engine_call.headers.get()};
   for (const auto& dir : options.rule_dirs) impl.load_rule_dir(dir, true);
   if (options.load_all_rules) engine->preload();
   return engine;
@@ -670,7 +798,7 @@ void Engine::Impl::run_record_stage(const RecordStage& stage, std::size_t begin,
       how.key_shapes = &key_shapes;
       if (!options.fast_paths || !schema->accepts(record, how)) {
         schema->validate(record, records[i].pointer(), violations, SIZE_MAX, how);
-        add_schema_findings(violations, *type, options.strict_keys, out, record_flagged);
+        add_schema_findings(violations, *type, stage.call.strict_keys, out, record_flagged);
       }
     }
     if (!stage.run_rules || !record.is_object()) continue;  // the schema says why a record is not an object
@@ -719,18 +847,152 @@ Engine::Impl::Parsed Engine::Impl::parse(std::string_view bytes, const PaddedByt
 FileReport Engine::check(std::string_view bytes, std::string_view source_name, std::string_view type_hint) {
   const auto t_start = Clock::now();
   Impl::Parsed parsed = impl_->parse(bytes, nullptr, std::max(1u, impl_->options.jobs));
-  return impl_->check_parsed(parsed, source_name, type_hint, impl_->options.jobs, t_start);
+  return impl_->check_parsed(parsed, source_name, type_hint, impl_->options.jobs, t_start, impl_->engine_call);
 }
 
 FileReport Engine::check(const PaddedBytes& bytes, std::string_view source_name, std::string_view type_hint) {
   const auto t_start = Clock::now();
   Impl::Parsed parsed = impl_->parse(bytes.view(), &bytes, std::max(1u, impl_->options.jobs));
-  return impl_->check_parsed(parsed, source_name, type_hint, impl_->options.jobs, t_start);
+  return impl_->check_parsed(parsed, source_name, type_hint, impl_->options.jobs, t_start, impl_->engine_call);
+}
+
+Result<Call> Engine::Impl::call_for(const CheckRequest& request, std::int64_t& now) {
+  Call call = engine_call;
+  call.state = nullptr;
+  if (request.max_findings) call.max_findings = *request.max_findings;
+  if (request.strict_keys) call.strict_keys = *request.strict_keys;
+
+  // The call's time: the request's, else the engine's --now, else the clock (read as text once a second).
+  std::string_view now_text;
+  if (!request.now.empty() || !options.now.empty()) {
+    now_text = !request.now.empty() ? std::string_view(request.now) : std::string_view(options.now);
+    // Only a time that is needed is judged: a request's own, or the engine's when a window uses it
+    // (the engine never required --now to be a date-time; a DIP time rule then simply does not run).
+    if (!request.now.empty() || request.references) {
+      const auto instant = now_text.size() >= 20 && now_text[10] == 'T' ? registry::parse_instant(now_text) : std::nullopt;
+      if (!instant)
+        return make_error(ErrorCode::kUsage, std::string(request.now.empty() ? "--now" : "CheckRequest::now") + " \"" +
+                                                 std::string(now_text) +
+                                                 "\" is not a date-time; expected YYYY-MM-DDThh:mm:ssZ (or an offset)");
+      now = *instant;
+    }
+  } else {
+    const std::time_t t = std::time(nullptr);
+    if (t != clock_second) {
+      clock_text = utc_text(t, "Z");
+      clock_second = t;
+    }
+    now_text = clock_text;
+    now = static_cast<std::int64_t>(t);
+  }
+
+  if (now_text == engine_now) {
+    call.options = engine_call.options;
+  } else {
+    if (!request_options || now_text != request_now) {
+      auto doc = json::Document::parse(options_json(options, now_text));
+      if (!doc) return make_error(ErrorCode::kInternal, "run options: " + doc.error().message);
+      request_options = std::make_shared<const json::Document>(std::move(doc).value());
+      request_now = std::string(now_text);
+    }
+    call.options = request_options;
+  }
+
+  if (!request.headers.empty()) {
+    if (!request_headers_doc || request.headers != request_headers) {
+      auto doc = json::Document::parse(headers_json(request.headers));
+      if (!doc) return make_error(ErrorCode::kUsage, "CheckRequest::headers: " + doc.error().message);
+      request_headers_doc = std::make_shared<const json::Document>(std::move(doc).value());
+      request_headers = request.headers;
+    }
+    call.headers = request_headers_doc;
+  }
+  return call;
+}
+
+// A request's check: its settings, the check itself (`check(call, t_start)`), and the window's
+// update once the report says the document was accepted. Anything thrown becomes the report's
+// input_error (kInternal): a server's worker must not be taken down by one request.
+template <class Check>
+FileReport Engine::Impl::with_request(const CheckRequest& request, std::string_view source_name, Check&& check) {
+  const auto t_start = Clock::now();
+  auto failed = [&](Error error) {
+    FileReport report;
+    report.path = std::string(source_name);
+    report.input_error = std::move(error);
+    report.times.total = ms_since(t_start);
+    return report;
+  };
+  try {
+    std::int64_t now = 0;
+    auto call = call_for(request, now);
+    if (!call) return failed(std::move(call).error());
+    std::optional<WindowState> window;
+    if (request.references) {
+      window.emplace(*request.references, now);
+      call->state = &*window;
+    }
+    FileReport report = check(*call, t_start);
+    if (window && !report.input_error && report.errors == 0) window->commit();
+    return report;
+  } catch (const std::exception& e) {
+    return failed(make_error(ErrorCode::kInternal, std::string("internal error: ") + e.what()));
+  } catch (...) {
+    return failed(make_error(ErrorCode::kInternal, "internal error"));
+  }
+}
+
+FileReport Engine::check(const PaddedBytes& bytes, std::string_view source_name, std::string_view type_hint,
+                         const CheckRequest& request) {
+  return impl_->with_request(request, source_name, [&](const Call& call, Clock::time_point t_start) {
+    Impl::Parsed parsed = impl_->parse(bytes.view(), &bytes, std::max(1u, impl_->options.jobs));
+    return impl_->check_parsed(parsed, source_name, type_hint, impl_->options.jobs, t_start, call);
+  });
+}
+
+FileReport Engine::check(std::string_view bytes, std::string_view source_name, std::string_view type_hint,
+                         const CheckRequest& request) {
+  return impl_->with_request(request, source_name, [&](const Call& call, Clock::time_point t_start) {
+    Impl::Parsed parsed = impl_->parse(bytes, nullptr, std::max(1u, impl_->options.jobs));
+    return impl_->check_parsed(parsed, source_name, type_hint, impl_->options.jobs, t_start, call);
+  });
+}
+
+FileReport Engine::check_stream(std::istream& in, std::string_view source_name, std::string_view type_hint, bool ndjson,
+                                const CheckRequest& request) {
+  return impl_->with_request(request, source_name, [&](const Call& call, Clock::time_point) {
+    return impl_->stream(in, source_name, type_hint, ndjson, call);
+  });
+}
+
+FileReport Engine::check_file(const fs::path& file, std::string_view type_hint, const CheckRequest& request) {
+  std::error_code ec;
+  const auto size = fs::file_size(file, ec);
+  const auto ext = file.extension().string();
+  const bool ndjson = ext == ".ndjson" || ext == ".jsonl";
+  if (!ec && (ndjson || size >= kStreamThresholdBytes)) {
+    std::ifstream in(file, std::ios::binary);
+    if (in) return check_stream(in, file.string(), type_hint, ndjson, request);
+  }
+  auto bytes = read_file(file);
+  if (!bytes) {
+    FileReport report;
+    report.path = file.string();
+    report.input_error = bytes.error();
+    return report;
+  }
+  return check(*bytes, file.string(), type_hint, request);
 }
 
 FileReport Engine::Impl::check_parsed(Parsed& parsed, std::string_view source_name, std::string_view type_hint,
-                                      unsigned jobs, Clock::time_point t_start) {
+                                      unsigned jobs, Clock::time_point t_start, const Call& call) {
   Impl& impl = *this;
+  // The call's data on the main rule host (the workers get it when the record stage starts them).
+  struct Unbind {
+    Impl& impl;
+    ~Unbind() { impl.unbind_state(); }
+  } unbind{impl};
+  impl.bind(*impl.rules, impl.main_bound, call);
   FileReport report;
   report.path = std::string(source_name);
   report.times.parse = parsed.parse_ms;
@@ -870,7 +1132,7 @@ FileReport Engine::Impl::check_parsed(Parsed& parsed, std::string_view source_na
       }
       if (!impl.options.fast_paths || !schema->accepts(root, how)) {
         schema->validate(root, "", violations, SIZE_MAX, how);
-        add_schema_findings(violations, *type, impl.options.strict_keys, findings, schema_flagged);
+        add_schema_findings(violations, *type, call.strict_keys, findings, schema_flagged);
       }
     } else {
       schema_missing(*type, "", root.offset());
@@ -888,7 +1150,7 @@ FileReport Engine::Impl::check_parsed(Parsed& parsed, std::string_view source_na
   // Records (their own schemas, native checks, Lua record rules), then document rules.
   const auto t_rules = Clock::now();
   const bool record_schemas = std::any_of(plans.begin(), plans.end(), [](const RecordPlan& p) { return p.schema; });
-  const RecordStage stage{records, plans, schema_flagged, root, impl.options.run_rules};
+  const RecordStage stage{records, plans, schema_flagged, root, impl.options.run_rules, call};
   if (!impl.options.run_rules && record_schemas) {
     std::vector<std::size_t> no_rules_failed;
     impl.run_records_parallel(stage, jobs, findings, no_rules_failed);
@@ -972,9 +1234,9 @@ FileReport Engine::Impl::check_parsed(Parsed& parsed, std::string_view source_na
   sort_findings(findings);
   for (const auto& f : findings)
     ++(f.severity == Severity::kError ? report.errors : f.severity == Severity::kWarning ? report.warnings : report.infos);
-  if (findings.size() > impl.options.max_findings) {
-    report.findings_not_shown = findings.size() - impl.options.max_findings;
-    findings.resize(impl.options.max_findings);
+  if (findings.size() > call.max_findings) {
+    report.findings_not_shown = findings.size() - call.max_findings;
+    findings.resize(call.max_findings);
   }
   if (!findings.empty()) {  // the line index costs a pass over the input: only when something is reported
     const auto& lines = doc.lines();
@@ -1018,6 +1280,11 @@ ArrayBounds array_bounds(const std::vector<fs::path>& schema_dirs, const std::st
 }  // namespace
 
 FileReport Engine::check_stream(std::istream& in, std::string_view source_name, std::string_view type_hint, bool ndjson) {
+  return impl_->stream(in, source_name, type_hint, ndjson, impl_->engine_call);
+}
+
+FileReport Engine::Impl::stream(std::istream& in, std::string_view source_name, std::string_view type_hint, bool ndjson,
+                                const Call& call) {
   const auto t_start = Clock::now();
   FileReport total;
   total.path = std::string(source_name);
@@ -1074,7 +1341,7 @@ FileReport Engine::check_stream(std::istream& in, std::string_view source_name, 
       return engine::position_in_item(it->start, chunk.substr(it->chunk_offset, end - it->chunk_offset),
                                       static_cast<std::size_t>(offset - it->chunk_offset));
     };
-    FileReport r = impl_->check_parsed(b.parsed, source_name, type, jobs, Clock::now());
+    FileReport r = check_parsed(b.parsed, source_name, type, jobs, Clock::now(), call);
     if (r.input_error) {
       // A record that is not JSON: find it and say where it is in the stream.
       for (std::size_t k = 0; k < placed.size(); ++k) {
@@ -1125,7 +1392,7 @@ FileReport Engine::check_stream(std::istream& in, std::string_view source_name, 
       f.offset = at.offset;
       f.line = at.line;
       f.column = at.column;
-      if (findings.size() < impl_->options.max_findings) findings.push_back(std::move(f));
+      if (findings.size() < call.max_findings) findings.push_back(std::move(f));
       else ++total.findings_not_shown;
     }
     total.findings_not_shown += r.findings_not_shown;  // beyond the chunk's own cap
@@ -1133,11 +1400,11 @@ FileReport Engine::check_stream(std::istream& in, std::string_view source_name, 
     base += placed.size();
   };
 
-  const unsigned jobs = std::max(1u, impl_->options.jobs);
+  const unsigned jobs = std::max(1u, this->options.jobs);
   if (jobs == 1) {
     Batch b;
     while (!stop && read_batch(b)) {
-      b.parsed = impl_->parse(b.chunk.view(), &b.chunk, 1);
+      b.parsed = this->parse(b.chunk.view(), &b.chunk, 1);
       consume(b, 1);
     }
   } else {
@@ -1171,7 +1438,7 @@ FileReport Engine::check_stream(std::istream& in, std::string_view source_name, 
       return nullptr;
     };
     auto parse_slot = [&](Slot& slot) {
-      slot.batch.parsed = impl_->parse(slot.batch.chunk.view(), &slot.batch.chunk, 1);
+      slot.batch.parsed = this->parse(slot.batch.chunk.view(), &slot.batch.chunk, 1);
       std::lock_guard lock(m);
       slot.state = Slot::kParsed;
       cv.notify_all();
@@ -1227,7 +1494,7 @@ FileReport Engine::check_stream(std::istream& in, std::string_view source_name, 
       cv.notify_all();
     });
     std::exception_ptr consumer_error;  // the producer must be joined before anything leaves here
-    impl_->helper = &helper;
+    this->helper = &helper;
     try {
       while (!stop) {
         Slot* work = nullptr;
@@ -1260,7 +1527,7 @@ FileReport Engine::check_stream(std::istream& in, std::string_view source_name, 
     } catch (...) {
       consumer_error = std::current_exception();
     }
-    impl_->helper = nullptr;
+    this->helper = nullptr;
     {
       std::lock_guard lock(m);
       cancel = true;
@@ -1277,12 +1544,12 @@ FileReport Engine::check_stream(std::istream& in, std::string_view source_name, 
   }
   if (!total.input_error && !type.empty()) {
     if (const TypeEntry* entry = [&]() -> const TypeEntry* {
-          for (const auto& t : impl_->types)
+          for (const auto& t : this->types)
             if (t.name == type) return &t;
           return nullptr;
         }();
         entry && entry->shape == FG_SHAPE_RECORD_ARRAY) {
-      const auto bounds = array_bounds(impl_->schema_dirs, entry->schema);
+      const auto bounds = array_bounds(this->schema_dirs, entry->schema);
       const auto count = static_cast<std::int64_t>(total.records);
       const auto& at = reader.document_start();
       auto bound = [&](const char* keyword, std::string relation, std::int64_t limit) {
@@ -1308,14 +1575,8 @@ FileReport Engine::check_stream(std::istream& in, std::string_view source_name, 
   return total;
 }
 
-std::string utc_now(const char* zone) {
-  const std::time_t t = std::time(nullptr);
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S", &tm);
-  return buf + std::string(zone);
-}
+
+std::string utc_now(const char* zone) { return utc_text(std::time(nullptr), zone); }
 
 std::vector<std::string> order_by_sender_timestamp(const std::vector<std::string>& files) {
   std::vector<std::pair<std::int64_t, std::string>> keyed;

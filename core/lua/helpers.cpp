@@ -133,6 +133,76 @@ bool preview_string(HostState* h, std::string_view s) noexcept {
   }
 }
 
+// fg.state: the application's cross-document memory for this call (RuleHost::set_call_state).
+// The C++ side runs in noexcept helpers (an exception must not cross Lua's longjmp frames); a
+// description comes back through h->scratch so no std::string lives on this C stack.
+bool state_seen_into(HostState* h, std::string_view reference) noexcept {
+  try {
+    auto seen = h->call_state->reference_seen(reference);
+    if (!seen) return false;
+    h->scratch = std::move(*seen);
+    return true;
+  } catch (...) {
+    return false;
+  }
+}
+
+void state_remember(HostState* h, std::string_view reference) noexcept {
+  try {
+    h->call_state->remember_reference(reference);
+  } catch (...) {
+  }
+}
+
+int state_enabled(lua_State* L) {
+  const HostState* h = host(L);
+  lua_pushboolean(L, h->in_call && h->call_state != nullptr);
+  return 1;
+}
+
+int state_reference_seen(lua_State* L) {
+  HostState* h = host(L);
+  std::string_view s;
+  if (!h->in_call || h->call_state == nullptr || !string_arg(L, 1, s) || !state_seen_into(h, s)) {
+    lua_pushnil(L);
+    return 1;
+  }
+  lua_pushlstring(L, h->scratch.data(), h->scratch.size());
+  return 1;
+}
+
+int state_remember_reference(lua_State* L) {
+  HostState* h = host(L);
+  std::string_view s;
+  if (h->in_call && h->call_state != nullptr && string_arg(L, 1, s) && !s.empty()) state_remember(h, s);
+  return 0;
+}
+
+int state_read_only(lua_State* L) { return luaL_error(L, "fg.state is read-only"); }
+
+// A read-only proxy (one per state, shared by every file's fg copy): a file cannot replace the
+// functions another file calls.
+void push_state_proxy(lua_State* L) {
+  const luaL_Reg functions[] = {{"enabled", state_enabled},
+                                {"reference_seen", state_reference_seen},
+                                {"remember_reference", state_remember_reference},
+                                {nullptr, nullptr}};
+  luaL_newlib(L, functions);
+  const int table = lua_gettop(L);
+  lua_newuserdatauv(L, 0, 0);
+  lua_createtable(L, 0, 4);
+  lua_pushvalue(L, table);
+  lua_setfield(L, -2, "__index");
+  lua_pushcfunction(L, state_read_only);
+  lua_setfield(L, -2, "__newindex");
+  lua_pushliteral(L, "fg.state");
+  lua_setfield(L, -2, "__name");
+  lua_pushboolean(L, 0);
+  lua_setfield(L, -2, "__metatable");
+  lua_setmetatable(L, -2);
+  lua_remove(L, table);
+}
+
 int fg_preview(lua_State* L) {
   switch (lua_type(L, 1)) {
     case LUA_TNONE:
@@ -346,6 +416,8 @@ void push_fg_table(lua_State* L) {
   lua_setfield(L, -2, "null");
   push_data_proxy(L);
   lua_setfield(L, -2, "data");
+  push_state_proxy(L);
+  lua_setfield(L, -2, "state");
 }
 
 }  // namespace flowguard::lua::detail

@@ -67,6 +67,7 @@ struct HostState {
   const void* view_meta = nullptr;  // the same metatable, by address (cheap identity check)
 
   std::vector<DataSlot> data;         // fg.data.<name>
+  CallState* call_state = nullptr;    // fg.state (RuleHost::set_call_state)
   std::uint32_t data_epochs = 0;      // last epoch handed out
 
   std::uint64_t duplicate_hash_mask = ~std::uint64_t{0};          // testing hook

@@ -754,6 +754,8 @@ void RuleHost::set_data(std::string name, std::shared_ptr<const json::Document> 
   lua_settop(L, base);
 }
 
+void RuleHost::set_call_state(CallState* state) noexcept { impl_->call_state = state; }
+
 void RuleHost::set_duplicate_hash_mask_for_testing(std::uint64_t mask) noexcept { impl_->duplicate_hash_mask = mask; }
 
 }  // namespace flowguard::lua

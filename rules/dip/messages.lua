@@ -217,8 +217,12 @@ return {
       end)
     end,
   },
-  -- References seen in earlier documents of this run: rule files' upvalues live as long as the
-  -- engine, so one `flowguard check` over many files sees a reference repeated across them.
+  -- References seen in earlier documents: with a window from the application (a server's
+  -- CheckRequest::references, fg.state.enabled()), it answers for earlier accepted documents and
+  -- keeps this document's references only if the document is accepted, so nothing here grows.
+  -- Without one, this file's upvalues remember every earlier document of the run: rule files live
+  -- as long as the engine, so one `flowguard check` over many files sees a reference repeated
+  -- across them.
   {
     id = "DIP-SENDER-UNIQUE-REFERENCE-REPEATED",
     severity = "error",
@@ -227,23 +231,36 @@ return {
     spec = SPEC .. ", ResponseCodes MSG1006 (Sender Unique Reference Duplicated)",
     types = { "dip.*" },
     document = function(records, report, root)
-      local first = {}
+      local state = fg.state
+      local window = state.enabled()
+      local first, order = {}, {}
       each_message(records, root, function(rec, base)
         local v, ka, kb, kc = dig(rec, "CommonBlock", "S1", "senderUniqueReference")
         if type(v) ~= "string" or v == "" then return end
         if first[v] then
           report { pointer = at_path(base, ka, kb, kc), message = ("senderUniqueReference %s is already used by the message at %s; "
               .. "the DIP rejects a repeated reference"):format(show(v), first[v] == "" and "the document root" or first[v]) }
+          return
+        end
+        if window then
+          local seen = state.reference_seen(v)
+          if seen then
+            report { pointer = at_path(base, ka, kb, kc), message = ("senderUniqueReference %s is %s; "
+                .. "the DIP rejects a repeated reference"):format(show(v), seen) }
+          end
         elseif earlier_references[v] then
           report { pointer = at_path(base, ka, kb, kc), message = ("senderUniqueReference %s is already used by a message of an earlier "
               .. "document in this run (document %d); the DIP rejects a repeated reference"):format(show(v), earlier_references[v]) }
-          first[v] = base
-        else
-          first[v] = base
         end
+        first[v] = base
+        order[#order + 1] = v
       end)
+      if window then
+        for _, v in ipairs(order) do state.remember_reference(v) end
+        return
+      end
       documents_seen = documents_seen + 1
-      for v in pairs(first) do
+      for _, v in ipairs(order) do
         if not earlier_references[v] then earlier_references[v] = documents_seen end
       end
     end,

@@ -4,7 +4,12 @@
 //   flowguard::FileReport r = (*engine)->check(bytes, "batch.json");   // type recognised from content
 //   std::cout << flowguard::format_text({r});
 //
-// An Engine is not thread-safe; create one per thread (they share nothing mutable).
+// An Engine is not thread-safe; create one per thread (they share nothing mutable, except a
+// ReferenceWindow a caller hands several of them on purpose, which is thread-safe).
+//
+// In a server, what differs from one request to the next goes in a CheckRequest (headers, now,
+// caps, the reference window); everything else is fixed when the engine is created. See
+// docs/engine-requests.md.
 #pragma once
 
 #include <cstddef>
@@ -14,15 +19,19 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "flowguard/finding.hpp"
 #include "flowguard/padded_bytes.hpp"
+#include "flowguard/reference_window.hpp"
 #include "flowguard/result.hpp"
 
 namespace flowguard {
 
+#ifndef FLOWGUARD_API
 #define FLOWGUARD_API __attribute__((visibility("default")))
+#endif
 
 struct EngineOptions {
   // Searched in order, after the defaults unless use_default_dirs is false. The defaults are found
@@ -53,6 +62,27 @@ struct EngineOptions {
   // HTTP headers that accompany the payloads (--header NAME=VALUE), for rules on request headers
   // (the SSI appointment's X-API-KEY, X-IDEMPOTENCY-KEY); rules see them as fg.data.headers.
   std::vector<std::pair<std::string, std::string>> headers;
+};
+
+// Per-call settings: what differs from one request to the next in a server. Defaults = the
+// engine's options, so check(bytes, name, hint) behaves exactly as before.
+//
+// Nothing here re-creates rule hosts or reloads rules: the engine hands the call's `now` and
+// headers to every rule host the call uses (the workers' too, with jobs > 1) as fg.data.options and
+// fg.data.headers, rebuilding those small documents only when they differ from the previous
+// call's (with the clock, once a second). Rules must therefore read fg.data.options/headers in
+// each call rather than keep them in a file local (a kept view raises once its data is replaced).
+struct CheckRequest {
+  std::vector<std::pair<std::string, std::string>> headers;  // rules see them as fg.data.headers (replaces the options' headers for this call when non-empty)
+  std::string now;                       // "YYYY-MM-DDThh:mm:ssZ"; empty: the engine's --now if set, else the clock at the call
+  std::optional<std::size_t> max_findings;
+  std::optional<bool> strict_keys;
+  // Cross-document reference memory for this call. Null: the engine's own run-scope memory (the
+  // CLI's behaviour today: every earlier document of the run, kept for the engine's lifetime).
+  // Set: duplicates are judged against this window instead, and the document's references are
+  // recorded in it only when the document has no error findings (a rejected submission's
+  // references may be used again, as on the DIP).
+  std::shared_ptr<ReferenceWindow> references;
 };
 
 // Where the time of one check went (wall clock, milliseconds).
@@ -122,6 +152,20 @@ class FLOWGUARD_API Engine {
   FileReport check(const PaddedBytes& bytes, std::string_view source_name, std::string_view type_hint = {});
   FileReport check_file(const std::filesystem::path& file, std::string_view type_hint = {});
 
+  // The same with per-call settings (a server's request). The overloads above are these with a
+  // default CheckRequest, except for the clock: without --now they use the time the engine was
+  // created at (one `now` for a whole CLI run, as before), a CheckRequest without `now` the clock
+  // at the call.
+  //
+  // A `now` that is not a date-time (parsed as registry instants are: "YYYY-MM-DDThh:mm:ssZ" or
+  // with an offset) is the report's input_error (kUsage), nothing checked; so is a window given
+  // while the engine's --now is not a date-time. The window's time is the call's `now`.
+  FileReport check(const PaddedBytes& bytes, std::string_view source_name, std::string_view type_hint,
+                   const CheckRequest& request);
+  FileReport check(std::string_view bytes, std::string_view source_name, std::string_view type_hint,
+                   const CheckRequest& request);
+  FileReport check_file(const std::filesystem::path& file, std::string_view type_hint, const CheckRequest& request);
+
   // Checks a large JSON array, or NDJSON (one record per line), in bounded memory: records are
   // read and checked a chunk at a time, so memory does not grow with the file. Findings, pointers
   // and positions are those of the whole file. Differences from check(): the array's own
@@ -130,6 +174,11 @@ class FLOWGUARD_API Engine {
   // kStreamThresholdBytes or more and for .ndjson/.jsonl files.
   FileReport check_stream(std::istream& in, std::string_view source_name, std::string_view type_hint = {},
                           bool ndjson = false);
+  // With per-call settings; a window records the stream's references at the end, when the whole
+  // stream has no error findings (until then, a reference repeated across chunks is found among
+  // the stream's own).
+  FileReport check_stream(std::istream& in, std::string_view source_name, std::string_view type_hint, bool ndjson,
+                          const CheckRequest& request);
   static constexpr std::size_t kStreamChunkRecords = 4000;  // enough for --jobs 2 to split
   static constexpr std::uint64_t kStreamThresholdBytes = 64ull << 20;
 

@@ -13,6 +13,7 @@
 #include <optional>
 #include <span>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "flowguard/finding.hpp"
@@ -77,6 +78,23 @@ struct RuleFailure {
   Error error;  // message names the rule, its file and what happened (as run_record's Error)
 };
 
+// Cross-document memory for one call, supplied by the application (rules see it as fg.state; see
+// rule-api.md): what earlier accepted documents used, and what this document uses, so a rule can
+// tell a repeated message reference without keeping its own memory in Lua. The application decides
+// what "earlier" means (a server: a time window shared by its workers) and whether the staged
+// references are recorded (the engine: only when the document has no error findings).
+// Called on the rule host's thread while rule code runs; an object bound to several hosts at once
+// (workers) must be thread-safe. An exception it throws is treated as "not seen" / "not staged".
+class CallState {
+ public:
+  virtual ~CallState() = default;
+  // A description for a finding when `reference` was used before ("already used by a message
+  // accepted 12 s ago (within the 86400 s window)"); nullopt when it was not.
+  virtual std::optional<std::string> reference_seen(std::string_view reference) = 0;
+  // Stages `reference` as used by the current document.
+  virtual void remember_reference(std::string_view reference) = 0;
+};
+
 class RuleHost {
  public:
   ~RuleHost();
@@ -122,6 +140,10 @@ class RuleHost {
   // its Lua value) that stays valid across calls. The host keeps `doc` alive; setting the same name
   // again replaces it (views of the old document then raise when used), a null `doc` removes it.
   void set_data(std::string name, std::shared_ptr<const json::Document> doc);
+
+  // The cross-document memory rules see as fg.state from now on (nullptr: none, fg.state.enabled()
+  // is false). The host does not own it; unbind it before it goes away.
+  void set_call_state(CallState* state) noexcept;
 
   // Testing only: hashes used by records:duplicates() are ANDed with `mask` (0 makes every record
   // collide, to exercise the equality check). Default: all bits.

@@ -337,9 +337,9 @@ void ServerImpl::reload_loop() {
     auto now = fingerprint(current() ? current()->config : start_config_);
     const bool changed = start_config_.watch_interval_ms && now != seen;
     if (!requested && !changed) continue;
+    // What the reload reads is at least as new as `now`: a change made while it runs is seen next round.
     seen = std::move(now);
     reload(requested ? "SIGHUP" : "a watched file changed");
-    seen = fingerprint(current() ? current()->config : start_config_);
   }
 }
 

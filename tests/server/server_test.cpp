@@ -89,7 +89,9 @@ TEST_CASE("serve: /healthz, /readyz and a valid DIP message answered 201 as the 
 }
 
 TEST_CASE("serve: every variant of the corpus gets the same findings over HTTP as in process, 201 iff none is an error") {
-  ServerProcess server({"--jobs", "2", "--registry", "default"});
+  // The corpus reuses a variant's reference in its invalid message: no window, as each in-process run.
+  const auto config = write_config("corpus", "jobs: 2\nregistry: default\ndedupe:\n  window_seconds: 0\n");
+  ServerProcess server({"--config", config.string()});
   REQUIRE(server.ready());
   flowguard::EngineOptions options;
   options.registry = "default";
@@ -139,6 +141,34 @@ TEST_CASE("serve: a message whose S0 names another interface/event than the path
   const auto unknown = client.request("POST", "/v1/validate/IF-001/NoSuchEvent", envelope(dip_message("IF-001/InitialRegistration")));
   CHECK(unknown.status == 404);
   CHECK_THAT(unknown.body, Catch::Contains("ChangeOfSupplier, InitialRegistration"));
+}
+
+TEST_CASE("serve: a senderUniqueReference accepted within the window is MSG1006, a rejected one may be used again") {
+  const auto config = write_config("dedupe", "jobs: 2\ndedupe:\n  window_seconds: 2\n  max_entries: 1000\n");
+  ServerProcess server({"--config", config.string()});
+  REQUIRE(server.ready());
+  HttpClient client(server.port());
+  const std::string path = "/v1/validate/IF-001/InitialRegistration";
+  const std::string valid = dip_message("IF-001/InitialRegistration");
+  const std::string invalid = dip_message("IF-001/InitialRegistration", "invalid.json");
+  CHECK(client.request("POST", path, envelope(with_reference(valid, "D1"))).status == 201);
+  const auto repeat = client.request("POST", path, envelope(with_reference(valid, "D1")));
+  INFO(repeat.body);
+  CHECK(repeat.status == 400);
+  CHECK_THAT(repeat.body, Catch::Contains("\"message\":\"MSG1006 - "));
+  CHECK_THAT(repeat.body, Catch::Contains("within the 2 s window"));
+  // A rejected submission does not take its reference: sent again, fixed, it is accepted.
+  CHECK(client.request("POST", path, envelope(with_reference(invalid, "D2"))).status == 400);
+  CHECK(client.request("POST", path, envelope(with_reference(valid, "D2"))).status == 201);
+  // Two messages of one batch with one reference: the second is the repeat.
+  const std::string both = "[{\"payload\":" + with_reference(valid, "D3") + "},{\"payload\":" + with_reference(valid, "D3") + "}]";
+  const auto batch = client.request("POST", path, both);
+  CHECK(batch.status == 400);
+  CHECK_THAT(batch.body, Catch::Contains("/1/payload/CommonBlock/S1/senderUniqueReference"));
+  CHECK_THAT(client.request("GET", "/metrics").body, Catch::Contains("flowguard_reference_window_entries 2"));
+  // After the window the reference is free again.
+  std::this_thread::sleep_for(std::chrono::milliseconds(3100));
+  CHECK(client.request("POST", path, envelope(with_reference(valid, "D1"))).status == 201);
 }
 
 TEST_CASE("serve: POST /v1/check answers the report of check --format json, for DFS batches too") {

@@ -10,6 +10,7 @@ packages=(
   libyaml-cpp-dev                        # YAML (DIP OpenAPI import, registry)
   libboost-dev libboost-filesystem-dev   # Boost.DLL plugin loading
   libspdlog-dev                          # logging
+  prometheus-cpp-dev                     # serve: Prometheus metric model and text format (/metrics)
   catch2                                 # tests (v2)
 )
 

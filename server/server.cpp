@@ -11,10 +11,7 @@
 #include "flowguard/json/document.hpp"
 #include "http_session.hpp"
 #include "server_impl.hpp"
-#if __has_include("flowguard/reference_window.hpp")
 #include "flowguard/reference_window.hpp"
-#define FLOWGUARD_HAS_CHECK_REQUEST 1
-#endif
 
 namespace flowguard::server {
 namespace fs = std::filesystem;
@@ -199,10 +196,8 @@ void ServerImpl::on_request(const std::shared_ptr<Session>& session, http::reque
     if (!get) return wrong_method(Route::kMetrics, "GET");
     if (generation && generation->config.metrics_require_key && !authorised(*generation, api_key))
       return answer(Route::kMetrics, error_response(401, "unauthorised", "missing or unknown X-API-Key"));
-#ifdef FLOWGUARD_HAS_CHECK_REQUEST
     if (generation && generation->references)
       metrics_.reference_window(generation->references->size(), generation->references->memory_bytes(), generation->references->evicted());
-#endif
     HttpResponse r;
     r.content_type = "text/plain; version=0.0.4; charset=utf-8";
     r.body = metrics_.render();

@@ -5,10 +5,7 @@
 #include <thread>
 
 #include "flowguard/json/document.hpp"
-#if __has_include("flowguard/reference_window.hpp")
 #include "flowguard/reference_window.hpp"
-#define FLOWGUARD_HAS_CHECK_REQUEST 1
-#endif
 
 namespace flowguard::server {
 namespace {
@@ -70,14 +67,10 @@ void count(const FileReport& report, Metrics& metrics) {
 FileReport run_check(const HttpRequest& request, Generation& generation, unsigned worker, std::string_view type) {
   Engine& engine = *generation.engines.at(worker);
   const PaddedBytes body(request.body);
-#ifdef FLOWGUARD_HAS_CHECK_REQUEST
   CheckRequest call;
   call.headers = request.headers;
   call.references = generation.references;
   return engine.check(body, "body", type, call);
-#else
-  return engine.check(body, "body", type);
-#endif
 }
 
 // The part of a JSON report after its opening brace, to embed it in another object.
@@ -128,16 +121,12 @@ BuildOutcome build_generation(const ServerConfig& config, unsigned workers, std:
   for (const auto& issue : g->engines.front()->load_issues()) out.errors.push_back(issue.source + ": " + issue.message);
   if (!out.errors.empty()) return out;
   for (const auto& t : g->engines.front()->types()) g->types.insert(t.name);
-#ifdef FLOWGUARD_HAS_CHECK_REQUEST
   if (config.dedupe.window_seconds > 0) {
     const bool same = carry && carry->limits().window_seconds == config.dedupe.window_seconds &&
                       carry->limits().max_entries == config.dedupe.max_entries;
     g->references = same ? std::move(carry)
                          : std::make_shared<ReferenceWindow>(ReferenceWindow::Limits{config.dedupe.window_seconds, config.dedupe.max_entries});
   }
-#else
-  (void)carry;
-#endif
   out.generation = std::move(g);
   return out;
 }
@@ -219,6 +208,15 @@ HttpResponse handle_validate(const HttpRequest& request, Generation& generation,
                           "no DIP message variant " + interface + " [" + event + "]" +
                               (known.empty() ? "; " + interface + " is not a DIP interface flowguard knows"
                                              : "; event codes of " + interface + ": " + known));
+  }
+  // The DIP takes a DIPMessageArray only; a bare message would pass here and fail there.
+  const auto first = request.body.find_first_not_of(" \t\r\n");
+  if (first != std::string::npos && request.body[first] != '[') {
+    std::uint32_t line = 1, column = 1;
+    for (std::size_t i = 0; i < first; ++i) request.body[i] == '\n' ? (++line, column = 1) : ++column;
+    return error_response(400, "MSG1001", "body:" + std::to_string(line) + ":" + std::to_string(column) +
+                                              ": the body is a DIPMessageArray, [{\"payload\": {…}}, …]; found a JSON " +
+                                              (request.body[first] == '{' ? "object" : "value") + " instead");
   }
   FileReport report = run_check(request, generation, worker, type);
   const bool passed = report.errors == 0 && !report.input_error;

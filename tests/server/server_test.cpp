@@ -138,6 +138,11 @@ TEST_CASE("serve: a message whose S0 names another interface/event than the path
   CHECK(finding.find("line")->as_double() == 3);  // S0 is on line 3 of the message
   CHECK_THAT(str(doc.root().find("messageArray")->items()[0].find("message")), Catch::Contains("IF-002/[GainMPANInfo]"));
 
+  // The DIP takes the array of envelopes only.
+  const auto bare = client.request("POST", "/v1/validate/IF-001/InitialRegistration", "\n  " + dip_message("IF-001/InitialRegistration"));
+  CHECK(bare.status == 400);
+  CHECK_THAT(bare.body, Catch::Contains("body:2:3: the body is a DIPMessageArray"));
+
   const auto unknown = client.request("POST", "/v1/validate/IF-001/NoSuchEvent", envelope(dip_message("IF-001/InitialRegistration")));
   CHECK(unknown.status == 404);
   CHECK_THAT(unknown.body, Catch::Contains("ChangeOfSupplier, InitialRegistration"));
@@ -233,7 +238,7 @@ TEST_CASE("serve: X-API-Key: 401 without or with a wrong key, both rotation keys
   CHECK(c2.request("GET", "/metrics", "", {{"X-API-Key", "k1"}}).status == 200);
 }
 
-TEST_CASE("serve: a body over max_body_kb is 413 before it is read; headers over the limit 431") {
+TEST_CASE("serve: a body over max_body_kb is 413 before it is read, headers over the limit 431") {
   const auto config = write_config("limits", "limits:\n  max_body_kb: 4\n");
   ServerProcess server({"--config", config.string(), "--jobs", "1"});
   REQUIRE(server.ready());

@@ -121,12 +121,11 @@ BuildOutcome build_generation(const ServerConfig& config, unsigned workers, std:
   for (const auto& issue : g->engines.front()->load_issues()) out.errors.push_back(issue.source + ": " + issue.message);
   if (!out.errors.empty()) return out;
   for (const auto& t : g->engines.front()->types()) g->types.insert(t.name);
-  if (config.dedupe.window_seconds > 0) {
-    const bool same = carry && carry->limits().window_seconds == config.dedupe.window_seconds &&
-                      carry->limits().max_entries == config.dedupe.max_entries;
-    g->references = same ? std::move(carry)
-                         : std::make_shared<ReferenceWindow>(ReferenceWindow::Limits{config.dedupe.window_seconds, config.dedupe.max_entries});
-  }
+  // Always a window, even with dedupe off (one that remembers nothing): without one the engine
+  // would fall back to its run-scope memory, which grows for the process's lifetime.
+  const ReferenceWindow::Limits limits{config.dedupe.window_seconds, config.dedupe.window_seconds > 0 ? config.dedupe.max_entries : 0};
+  const bool same = carry && carry->limits().window_seconds == limits.window_seconds && carry->limits().max_entries == limits.max_entries;
+  g->references = same ? std::move(carry) : std::make_shared<ReferenceWindow>(limits);
   out.generation = std::move(g);
   return out;
 }

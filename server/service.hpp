@@ -43,7 +43,7 @@ struct Generation {
   std::vector<std::unique_ptr<Engine>> engines;  // one per worker
   std::unordered_set<std::string> types;         // the catalogue, for the validation path
   std::vector<std::string> api_keys;             // empty: no auth
-  std::shared_ptr<ReferenceWindow> references;   // null when dedupe is off
+  std::shared_ptr<ReferenceWindow> references;   // shared by the workers; remembers nothing when dedupe is off
 };
 
 // Builds a generation: every engine loaded in full (plugins, schemas, rules, registry), so a

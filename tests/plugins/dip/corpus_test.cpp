@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "corpus_runner.hpp"
+#include "yaml_json.hpp"
 #include "flowguard/engine.hpp"
 #include "flowguard/json/document.hpp"
 
@@ -81,49 +82,6 @@ void compare(const Value& expected_findings, const flowguard::FileReport& report
 
 // YAML (as Elexon's examples use it) to JSON text: quoted scalars are strings; plain scalars follow
 // the YAML 1.2 core schema (null, booleans, numbers, else strings).
-void to_json(const YAML::Node& n, std::string& out) {
-  switch (n.Type()) {
-    case YAML::NodeType::Null:
-    case YAML::NodeType::Undefined: out += "null"; return;
-    case YAML::NodeType::Sequence: {
-      out += '[';
-      bool first = true;
-      for (const auto& item : n) {
-        if (!first) out += ',';
-        first = false;
-        to_json(item, out);
-      }
-      out += ']';
-      return;
-    }
-    case YAML::NodeType::Map: {
-      out += '{';
-      bool first = true;
-      for (const auto& kv : n) {
-        if (!first) out += ',';
-        first = false;
-        flowguard::json::write_json_string(out, kv.first.Scalar());
-        out += ':';
-        to_json(kv.second, out);
-      }
-      out += '}';
-      return;
-    }
-    case YAML::NodeType::Scalar: {
-      const std::string& s = n.Scalar();
-      if (n.Tag() != "!") {
-        static const std::regex number(R"(^-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][-+]?[0-9]+)?$)");
-        if (s.empty() || s == "null" || s == "~" || s == "Null" || s == "NULL") { out += "null"; return; }
-        if (s == "true" || s == "True" || s == "TRUE") { out += "true"; return; }
-        if (s == "false" || s == "False" || s == "FALSE") { out += "false"; return; }
-        if (std::regex_match(s, number)) { out += s; return; }
-      }
-      flowguard::json::write_json_string(out, s);
-      return;
-    }
-  }
-}
-
 }  // namespace
 
 TEST_CASE("DIP corpus: every payload gives exactly its expected findings") {
@@ -180,7 +138,7 @@ TEST_CASE("DIP official examples: each gives the findings committed in official-
     const YAML::Node example = examples[name];
     REQUIRE(example.IsDefined());
     std::string text;
-    to_json(example["value"], text);
+    flowguard::testing::yaml_to_json(example["value"], text);
     const auto report = engine->check(text, "Examples-unresolved.yaml#/components/examples/" + name, "dip");
     REQUIRE_FALSE(report.input_error);
     compare(*e.find("findings"), report);

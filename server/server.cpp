@@ -31,6 +31,19 @@ std::map<fs::path, std::pair<fs::file_time_type, std::uintmax_t>> fingerprint(co
   return out;
 }
 
+// The headers the rules see (fg.data.headers): what the client says about the message, not how
+// it was carried. Leaving out the transport's (Content-Length differs on every request) lets the
+// engine reuse the headers it built for the previous request of a client; the API key is never
+// passed on.
+bool is_rule_header(beast::string_view name) {
+  static constexpr const char* kTransport[] = {"X-API-Key", "Host", "Content-Length", "Content-Type", "Connection",
+                                               "Keep-Alive", "Transfer-Encoding", "Expect", "Accept", "Accept-Encoding",
+                                               "User-Agent", "TE", "Upgrade", "Proxy-Connection"};
+  for (const char* t : kTransport)
+    if (beast::iequals(name, t)) return false;
+  return true;
+}
+
 HttpResponse json_status(unsigned status, std::string body) {
   HttpResponse r;
   r.status = status;
@@ -174,7 +187,7 @@ void ServerImpl::on_request(const std::shared_ptr<Session>& session, http::reque
   const bool keep_alive = req.keep_alive();
   const std::string_view target(req.target().data(), req.target().size());
   const std::string_view path = path_of(target);
-  const bool get = req.method() == http::verb::get || req.method() == http::verb::head;
+  const bool get = req.method() == http::verb::get;
   const bool post = req.method() == http::verb::post;
   auto answer = [&](Route route, HttpResponse r) {
     metrics_.request(route, r.status, std::chrono::duration<double>(Clock::now() - t0).count());
@@ -235,7 +248,7 @@ void ServerImpl::on_request(const std::shared_ptr<Session>& session, http::reque
   request->target = std::string(target);
   request->api_key = std::string(api_key);
   for (const auto& field : req)
-    if (!beast::iequals(field.name_string(), "X-API-Key"))  // the rules need no credentials
+    if (is_rule_header(field.name_string()))
       request->headers.emplace_back(std::string(field.name_string()), std::string(field.value()));
   request->body = std::move(req.body());
   const bool submitted = pool_->try_submit([this, session, request, generation, route, keep_alive, t0](unsigned worker) {

@@ -413,6 +413,7 @@ struct Engine::Impl {
   FileReport stream(std::istream& in, std::string_view source_name, std::string_view type_hint, bool ndjson,
                     const Call& call);
 
+  std::unordered_set<std::string> ensured_rule_sets;
   void load_rule_dir(const fs::path& dir, bool must_exist) {
     const auto key = canonical_or_self(dir);
     if (!loaded_rule_dirs.insert(key).second) return;
@@ -426,7 +427,9 @@ struct Engine::Impl {
   }
 
   void ensure_rule_set(const TypeEntry& type) {
-    if (type.rule_set.empty()) return;
+    // Once per rule set: the directory lookups below resolve paths (syscalls), and a server asks
+    // on every request.
+    if (type.rule_set.empty() || !ensured_rule_sets.insert(type.rule_set).second) return;
     for (const auto& root : rule_roots) load_rule_dir(root / type.rule_set, false);
   }
 

@@ -59,6 +59,16 @@ std::vector<std::string> finding_lines(const flowguard::FileReport& report) {
   return out;
 }
 
+// A rule folder with one DFS document rule that takes a while (well within its instruction
+// budget), to keep a worker busy.
+fs::path slow_rule_dir(const std::string& name, long iterations) {
+  const fs::path rules = scratch_dir(name);
+  write_file(rules / "slow.lua", "return { { id = \"TEST-SLOW\", severity = \"info\", description = \"takes a while\", spec = \"test\", "
+                                 "types = { \"dfs.*\" }, document = function(records, report) local x = 0 for i = 1, " +
+                                     std::to_string(iterations) + " do x = x + i end end } }");
+  return rules;
+}
+
 fs::path write_config(const std::string& name, const std::string& yaml) {
   const fs::path dir = scratch_dir(name);
   write_file(dir / "flowguard.yaml", yaml);
@@ -353,10 +363,7 @@ TEST_CASE("serve: a slow client is cut off at request_timeout_ms, an idle keep-a
 }
 
 TEST_CASE("serve: beyond max_in_flight requests are answered 503 with Retry-After at once, never queued without bound") {
-  const fs::path rules = scratch_dir("slow-rules");
-  // A rule that takes a while (well within its instruction budget) keeps the one worker busy.
-  write_file(rules / "slow.lua", R"(return { { id = "TEST-SLOW", severity = "info", description = "takes a while", spec = "test", types = { "dfs.*" },
-    document = function(records, report) local x = 0 for i = 1, 4000000 do x = x + i end end } })");
+  const fs::path rules = slow_rule_dir("slow-rules", 4'000'000);
   const auto config = write_config("overload", "jobs: 1\nrules: " + rules.string() + "\nlimits:\n  max_in_flight: 2\n");
   ServerProcess server({"--config", config.string()});
   INFO(server.log());
@@ -465,9 +472,7 @@ TEST_CASE("serve: a changed rule file or SIGHUP reloads, a broken config is refu
 }
 
 TEST_CASE("serve: SIGTERM stops accepting, finishes the request in flight and exits 0") {
-  const fs::path rules = scratch_dir("drain-rules");
-  write_file(rules / "slow.lua", R"(return { { id = "TEST-SLOW", severity = "info", description = "takes a while", spec = "test", types = { "dfs.*" },
-    document = function(records, report) local x = 0 for i = 1, 6000000 do x = x + i end end } })");
+  const fs::path rules = slow_rule_dir("drain-rules", 6'000'000);
   const auto config = write_config("drain", "jobs: 1\nrules: " + rules.string() + "\n");
   ServerProcess server({"--config", config.string()});
   REQUIRE(server.ready());

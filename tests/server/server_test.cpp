@@ -389,6 +389,33 @@ TEST_CASE("serve: beyond max_in_flight requests are answered 503 with Retry-Afte
   CHECK_FALSE(std::regex_search(metrics, std::regex("flowguard_rejected_for_load_total 0\n")));
 }
 
+TEST_CASE("serve: hundreds of idle keep-alive connections do not stall a request, max_connections refuses the excess") {
+  const auto config = write_config("connections", "jobs: 1\nlimits:\n  max_connections: 300\n");
+  ServerProcess server({"--config", config.string()});
+  REQUIRE(server.ready());
+  boost::asio::io_context ioc;
+  std::vector<boost::asio::ip::tcp::socket> idle;
+  for (int i = 0; i < 299; ++i) {
+    idle.emplace_back(ioc);
+    boost::system::error_code ec;
+    idle.back().connect({boost::asio::ip::make_address("127.0.0.1"), server.port()}, ec);
+    REQUIRE_FALSE(ec);
+  }
+  // The server counts a connection once it has accepted it: wait until all are in.
+  HttpClient client(server.port());
+  CHECK(eventually([&] { return client.request("GET", "/metrics").body.find("flowguard_connections_open 300") != std::string::npos; },
+                   std::chrono::seconds(10)));
+  const auto start = std::chrono::steady_clock::now();
+  CHECK(client.request("POST", "/v1/check", slurp(kSource / "examples/dfs/bid-submission.json")).status == 200);
+  CHECK(std::chrono::steady_clock::now() - start < std::chrono::seconds(1));
+  // One more is the 301st: refused at once with 503, not queued.
+  CHECK_THAT(raw_exchange(server.port(), "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n", std::chrono::milliseconds(3000)),
+             Catch::StartsWith("HTTP/1.1 503"));
+  idle.clear();
+  CHECK(eventually([&] { return client.request("GET", "/metrics").body.find("flowguard_connections_open 1\n") != std::string::npos; },
+                   std::chrono::seconds(10)));
+}
+
 TEST_CASE("serve: a Lua rule that hits its budget fails that request's rule, not the server") {
   const fs::path rules = scratch_dir("runaway-rules");
   write_file(rules / "runaway.lua", R"(return { { id = "TEST-RUNAWAY", severity = "error", description = "never ends", spec = "test", types = { "dfs.bid-submission" },

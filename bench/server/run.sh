@@ -15,7 +15,11 @@
 #                    JavaScript on one thread, so single-process fastify is measured too
 #   --soak S         then run flowguard for S seconds at half its peak rate with unique references,
 #                    sampling its RSS (VmRSS) every 10 s, and say whether it stays flat (default 0: no soak)
-#   --fg-config FILE flowguard serve --config FILE (e.g. one with "registry: default")
+#   --soak-no-dedupe then soak a flowguard serve with dedupe.window_seconds: 0 too, at the same rate
+#                    (tells a leak from the duplicate-reference window filling up)
+#   --fg-config FILE flowguard serve --config FILE
+#   --fg-registry R  also measure a second flowguard serve with --registry R (a registry YAML or
+#                    "default": the DIP market rules too), as flowguard-registry
 #   --repeat-refs    send the request files as they are (default: every request gets unique
 #                    senderUniqueReferences, wrk.lua unique=1, for every server alike)
 #   --build          cmake --build build --target flowguard_cli first (default: only check that
@@ -38,6 +42,7 @@ BUILD=${FLOWGUARD_BUILD_DIR:-$ROOT/build}
 FG=$BUILD/bin/flowguard
 OUT=$ROOT/bench/out/server
 NPROC=$(nproc)
+ORIG_ARGS="$*"
 DURATION=10
 CONNECTIONS=32
 THREADS=1
@@ -46,6 +51,8 @@ SOAK=0
 JOBS=$NPROC
 WORKERS=
 FG_CONFIG=
+FG_REGISTRY=
+SOAK_NO_DEDUPE=0
 UNIQUE=1
 BUILD_STEP=0
 while [[ $# -gt 0 ]]; do
@@ -58,10 +65,12 @@ while [[ $# -gt 0 ]]; do
     --jobs) JOBS=$2; shift 2 ;;
     --workers) WORKERS=$2; shift 2 ;;
     --fg-config) FG_CONFIG=$2; shift 2 ;;
+    --fg-registry) FG_REGISTRY=$2; shift 2 ;;
+    --soak-no-dedupe) SOAK_NO_DEDUPE=1; shift ;;
     --repeat-refs) UNIQUE=0; shift ;;
     --build) BUILD_STEP=1; shift ;;
     --no-build) BUILD_STEP=0; shift ;;
-    -h|--help) sed -n '2,32p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,36p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "run.sh: unknown argument $1 (see --help)" >&2; exit 2 ;;
   esac
 done
@@ -73,7 +82,7 @@ done
 [[ -z $FG_CONFIG || -f $FG_CONFIG ]] || { echo "run.sh: --fg-config $FG_CONFIG is not a file" >&2; exit 2; }
 say() { printf '\n== %s\n' "$*" >&2; }
 
-for tool in node npm wrk python3 curl; do
+for tool in node npm wrk python3 curl /usr/bin/time; do
   command -v "$tool" >/dev/null || { echo "run.sh: $tool is needed (wrk: apt-get install -y wrk)" >&2; exit 1; }
 done
 
@@ -175,21 +184,28 @@ start_fastify() {
   wait_ready "$name" "${PID[$name]}" "$port"
   SERVERS+=("$name")
 }
+# start_flowguard NAME [ARG...]: flowguard serve on a free port, with the extra arguments
 start_flowguard() {
-  local port args
+  local name=$1 port args
+  shift
   port=$(free_port)
   args=(serve --listen "127.0.0.1:$port" --jobs "$JOBS")
   [[ -n $FG_CONFIG ]] && args+=(--config "$FG_CONFIG")
+  args+=("$@")
   say "starting: $FG ${args[*]}"
-  "$FG" "${args[@]}" >"$OUT/flowguard.log" 2>&1 &
-  PID[flowguard]=$!; PIDS+=("$!"); PORT[flowguard]=$port
-  if wait_ready flowguard "${PID[flowguard]}" "$port"; then SERVERS+=(flowguard); else FG_OK=0; FG_WHY="flowguard serve did not become ready (see $OUT/flowguard.log)"; fi
+  "$FG" "${args[@]}" >"$OUT/$name.log" 2>&1 &
+  PID[$name]=$!; PIDS+=("$!"); PORT[$name]=$port
+  if wait_ready "$name" "${PID[$name]}" "$port"; then SERVERS+=("$name")
+  elif [[ $name == flowguard ]]; then FG_OK=0; FG_WHY="flowguard serve did not become ready (see $OUT/flowguard.log)"; fi
 }
 
 say "starting the servers (fastify: compiling 146 schemas per process takes a few seconds)"
 start_fastify fastify 1
 (( WORKERS > 1 )) && start_fastify "fastify-x$WORKERS" "$WORKERS"
-[[ $FG_OK == 1 ]] && start_flowguard
+if [[ $FG_OK == 1 ]]; then
+  start_flowguard flowguard
+  [[ -n $FG_REGISTRY && $FG_OK == 1 ]] && start_flowguard flowguard-registry --registry "$FG_REGISTRY"
+fi
 
 alive() { kill -0 "${PID[$1]}" 2>/dev/null; }
 crashed() {
@@ -218,7 +234,8 @@ run_wrk() {
   load=$(cut -d' ' -f1-3 /proc/loadavg)
   m0=$(machine_busy)
   c0=$(cpu_ticks "${PID[$s]}")
-  out=$(timeout $((dur + 60)) wrk -t "$THREADS" -c "$CONNECTIONS" -d "${dur}s" --timeout 10s --latency \
+  rm -f "$OUT/wrk.time"
+  out=$(timeout $((dur + 60)) /usr/bin/time -f '%U %S' -o "$OUT/wrk.time" wrk -t "$THREADS" -c "$CONNECTIONS" -d "${dur}s" --timeout 10s --latency \
           -s "$HERE/wrk.lua" "http://127.0.0.1:${PORT[$s]}" -- \
           dir="$OUT" list="$list" threads="$THREADS" unique="$UNIQUE" nonce="$nonce" rate="$rate" \
           expect="$expect" label="$s" 2>"$OUT/wrk.stderr") || { echo "run.sh: wrk failed against $s:" >&2; cat "$OUT/wrk.stderr" >&2; }
@@ -232,7 +249,7 @@ run_wrk() {
   line=$(grep '^wrkjson ' <<<"$out" | head -n1 || true)
   if [[ -z $line ]]; then echo "run.sh: no result from wrk against $s" >&2; alive "$s" || crashed "$s"; return 1; fi
   line=${line#wrkjson }
-  echo "{\"run\":\"$RUN_ID\",\"kind\":\"$kind\",\"server\":\"$s\",\"list\":\"$list\",\"round\":$round,\"expect\":$expect,\"connections\":$CONNECTIONS,\"cpu_s\":$(python3 -c "print(round(($c1 - $c0) / $(getconf CLK_TCK), 3))"),\"rss_kib\":$rss,\"unique\":$UNIQUE,\"loadavg_before\":\"$load\",\"machine_cpu_s\":$(python3 -c "print(round(($m1 - $m0) / $(getconf CLK_TCK), 3))"),\"wrk\":$line}" >> "$MEAS"
+  echo "{\"run\":\"$RUN_ID\",\"kind\":\"$kind\",\"server\":\"$s\",\"list\":\"$list\",\"round\":$round,\"expect\":$expect,\"connections\":$CONNECTIONS,\"cpu_s\":$(python3 -c "print(round(($c1 - $c0) / $(getconf CLK_TCK), 3))"),\"rss_kib\":$rss,\"unique\":$UNIQUE,\"loadavg_before\":\"$load\",\"machine_cpu_s\":$(python3 -c "print(round(($m1 - $m0) / $(getconf CLK_TCK), 3))"),\"wrk_cpu_s\":$(awk 'END {print ($1 + $2) + 0}' "$OUT/wrk.time" 2>/dev/null || echo 0),\"wrk\":$line}" >> "$MEAS"
   python3 - "$line" "$s" "$list" "$kind" <<'PY' >&2
 import json, sys
 w = json.loads(sys.argv[1])
@@ -291,38 +308,54 @@ for s in "${SERVERS[@]}"; do
   run_wrk "$s" valid "$DURATION" half 0 "${HALF[$s]}" || true
 done
 
-SOAK_SERVER=
-if (( SOAK > 0 )); then
-  if [[ $FG_OK == 1 ]] && alive flowguard && [[ -n ${HALF[flowguard]:-} ]]; then SOAK_SERVER=flowguard
-  else SOAK_SERVER=fastify; say "no flowguard serve: the soak runs against fastify instead"; fi
-  s=$SOAK_SERVER
-  rate=${HALF[$s]:-0}
-  say "soak: $s for $SOAK s at $rate req/s (half its peak), unique references, VmRSS every 10 s"
-  SAMPLES=$OUT/soak-rss.tsv
-  printf 't_s\trss_kib\n' > "$SAMPLES"
+# soak_one SERVER RATE: SERVER at RATE req/s for SOAK s, VmRSS every 10 s
+soak_one() {
+  local s=$1 rate=$2 samples=$OUT/soak-rss.$1.tsv sampler
+  say "soak: $s for $SOAK s at $rate req/s, unique references, VmRSS every 10 s"
+  printf 't_s\trss_kib\n' > "$samples"
   ( t0=$SECONDS
     while kill -0 "${PID[$s]}" 2>/dev/null && (( SECONDS - t0 <= SOAK + 5 )); do
-      printf '%d\t%d\n' $((SECONDS - t0)) "$(rss_tree_kib "${PID[$s]}")" >> "$SAMPLES"
+      printf '%d\t%d\n' $((SECONDS - t0)) "$(rss_tree_kib "${PID[$s]}")" >> "$samples"
       sleep 10
     done ) &
-  SAMPLER=$!; PIDS+=("$SAMPLER")
+  sampler=$!; PIDS+=("$sampler")
   run_wrk "$s" valid "$SOAK" soak 0 "$rate" || true
-  kill "$SAMPLER" 2>/dev/null || true
-  wait "$SAMPLER" 2>/dev/null || true
-  printf '%d\t%d\n' $((SOAK + 1)) "$(rss_tree_kib "${PID[$s]}")" >> "$SAMPLES"   # just after the load
-  python3 - "$SAMPLES" "$RUN_ID" "$s" "$rate" "$SOAK" >> "$MEAS" <<'PY'
+  kill "$sampler" 2>/dev/null || true
+  wait "$sampler" 2>/dev/null || true
+  alive "$s" && printf '%d\t%d\n' $((SOAK + 1)) "$(rss_tree_kib "${PID[$s]}")" >> "$samples"   # just after the load
+  python3 - "$samples" "$RUN_ID" "$s" "$rate" "$SOAK" >> "$MEAS" <<'PY'
 import json, sys
 rows = [l.split("\t") for l in open(sys.argv[1]).read().split("\n")[1:] if l.strip()]
 series = [[int(t), int(k)] for t, k in rows]
 print(json.dumps({"run": sys.argv[2], "kind": "soak-rss", "server": sys.argv[3], "rate": int(sys.argv[4]),
                   "seconds": int(sys.argv[5]), "series_kib": series}))
 PY
+}
+if (( SOAK > 0 )); then
+  if [[ $FG_OK == 1 ]] && alive flowguard && [[ -n ${HALF[flowguard]:-} ]]; then
+    soak_one flowguard "${HALF[flowguard]}"
+    if [[ $SOAK_NO_DEDUPE == 1 ]]; then
+      # The same rate against a flowguard serve whose duplicate-reference window is off, to tell a
+      # leak from the window filling up (it keeps up to dedupe.max_entries references).
+      if [[ -n $FG_CONFIG ]]; then
+        say "--soak-no-dedupe: skipped (it writes its own config; --fg-config was given)"
+      else
+        printf '# written by bench/server/run.sh --soak-no-dedupe\ndedupe:\n  window_seconds: 0\n' > "$OUT/fg-nodedupe.yaml"
+        FG_CONFIG=$OUT/fg-nodedupe.yaml start_flowguard flowguard-nodedupe
+        FG_CONFIG=
+        alive flowguard-nodedupe 2>/dev/null && soak_one flowguard-nodedupe "${HALF[flowguard]}"
+      fi
+    fi
+  else
+    say "no flowguard serve: the soak runs against fastify instead"
+    [[ -n ${HALF[fastify]:-} ]] && soak_one fastify "${HALF[fastify]}"
+  fi
 fi
 
 say "report"
-python3 - "$MEAS" "$RUN_ID" "$OUT/results.md" "$FG_OK" "${FG_WHY:-}" "$NPROC" "$JOBS" "$WORKERS" "$THREADS" "$CONNECTIONS" "$DURATION" "$ROUNDS" "$UNIQUE" "${FG_CONFIG:-}" <<'PY'
+python3 - "$MEAS" "$RUN_ID" "$OUT/results.md" "$FG_OK" "${FG_WHY:-}" "$NPROC" "$JOBS" "$WORKERS" "$THREADS" "$CONNECTIONS" "$DURATION" "$ROUNDS" "$UNIQUE" "${FG_CONFIG:-}" "${FG_REGISTRY:-}" "$ORIG_ARGS" <<'PY'
 import json, sys, platform, subprocess, statistics
-meas, run, results, fg_ok, fg_why, nproc, jobs, workers, threads, conns, dur, rounds, unique, fg_config = sys.argv[1:]
+meas, run, results, fg_ok, fg_why, nproc, jobs, workers, threads, conns, dur, rounds, unique, fg_config, fg_registry, orig_args = sys.argv[1:]
 rows = [r for r in map(json.loads, open(meas)) if r.get("run") == run]
 servers = []
 for r in rows:
@@ -348,11 +381,16 @@ except Exception: pass
 L = []
 L.append(f"## {run}: flowguard serve vs fastify + ajv")
 L.append("")
+L.append(f"`bench/server/run.sh {orig_args}`".replace(" `", "`"))
+L.append("")
 L.append(f"Machine: {nproc} cores ({cpu}), wrk 4.1 on the same cores; {threads} wrk thread(s), {conns} keep-alive connections, "
          f"{dur} s per run, {rounds} alternating rounds; one DIP message per request, the 146 variants in turn; "
          f"{'unique senderUniqueReferences per request' if unique == '1' else 'request files sent as they are'}. "
          f"flowguard serve --jobs {jobs}{' --config ' + fg_config if fg_config else ''}; fastify = one node process"
-         + (f", fastify-x{workers} = node:cluster with {workers} workers" if int(workers) > 1 else "") + ". Rates: the median round; ratio: the median of the rounds' own ratios (range).")
+         + (f", fastify-x{workers} = node:cluster with {workers} workers" if int(workers) > 1 else "")
+         + (f", flowguard-registry = flowguard serve --registry {fg_registry}" if fg_registry else "")
+         + ". fastify checks the schema only; flowguard serve checks the schema and runs the DIP rules (it has no schema-only mode)"
+         + (", flowguard-registry the market-registry rules too" if fg_registry else "") + ". Rates: the median round; ratio: the median of the rounds' own ratios (range).")
 idle = [r for r in rows if r.get("kind") == "idle"]
 if idle:
     L.append("")
@@ -367,7 +405,7 @@ if probes:
     L.append("Probe (every request once; valid must answer 201, faulty 400): " + "; ".join(
         f"{p['server']}: valid {p['probe']['valid']}, faulty {p['probe']['faulty']}, wrong {p['probe']['wrong']}" for p in probes))
 L.append("")
-L.append("| requests | server | req/s | p50 ms | p99 ms | max ms | server CPU ms / 1k req | server / machine CPU (cores) | statuses (all rounds) | socket errors |")
+L.append("| requests | server | req/s | p50 ms | p99 ms | max ms | server CPU ms / 1k req | cores: server / wrk / rest | statuses (all rounds) | socket errors |")
 L.append("|---|---|---|---|---|---|---|---|---|---|")
 for lst in ("valid", "faulty"):
     for s in servers:
@@ -377,22 +415,29 @@ for lst in ("valid", "faulty"):
         cpu_per_k = med([r["cpu_s"] * 1e6 / max(1, r["wrk"]["requests"]) for r in rs])
         d = m["wrk"]["duration_s"]
         L.append(f"| {lst} | {s} | {fmt_rate(m['wrk']['rps'])} | {fmt_ms(m['wrk']['p50_ms'])} | {fmt_ms(m['wrk']['p99_ms'])} | "
-                 f"{m['wrk']['max_ms']:.1f} | {cpu_per_k:.1f} | {m['cpu_s'] / d:.2f} / {m.get('machine_cpu_s', 0) / d:.2f} | {statuses(rs)} | {sock_errors(rs)} |")
+                 f"{m['wrk']['max_ms']:.1f} | {cpu_per_k:.1f} | {m['cpu_s'] / d:.2f} / {m.get('wrk_cpu_s', 0) / d:.2f} / {max(0.0, m.get('machine_cpu_s', 0) - m['cpu_s'] - m.get('wrk_cpu_s', 0)) / d:.2f} | {statuses(rs)} | {sock_errors(rs)} |")
 L.append("")
 L.append("Server CPU: user + system time of the server's processes during the run (the fairer measure here: wrk and the "
-         "kernel's loopback work share the same cores); machine CPU: all busy time during the run.")
-if "flowguard" in servers:
+         "kernel's loopback work share the same cores); wrk: the load generator's own; rest: the machine's other busy time "
+         "during the run (interrupts, and any other process: more than ~0.1 means something else was running).")
+fgs = [s for s in servers if s.startswith("flowguard")]
+if fgs:
     L.append("")
-    L.append("| requests | flowguard vs | ratio (req/s) | range | rounds |")
-    L.append("|---|---|---|---|---|")
+    L.append("| requests | server | vs | ratio (req/s) | range | ratio (server CPU per request, lower is better) | rounds |")
+    L.append("|---|---|---|---|---|---|---|")
     for lst in ("valid", "faulty"):
-        f = {r["round"]: r["wrk"]["rps"] for r in runs("peak", "flowguard", lst)}
-        for s in servers:
-            if s == "flowguard": continue
-            a = {r["round"]: r["wrk"]["rps"] for r in runs("peak", s, lst)}
-            rs = sorted(f[k] / a[k] for k in f if k in a and a[k] > 0)
-            if rs:
-                L.append(f"| {lst} | {s} | {rs[len(rs)//2]:.2f}x | {rs[0]:.2f}–{rs[-1]:.2f}x | {len(rs)} |")
+        for fg in fgs:
+            f = {r["round"]: r for r in runs("peak", fg, lst)}
+            for s in servers:
+                if s.startswith("flowguard"): continue
+                a = {r["round"]: r for r in runs("peak", s, lst)}
+                ks = [k for k in f if k in a and a[k]["wrk"]["rps"] > 0]
+                rs = sorted(f[k]["wrk"]["rps"] / a[k]["wrk"]["rps"] for k in ks)
+                cpr = lambda r: r["cpu_s"] / max(1, r["wrk"]["requests"])
+                cs = sorted(cpr(f[k]) / cpr(a[k]) for k in ks if cpr(a[k]) > 0)
+                if rs:
+                    L.append(f"| {lst} | {fg} | {s} | {rs[len(rs)//2]:.2f}x | {rs[0]:.2f}–{rs[-1]:.2f}x | "
+                             f"{(f'{cs[len(cs)//2]:.2f}x' if cs else '—')} | {len(rs)} |")
 half = [r for r in rows if r.get("kind") == "half"]
 if half:
     L.append("")
@@ -404,10 +449,10 @@ if half:
         w = r["wrk"]
         L.append(f"| {r['server']} | {fmt_rate(float(w['rate_target']))} | {fmt_rate(w['rps'])} | {fmt_ms(w['p50_ms'])} | {fmt_ms(w['p90_ms'])} | "
                  f"{fmt_ms(w['p99_ms'])} | {fmt_ms(w['p999_ms'])} | {w['max_ms']:.1f} | {statuses([r])} |")
-soak = [r for r in rows if r.get("kind") == "soak"]
-rss = [r for r in rows if r.get("kind") == "soak-rss"]
-if soak and rss:
-    w, sr = soak[0]["wrk"], rss[0]
+for sr in [r for r in rows if r.get("kind") == "soak-rss"]:
+    soak = [r for r in rows if r.get("kind") == "soak" and r.get("server") == sr["server"]]
+    if not soak: continue
+    w = soak[0]["wrk"]
     series = sr["series_kib"]
     L.append("")
     L.append(f"Soak: {sr['server']} for {sr['seconds']} s at {sr['rate']:,} req/s target (achieved {w['rps']:,.0f}), "
@@ -415,7 +460,7 @@ if soak and rss:
     L.append("")
     L.append("VmRSS (KiB) at t s: " + ", ".join(f"{t}: {k:,}" for t, k in series))
     # Flat: after the first 10 s (warm), the last sample is within max(2 MiB, 3%) of the first warm one,
-    # and the least-squares slope over the warm samples is under 1 MiB/min.
+    # and (over 30 s or more) the least-squares slope over the warm samples is under 1 MiB/min.
     warm = [(t, k) for t, k in series if t >= 10] or series
     verdict = "not enough samples"
     if len(warm) >= 2:
@@ -424,12 +469,12 @@ if soak and rss:
         slope = (sum((t - mt) * (k - mk) for t, k in warm) / den) * 60 if den else 0.0  # KiB/min
         growth = warm[-1][1] - warm[0][1]
         span = warm[-1][0] - warm[0][0]
-        # the slope is only judged over 30 s or more of warm samples: over a few seconds it is noise
         flat = growth <= max(2048, 0.03 * warm[0][1]) and (span < 30 or slope < 1024)
+        per_req = growth * 1024 / max(1, w["rps"] * span) if span else 0
         verdict = (f"{'flat' if flat else 'NOT flat'}: {growth:+,} KiB from t={warm[0][0]} s to t={warm[-1][0]} s, "
-                   f"slope {slope:+,.0f} KiB/min over the warm samples")
+                   f"slope {slope:+,.0f} KiB/min over the warm samples (about {per_req:.0f} bytes per request)")
     L.append("")
-    L.append(f"RSS: {verdict}.")
+    L.append(f"RSS ({sr['server']}): {verdict}.")
 crashes = [r for r in rows if r.get("kind") == "crash"]
 for c in crashes:
     L.append("")

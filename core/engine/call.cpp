@@ -1,6 +1,8 @@
 #include "call.hpp"
 
+#include "family.hpp"
 #include "files.hpp"
+#include "flowguard/json/writer.hpp"
 #include "flowguard/engine.hpp"
 #include "flowguard/registry/registry.hpp"
 
@@ -8,25 +10,23 @@ namespace flowguard::engine {
 
 namespace {
 
-// fg.data.options: the run options the rules see.
+// fg.data.options: the run options the rules see (the families' own, then the time).
 std::string options_json(const EngineOptions& options, std::string_view now) {
-  std::string text = "{\"flows\":" + std::string(options.flows ? "true" : "false") +
-                     ",\"timestamp_skew_seconds\":" + std::to_string(options.timestamp_skew_seconds) + ",\"now\":";
-  json::write_json_string(text, now);
-  text += "}";
+  std::string text;
+  json::Writer out(text);
+  out.begin_object();
+  for (const Family* family : families()) family->write_run_options(out, options);
+  out.member("now", now).end_object();
   return text;
 }
 
 // fg.data.headers: the request's HTTP headers, in the order given.
 std::string headers_json(const std::vector<std::pair<std::string, std::string>>& headers) {
-  std::string text = "{";
-  for (const auto& [name, value] : headers) {
-    if (text.size() > 1) text += ",";
-    json::write_json_string(text, name);
-    text += ":";
-    json::write_json_string(text, value);
-  }
-  text += "}";
+  std::string text;
+  json::Writer out(text);
+  out.begin_object();
+  for (const auto& [name, value] : headers) out.member(name, value);
+  out.end_object();
   return text;
 }
 

@@ -9,8 +9,7 @@
 
 namespace flowguard::engine {
 
-// What a message says about itself, for the report (step 1 of the split: moves to the family).
-MessageInfo describe_message(const RecordRef& record, const TypeEntry* type);
+class Family;
 
 class DocumentCheck {
  public:
@@ -52,6 +51,7 @@ class DocumentCheck {
   const TypeEntry* type_ = nullptr;  // the single type of a non-message document
   bool message_mode_ = false;
   bool family_signature_ = false;
+  const Family* family_ = nullptr;  // the variants' family (message documents)
   std::unordered_set<std::string> schema_flagged_;
   std::vector<std::pair<std::size_t, Finding>> document_findings_;  // (rule, finding)
 };

@@ -6,10 +6,8 @@
 
 #include "engine_impl.hpp"
 #include "files.hpp"
-#include "flowguard/registry/registry.hpp"
+#include "family.hpp"
 #include "stream_check.hpp"
-#include "document_check.hpp"
-#include <limits>
 
 namespace flowguard {
 namespace fs = std::filesystem;
@@ -23,25 +21,6 @@ lua::Limits rule_limits(const EngineOptions& options) {
   limits.memory_bytes = options.lua_memory_bytes;
   limits.threads = std::max(1u, options.jobs);
   return limits;
-}
-
-// fg.data.registry from --registry (validated against schemas/registry.schema.json, found in the
-// schema directories), or null without one.
-Result<std::shared_ptr<const json::Document>> load_registry(const EngineOptions& options,
-                                                            const std::vector<fs::path>& schema_dirs) {
-  if (options.registry.empty()) return std::shared_ptr<const json::Document>();
-  std::error_code ec;
-  fs::path data_dir;
-  for (const auto& dir : schema_dirs)
-    if (fs::is_regular_file(dir / "registry.schema.json", ec)) {
-      data_dir = dir.parent_path();
-      break;
-    }
-  if (data_dir.empty())
-    return make_error(ErrorCode::kUsage, "--registry: schemas/registry.schema.json was not found in any schema directory");
-  auto registry = registry::load_registry_option(options.registry, data_dir);
-  if (!registry) return make_error(ErrorCode::kUsage, registry.error().message);
-  return std::shared_ptr<const json::Document>(std::move(registry).value());
 }
 
 }  // namespace
@@ -69,15 +48,16 @@ Result<std::unique_ptr<Engine>> Engine::create(const EngineOptions& options) {
   impl.pool->set_rule_roots(defaults.rules);
   impl.pipeline.emplace(impl.options, impl.catalogue, *impl.pool);
 
-  // Data for the rules: run options always, the headers and the market registry when given.
+  // Data for the rules: run options always, the headers when given, and the families' own (the DIP's
+  // market registry).
   if (auto status = impl.calls.init(impl.options); !status) return std::move(status).error();
   const engine::Call& call = impl.calls.engine_call();
   engine::RulePool::SharedData data;
   data.emplace_back("options", call.options);
   if (call.headers) data.emplace_back("headers", call.headers);
-  auto registry = load_registry(impl.options, impl.catalogue.schema_dirs());
-  if (!registry) return std::move(registry).error();
-  if (*registry) data.emplace_back("registry", std::move(registry).value());
+  for (const engine::Family* family : engine::families())
+    if (auto status = family->add_rule_data(impl.options, impl.catalogue.schema_dirs(), data); !status)
+      return std::move(status).error();
   impl.pool->set_shared_data(std::move(data), call);
   for (const auto& dir : options.rule_dirs) impl.pool->load_rule_dir(dir, true);
   if (options.load_all_rules) engine->preload();
@@ -124,33 +104,5 @@ FileReport Engine::check_stream(std::istream& in, std::string_view source_name, 
 }
 
 std::string utc_now(const char* zone) { return engine::utc_text(std::time(nullptr), zone); }
-
-}  // namespace flowguard
-
-// (Step 1 of the split: moves to the DIP family.)
-namespace flowguard {
-
-std::vector<std::string> order_by_sender_timestamp(const std::vector<std::string>& files) {
-  std::vector<std::pair<std::int64_t, std::string>> keyed;
-  std::int64_t last = std::numeric_limits<std::int64_t>::max();
-  for (const auto& file : files) {
-    std::int64_t when = last;
-    if (auto bytes = engine::read_file(file)) {
-      if (auto doc = json::Document::parse(bytes->view())) {
-        const auto messages = engine::locate_messages(doc->root());
-        if (!messages.empty()) {
-          const auto info = engine::describe_message(messages.front(), nullptr);
-          if (info.sender_timestamp)
-            if (auto instant = registry::parse_instant(*info.sender_timestamp)) when = *instant;
-        }
-      }
-    }
-    keyed.emplace_back(when, file);
-  }
-  std::stable_sort(keyed.begin(), keyed.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
-  std::vector<std::string> ordered;
-  for (auto& [when, file] : keyed) ordered.push_back(std::move(file));
-  return ordered;
-}
 
 }  // namespace flowguard

@@ -1,56 +1,10 @@
 // The recognise stage: which type a document is, or for a message family which variant each
 // message is, and the records the later stages check.
-#include <optional>
-
 #include "document_check.hpp"
+#include "family.hpp"
 #include "findings.hpp"
-#include "flowguard/domain/checks.hpp"
 
 namespace flowguard::engine {
-
-namespace {
-
-// The S1 fields of a DIP-style message, looked up ignoring key case (as the DIP does on ingress).
-const json::Value* find_loose(const json::Value* object, std::string_view key) {
-  if (!object || !object->is_object()) return nullptr;
-  if (const json::Value* v = object->find(key)) return v;
-  for (const auto& m : object->members())
-    if (domain::loosely_equal_keys(m.key, key) && m.key.size() == key.size()) return &m.value;
-  return nullptr;
-}
-
-}  // namespace
-
-MessageInfo describe_message(const RecordRef& record, const TypeEntry* type) {
-  MessageInfo info;
-  info.pointer = record.pointer();
-  if (type) info.type = type->name;
-  const json::Value* s1 = find_loose(find_loose(record.value, "CommonBlock"), "S1");
-  if (!s1 || !s1->is_object()) return info;
-  // The five S1 fields in one pass over S1's members, as find_loose finds each: the first exact
-  // key, else the first key of the same length that matches loosely.
-  static constexpr std::string_view kKeys[] = {"senderUniqueReference", "senderCorrelationID", "senderTimestamp",
-                                               "senderDIPID", "DIPConnectionProviderID"};
-  constexpr std::size_t kCount = std::size(kKeys);
-  const json::Value* found[kCount] = {};
-  bool exact[kCount] = {};
-  for (const auto& m : s1->members())
-    for (std::size_t k = 0; k < kCount; ++k) {
-      if (exact[k] || m.key.size() != kKeys[k].size()) continue;
-      if (m.key == kKeys[k]) found[k] = &m.value, exact[k] = true;
-      else if (!found[k] && domain::loosely_equal_keys(m.key, kKeys[k])) found[k] = &m.value;
-    }
-  auto text = [&](std::size_t k) -> std::optional<std::string> {
-    if (found[k] && found[k]->is_string()) return std::string(found[k]->as_string());
-    return std::nullopt;
-  };
-  info.sender_unique_reference = text(0);
-  info.sender_correlation_id = text(1);
-  info.sender_timestamp = text(2);
-  info.sender_dip_id = text(3);
-  info.dcp_dip_id = text(4);
-  return info;
-}
 
 bool DocumentCheck::recognise() {
   if (!gather_candidates()) return false;
@@ -88,14 +42,16 @@ void DocumentCheck::match_messages() {
   // family's first discriminator at all (a DFS batch never has /CommonBlock/S0/interfaceID).
   // A message carrying that field is the family's, even when its values match no variant (it then
   // gets type.unknown-variant naming the closest ones, not type.unrecognised).
-  if (!variants_.empty() && hint_.empty()) {
+  if (variants_.empty()) return;
+  family_ = &family_of(*variants_.front());
+  if (hint_.empty()) {
     const json::Value* first = root_.is_array() ? (root_.size() ? &root_.items()[0] : nullptr) : &root_;
-    if (first && first->is_object() && first->size() == 1 && first->find("payload")) first = first->find("payload");
+    if (first) first = family_->unwrap(*first).message;
     family_signature_ = first && first->is_object() && match_variant_prefix(*first, *variants_.front());
     if (!family_signature_) variants_.clear();
   }
   if (variants_.empty()) return;
-  auto messages = locate_messages(root_);
+  auto messages = locate_messages(root_, *family_);
   std::vector<RecordPlan> message_plans(messages.size());
   bool any = false;
   const VariantIndex& index = p_.catalogue().variant_index(variants_);
@@ -119,7 +75,10 @@ void DocumentCheck::report_messages() {
   bool several = false;
   report_.messages.reserve(records_.size());
   for (std::size_t i = 0; i < records_.size(); ++i) {
-    report_.messages.push_back(describe_message(records_[i], plans_[i].type));
+    MessageInfo& info = report_.messages.emplace_back();
+    info.pointer = records_[i].pointer();
+    if (plans_[i].type) info.type = plans_[i].type->name;
+    family_->describe(*records_[i].value, info);
     if (plans_[i].type) {
       several = several || (single && single != plans_[i].type);
       single = plans_[i].type;

@@ -2,6 +2,7 @@
 
 #include "flowguard/engine.hpp"
 #include "flowguard/json/document.hpp"
+#include "flowguard/json/writer.hpp"
 
 namespace flowguard {
 
@@ -61,53 +62,40 @@ std::string format_text(const std::vector<FileReport>& reports, bool show_notes)
   return out;
 }
 
+namespace {
+
+// One finding of the JSON report (schemas/report.schema.json).
+void write_finding(json::Writer& out, const Finding& f) {
+  out.begin_object().member("rule", f.rule).member("severity", to_string(f.severity)).member("path", f.pointer);
+  out.member("line", f.line).member("column", f.column).member("message", f.message);
+  if (!f.code.empty()) out.member("code", f.code);
+  out.end_object();
+}
+
+void write_file(json::Writer& out, const FileReport& r) {
+  out.begin_object().member("path", r.path).key("type");
+  if (r.type.empty()) out.null();
+  else out.string(r.type);
+  out.member("recognised", r.type_from_content).member("records", r.records);
+  if (r.input_error)
+    out.key("error").begin_object().member("code", to_string(r.input_error->code)).member("message", r.input_error->message).end_object();
+  out.key("findings").begin_array();
+  for (const auto& f : r.findings) write_finding(out, f);
+  out.end_array().member("findings_not_shown", r.findings_not_shown).end_object();
+}
+
+}  // namespace
+
 std::string format_json(const std::vector<FileReport>& reports) {
-  std::string out = "{\"version\":1,\"files\":[";
-  bool first_file = true;
-  for (const auto& r : reports) {
-    if (!first_file) out += ",";
-    first_file = false;
-    out += "{\"path\":";
-    json::write_json_string(out, r.path);
-    out += ",\"type\":";
-    if (r.type.empty()) out += "null";
-    else json::write_json_string(out, r.type);
-    out += ",\"recognised\":";
-    out += r.type_from_content ? "true" : "false";
-    out += ",\"records\":" + std::to_string(r.records);
-    if (r.input_error) {
-      out += ",\"error\":{\"code\":";
-      json::write_json_string(out, to_string(r.input_error->code));
-      out += ",\"message\":";
-      json::write_json_string(out, r.input_error->message);
-      out += "}";
-    }
-    out += ",\"findings\":[";
-    bool first = true;
-    for (const auto& f : r.findings) {
-      if (!first) out += ",";
-      first = false;
-      out += "{\"rule\":";
-      json::write_json_string(out, f.rule);
-      out += ",\"severity\":";
-      json::write_json_string(out, to_string(f.severity));
-      out += ",\"path\":";
-      json::write_json_string(out, f.pointer);
-      out += ",\"line\":" + std::to_string(f.line) + ",\"column\":" + std::to_string(f.column) + ",\"message\":";
-      json::write_json_string(out, f.message);
-      if (!f.code.empty()) {
-        out += ",\"code\":";
-        json::write_json_string(out, f.code);
-      }
-      out += "}";
-    }
-    out += "],\"findings_not_shown\":" + std::to_string(r.findings_not_shown) + "}";
-  }
+  std::string text;
+  json::Writer out(text);
+  out.begin_object().member("version", 1).key("files").begin_array();
+  for (const auto& r : reports) write_file(out, r);
   const Summary s = summarize(reports);
-  out += "],\"summary\":{\"files\":" + std::to_string(s.files) + ",\"records\":" + std::to_string(s.records) +
-         ",\"errors\":" + std::to_string(s.errors) + ",\"warnings\":" + std::to_string(s.warnings) +
-         ",\"infos\":" + std::to_string(s.infos) + "}}\n";
-  return out;
+  out.end_array().key("summary").begin_object().member("files", s.files).member("records", s.records);
+  out.member("errors", s.errors).member("warnings", s.warnings).member("infos", s.infos).end_object().end_object();
+  text += "\n";
+  return text;
 }
 
 }  // namespace flowguard

@@ -113,26 +113,6 @@ std::vector<RecordRef> sample_records(const json::Value& root, const TypeEntry& 
   return sample;
 }
 
-std::vector<RecordRef> locate_messages(const json::Value& root) {
-  std::vector<RecordRef> messages;
-  auto add = [&](const json::Value& item, std::size_t index) {
-    const json::Value* payload = item.is_object() && item.size() == 1 ? item.find("payload") : nullptr;
-    if (payload && payload->is_object()) {
-      messages.push_back({payload, "", index, "/payload"});
-    } else {
-      messages.push_back({&item, "", index, {}});
-    }
-  };
-  if (root.is_array()) {
-    messages.reserve(root.size());
-    std::size_t i = 0;
-    for (const auto& item : root.items()) add(item, i++);
-  } else {
-    add(root, RecordRef::kNoIndex);
-  }
-  return messages;
-}
-
 bool match_variant_prefix(const json::Value& message, const TypeEntry& variant) {
   if (variant.matches.empty()) return false;
   const auto& first = variant.matches.front();

@@ -32,10 +32,6 @@ std::vector<RecordRef> locate_records(const json::Value& root, const TypeEntry& 
 // Up to `limit` records, without their pointers: enough to recognise a type cheaply.
 std::vector<RecordRef> sample_records(const json::Value& root, const TypeEntry& type, std::size_t limit);
 
-// The messages of a document of FG_SHAPE_MESSAGE types: the document itself, or each item of an
-// array, unwrapping a {"payload": {...}} envelope (the DIP submission body) where present.
-std::vector<RecordRef> locate_messages(const json::Value& root);
-
 // The first of `variants` whose discriminators hold on `message` (keys looked up ignoring ASCII
 // case when the variant accepts case-insensitive keys), or nullptr.
 const TypeEntry* match_variant(const json::Value& message, const std::vector<const TypeEntry*>& variants);

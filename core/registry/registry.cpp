@@ -11,6 +11,7 @@
 #include <tuple>
 
 #include "flowguard/json/document.hpp"
+#include "flowguard/json/writer.hpp"
 #include "flowguard/schema/validator.hpp"
 #include "yaml_json.hpp"
 
@@ -378,21 +379,20 @@ bool read_file(const fs::path& file, const schema::CompiledSchema& schema, Parse
   return violations.empty();
 }
 
-// The normalised JSON the rules read.
+// The normalised JSON the rules read: core/json's writer, with the registry's own shapes.
 class JsonOut {
  public:
+  JsonOut() = default;
+  JsonOut(const JsonOut&) = delete;  // the writer appends to this object's text
+  JsonOut& operator=(const JsonOut&) = delete;
+
   std::string text;
-  void key(std::string_view k) {
-    sep();
-    json::write_json_string(text, k);
-    text += ':';
-    fresh_ = true;
-  }
-  void open(char c) { sep(); text += c; fresh_ = true; }
-  void close(char c) { text += c; fresh_ = false; }
-  void string(std::string_view s) { sep(); json::write_json_string(text, s); fresh_ = false; }
-  void number(std::int64_t n) { sep(); text += std::to_string(n); fresh_ = false; }
-  void boolean(bool b) { sep(); text += b ? "true" : "false"; fresh_ = false; }
+  void key(std::string_view k) { w_.key(k); }
+  void open(char c) { c == '{' ? w_.begin_object() : w_.begin_array(); }
+  void close(char c) { c == '}' ? w_.end_object() : w_.end_array(); }
+  void string(std::string_view s) { w_.string(s); }
+  void number(std::int64_t n) { w_.number(n); }
+  void boolean(bool b) { w_.boolean(b); }
   void strings(const std::vector<std::string>& items) {
     open('[');
     for (const auto& s : items) string(s);
@@ -409,11 +409,7 @@ class JsonOut {
   }
 
  private:
-  bool fresh_ = true;
-  void sep() {
-    if (!fresh_ && !text.empty() && text.back() != ':') text += ',';
-    fresh_ = false;
-  }
+  json::Writer w_{text};
 };
 
 std::string normalise(const Model& m, const fs::path& file, const fs::path& default_channels) {

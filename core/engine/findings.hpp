@@ -1,0 +1,46 @@
+// Building findings: from schema violations, from rule reports, and their final order.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <unordered_set>
+#include <utility>
+#include <vector>
+
+#include "flowguard/finding.hpp"
+#include "flowguard/lua/rule_host.hpp"
+#include "flowguard/schema/validator.hpp"
+#include "plugin_host.hpp"
+#include "recognizer.hpp"
+
+namespace flowguard::engine {
+
+Finding make_finding(std::string rule, Severity severity, std::string pointer, std::string message, std::uint64_t offset,
+                     std::string code = {});
+
+// `message` followed by " [spec]" when the rule names its source.
+std::string with_spec(std::string message, const std::string& spec);
+
+// Document order, then rule id and message, so output is stable and reads top to bottom.
+void sort_findings(std::vector<Finding>& findings);
+
+// The pointer of `target` inside `root` (found by address); used for the rare findings that
+// start from a value rather than a path. Depth is bounded by the parser's nesting limit.
+bool pointer_to(const json::Value& root, const json::Value* target, std::string& pointer);
+
+// Schema violations as findings, emptying `violations`. `flagged` collects the pointers of the
+// violations proper (a native check then stays quiet on the same field); a key-case deviation is
+// accepted on ingress (the DIP ignores key case) and is a warning unless exact keys were asked for.
+void add_schema_findings(std::vector<schema::Violation>& violations, const TypeEntry& type, bool strict_keys,
+                         std::vector<Finding>& out, std::unordered_set<std::string>& flagged);
+
+// The pointer and offset a rule's report points at: the field when present, else the record, else
+// the nearest existing ancestor of an explicit pointer.
+std::pair<std::string, std::uint64_t> place_of(const lua::RuleReport& rep, const json::Value& root,
+                                               const std::vector<RecordRef>& records);
+
+// A rule's report as a finding (the rule's severity and code unless the report gives its own).
+Finding rule_finding(const lua::RuleInfo& rule, lua::RuleReport& rep, const json::Value& root,
+                     const std::vector<RecordRef>& records);
+
+}  // namespace flowguard::engine

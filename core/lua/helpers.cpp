@@ -20,21 +20,6 @@ bool string_arg(lua_State* L, int i, std::string_view& out) {
   return true;
 }
 
-int fg_is_mpan(lua_State* L) {
-  std::string_view s;
-  lua_pushboolean(L, string_arg(L, 1, s) && domain::is_mpan_core(s));
-  return 1;
-}
-
-int fg_mpan_check_digit(lua_State* L) {
-  std::string_view s;
-  if (!string_arg(L, 1, s)) return 0;
-  const auto digit = domain::mpan_check_digit(s);
-  if (!digit) return 0;
-  lua_pushinteger(L, *digit);
-  return 1;
-}
-
 int push_date(lua_State* L, const std::optional<domain::Date>& d) {
   if (!d) return 0;
   lua_pushinteger(L, d->year);
@@ -427,6 +412,23 @@ void read_table_form(lua_State* L, HostState* h, ReportArgs& a) {
 }
 
 }  // namespace
+
+// Shared with flowguard.mpan (modules.cpp), which offers the same two as is_core/check_digit.
+int fg_is_mpan(lua_State* L) {
+  std::string_view s;
+  lua_pushboolean(L, string_arg(L, 1, s) && domain::is_mpan_core(s));
+  return 1;
+}
+
+int fg_mpan_check_digit(lua_State* L) {
+  std::string_view s;
+  if (!string_arg(L, 1, s)) return 0;
+  const auto digit = domain::mpan_check_digit(s);
+  if (!digit) return 0;
+  lua_pushinteger(L, *digit);
+  return 1;
+}
+
 
 int report_function(lua_State* L) {
   HostState* h = host(L);

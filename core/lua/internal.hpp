@@ -196,5 +196,7 @@ void push_fg_table(lua_State* L);
 void push_data_proxy(lua_State* L);
 inline constexpr const char* kDataTable = "flowguard.data";
 int report_function(lua_State* L);
+int fg_is_mpan(lua_State* L);           // fg.is_mpan, also flowguard.mpan.is_core
+int fg_mpan_check_digit(lua_State* L);  // fg.mpan_check_digit, also flowguard.mpan.check_digit
 
 }  // namespace flowguard::lua::detail

@@ -389,21 +389,6 @@ int dates_gb_offset(lua_State* L) {
 // ---------------------------------------------------------------------------------------------
 // flowguard.mpan
 
-int mpan_is_core(lua_State* L) {
-  std::string_view s;
-  lua_pushboolean(L, string_arg(L, 1, s) && domain::is_mpan_core(s));
-  return 1;
-}
-
-int mpan_check_digit(lua_State* L) {
-  std::string_view s;
-  if (!string_arg(L, 1, s)) return 0;
-  const auto digit = domain::mpan_check_digit(s);
-  if (!digit) return 0;
-  lua_pushinteger(L, *digit);
-  return 1;
-}
-
 // mpan.number(v): an integer, or a float with an integral value, as an integer; else nil.
 int mpan_number(lua_State* L) {
   if (lua_type(L, 1) != LUA_TNUMBER) return 0;
@@ -696,8 +681,8 @@ const luaL_Reg kDates[] = {{"utc_seconds", dates_utc_seconds},
                            {"hhmm", dates_hhmm},
                            {"gb_offset", dates_gb_offset},
                            {nullptr, nullptr}};
-const luaL_Reg kMpan[] = {{"is_core", mpan_is_core},
-                          {"check_digit", mpan_check_digit},
+const luaL_Reg kMpan[] = {{"is_core", fg_is_mpan},
+                          {"check_digit", fg_mpan_check_digit},
                           {"number", mpan_number},
                           {"digits", mpan_digits},
                           {nullptr, nullptr}};

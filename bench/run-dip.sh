@@ -68,10 +68,14 @@ for ((round = 1; round <= ROUNDS; round++)); do
 done
 say "flowguard: schema + rules"
 "$ENGINE" --type dip --fresh-dip-references --iterations "$ITER" --warmup "$WARMUP" "${FILES[@]}" | grep '^{' >> "$MEAS"
+say "flowguard: schema + rules + registry (--registry default: the policy rules run, as in a server started with it)"
+"$ENGINE" --type dip --fresh-dip-references --registry default --iterations "$ITER" --warmup "$WARMUP" "${FILES[@]}" | grep '^{' >> "$MEAS"
 
 python3 - "$MEAS" "$OUT/results-dip.md" "$RECORDS" "$ITER" <<'PY'
 import json, os, sys
 rows = [json.loads(l) for l in open(sys.argv[1]) if l.strip()]
+for r in rows:
+    if r.get("registry"): r["mode"] += "+registry"
 def get_all(tool, mode, inp):
     return [r for r in rows if r["tool"] == tool and r["mode"] == mode and os.path.basename(r["file"]) == f"dip.{inp}.json"]
 def get(tool, mode, inp):
@@ -91,9 +95,10 @@ for inp in ("valid", "faulty"):
     ratio = f"{rs[len(rs) // 2]:.2f}x" if rs else "—"
     spread = f"{rs[0]:.2f}–{rs[-1]:.2f}x" if len(rs) > 1 else "—"
     lines.append(f"| {inp} | schema | {rate(a)} | {rate(f)} | {ratio} | {spread} | {a['failing'] if a else '—'} | {f['findings'] if f else '—'} |")
-    f = get("flowguard", "schema+rules", inp)
-    ratio = f"{f['records_per_s']/a['records_per_s']:.2f}x (vs ajv schema only)" if a and f else "—"
-    lines.append(f"| {inp} | schema+rules | (no DIP rules) | {rate(f)} | {ratio} | — | — | {f['findings'] if f else '—'} |")
+    for mode in ("schema+rules", "schema+rules+registry"):
+        f = get("flowguard", mode, inp)
+        ratio = f"{f['records_per_s']/a['records_per_s']:.2f}x (vs ajv schema only)" if a and f else "—"
+        lines.append(f"| {inp} | {mode} | (no DIP rules) | {rate(f)} | {ratio} | — | — | {f['findings'] if f else '—'} |")
 text = "\n".join(lines) + "\n"
 open(sys.argv[2], "w").write(text)
 print(text)

@@ -25,6 +25,9 @@
 // value (S-...-yyyymmdd-<ref>; bench/dip/generate.js writes "00" there) are set to the check's
 // number in base 36, so each check sees references no earlier check used (for up to 1,296 checks).
 //
+// --registry FILE|default: EngineOptions::registry, so the DIP policy rules run (as `flowguard check
+// --registry` and a server started with --registry do); without it they return at once.
+//
 // --request: each check is a server's, Engine::check(..., CheckRequest): the clock's now, a header
 // that differs per check (X-IDEMPOTENCY-KEY, so fg.data.headers is rebuilt every time: the worst
 // case) and one ReferenceWindow (default limits) for all checks, which MSG1006 consults and an
@@ -115,7 +118,7 @@ std::string json_string(const std::string& s) {
 
 [[noreturn]] void usage(int code) {
   (code ? std::cerr : std::cout)
-      << "usage: fg_bench_engine [--type T] [--schema-only] [--parse-only] [--fresh-dip-references] [--request] [--copy-input] [--iterations K] [--warmup W] [--jobs N] [--plugins DIR] [--schemas DIR] FILE...\n";
+      << "usage: fg_bench_engine [--type T] [--schema-only] [--parse-only] [--fresh-dip-references] [--request] [--copy-input] [--iterations K] [--warmup W] [--jobs N] [--plugins DIR] [--schemas DIR] [--registry FILE|default] FILE...\n";
   std::exit(code);
 }
 
@@ -203,6 +206,7 @@ int main(int argc, char** argv) {
   int iterations = 20, warmup = 3;
   unsigned jobs = 1;
   std::string plugin_dir = FG_BENCH_PLUGIN_DIR, schema_dir = FG_BENCH_SCHEMA_DIR;
+  std::string registry;  // EngineOptions::registry: the DIP policy rules judge against it (a server's --registry)
   std::vector<std::string> files;
   for (int a = 1; a < argc; ++a) {
     const std::string arg = argv[a];
@@ -221,6 +225,7 @@ int main(int argc, char** argv) {
     else if (arg == "--warmup") warmup = std::max(0, std::atoi(value().c_str()));
     else if (arg == "--plugins") plugin_dir = value();
     else if (arg == "--schemas") schema_dir = value();
+    else if (arg == "--registry") registry = value();
     else if (arg == "--help" || arg == "-h") usage(0);
     else if (!arg.empty() && arg[0] == '-') usage(2);
     else files.push_back(arg);
@@ -230,6 +235,7 @@ int main(int argc, char** argv) {
 
   flowguard::EngineOptions options;
   options.jobs = jobs;
+  options.registry = registry;
   if (schema_only) {
     options.use_default_dirs = false;
     options.plugin_dirs = {plugin_dir};
@@ -304,6 +310,7 @@ int main(int argc, char** argv) {
     std::cout << "{\"tool\":\"flowguard\",\"mode\":" << (schema_only ? "\"schema\"" : "\"schema+rules\"")
               << ",\"type\":" << json_string(report.type) << ",\"file\":" << json_string(file)
               << ",\"records\":" << report.records << ",\"bytes\":" << bytes.size() << ",\"jobs\":" << jobs << ",\"request\":" << (per_request ? "true" : "false")
+              << ",\"registry\":" << json_string(registry)
               << ",\"iterations\":" << iterations
               << ",\"median_s\":" << median << ",\"mean_s\":" << timing.mean
               << ",\"min_s\":" << timing.min << ",\"last_stage_ms\":{\"parse\":" << report.times.parse

@@ -87,6 +87,27 @@ int last_sunday(int year, int month) noexcept {
 
 }  // namespace
 
+Date civil_from_days(std::int64_t days) noexcept {
+  // Howard Hinnant's civil_from_days: eras of 400 years, March-based years.
+  const std::int64_t z = days + 719468;
+  const std::int64_t era = (z >= 0 ? z : z - 146096) / 146097;
+  const std::int64_t doe = z - era * 146097;
+  const std::int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+  const std::int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+  const std::int64_t mp = (5 * doy + 2) / 153;
+  const int d = static_cast<int>(doy - (153 * mp + 2) / 5 + 1);
+  const int m = static_cast<int>(mp < 10 ? mp + 3 : mp - 9);
+  return Date{static_cast<int>(yoe + era * 400 + (m <= 2 ? 1 : 0)), m, d};
+}
+
+std::optional<int> gb_clock_offset(std::int64_t days) noexcept {
+  const Date date = civil_from_days(days);
+  const std::int64_t spring = days_from_civil(Date{date.year, 3, last_sunday(date.year, 3)});
+  const std::int64_t autumn = days_from_civil(Date{date.year, 10, last_sunday(date.year, 10)});
+  if (days == spring || days == autumn) return std::nullopt;
+  return days > spring && days < autumn ? 60 : 0;
+}
+
 std::optional<int> mpan_check_digit(std::string_view first12) noexcept {
   static constexpr std::array<int, 12> kWeights{3, 5, 7, 13, 17, 19, 23, 29, 31, 37, 41, 43};
   if (first12.size() < 12) return std::nullopt;

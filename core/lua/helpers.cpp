@@ -20,21 +20,6 @@ bool string_arg(lua_State* L, int i, std::string_view& out) {
   return true;
 }
 
-int fg_is_mpan(lua_State* L) {
-  std::string_view s;
-  lua_pushboolean(L, string_arg(L, 1, s) && domain::is_mpan_core(s));
-  return 1;
-}
-
-int fg_mpan_check_digit(lua_State* L) {
-  std::string_view s;
-  if (!string_arg(L, 1, s)) return 0;
-  const auto digit = domain::mpan_check_digit(s);
-  if (!digit) return 0;
-  lua_pushinteger(L, *digit);
-  return 1;
-}
-
 int push_date(lua_State* L, const std::optional<domain::Date>& d) {
   if (!d) return 0;
   lua_pushinteger(L, d->year);
@@ -203,6 +188,18 @@ void push_state_proxy(lua_State* L) {
   lua_remove(L, table);
 }
 
+// fg.require_api(n): a rule file states the rule API version it is written for; a newer one than
+// this flowguard provides fails the file's load with a message saying so.
+constexpr int kRuleApi = 1;
+int fg_require_api(lua_State* L) {
+  const lua_Integer wanted = luaL_checkinteger(L, 1);
+  if (wanted > kRuleApi || wanted < 1) {
+    return luaL_error(L, "this rule file needs flowguard rule API %d; this flowguard provides API %d", static_cast<int>(wanted),
+                      kRuleApi);
+  }
+  return 0;
+}
+
 int fg_preview(lua_State* L) {
   switch (lua_type(L, 1)) {
     case LUA_TNONE:
@@ -249,7 +246,40 @@ struct ReportArgs {
   Severity severity = Severity::kError;
   bool has_code = false;
   std::string_view code;
+  bool has_path = false;  // the steps are in HostState::report_path
 };
+
+bool push_step(HostState* h, const HostState::PathStep& step) noexcept {
+  try {
+    h->report_path.push_back(step);
+    return true;
+  } catch (...) {
+    return false;
+  }
+}
+
+// report{record = i, path = {...}}: the record's pointer extended by each step, a key matched as
+// view:dig matches it (exactly, else ignoring ASCII case) and written as the document spells it, or
+// a 1-based item position; a step that is not there is written as given. False on a failure.
+bool path_pointer(HostState* h, std::size_t record, std::string& pointer, std::vector<std::string>& spelled) {
+  if (!record_pointer_of(h, record, pointer)) return false;
+  const json::Value* at = h->records[record];
+  for (const HostState::PathStep& step : h->report_path) {
+    if (step.is_index) {
+      const std::size_t k = static_cast<std::size_t>(step.index - 1);
+      json::append_pointer(pointer, k);
+      spelled.push_back(std::to_string(k));
+      at = at != nullptr && at->is_array() && k < at->size() ? &at->items()[k] : nullptr;
+      continue;
+    }
+    const json::Member* m = at != nullptr && at->is_object() ? at->find_member_ignoring_case(step.key) : nullptr;
+    const std::string_view key = m != nullptr ? std::string_view(m->key) : step.key;
+    json::append_pointer(pointer, key);
+    spelled.emplace_back(key);
+    at = m != nullptr ? &m->value : nullptr;
+  }
+  return true;
+}
 
 bool append_report(HostState* h, const ReportArgs& a) noexcept {
   try {
@@ -260,6 +290,11 @@ bool append_report(HostState* h, const ReportArgs& a) noexcept {
     r.message = std::string(a.message);
     if (a.has_severity) r.severity = a.severity;
     if (a.has_code) r.code = std::string(a.code);
+    if (a.has_path) {
+      std::string pointer;
+      if (!path_pointer(h, a.record, pointer, r.path)) return false;
+      r.pointer = std::move(pointer);
+    }
     r.rule = h->current_rule;
     h->out->push_back(std::move(r));
     return true;
@@ -328,6 +363,29 @@ void read_table_form(lua_State* L, HostState* h, ReportArgs& a) {
       has_message = true;
     } else if (key == "severity") {
       read_severity(L, value, a);
+    } else if (key == "path") {
+      if (h->record_mode) luaL_error(L, "report{path=...} works in document checks (in a record check use field=)");
+      if (lua_type(L, value) != LUA_TTABLE) luaL_error(L, "report{path=...}: path must be a list of keys and 1-based positions");
+      h->report_path.clear();
+      const lua_Unsigned n = lua_rawlen(L, value);
+      for (lua_Unsigned i = 1; i <= n; ++i) {
+        HostState::PathStep step;
+        const int t = lua_rawgeti(L, value, static_cast<lua_Integer>(i));
+        int is_int = 0;
+        if (t == LUA_TSTRING) {
+          std::size_t len = 0;
+          const char* text = lua_tolstring(L, -1, &len);  // held by the path table
+          step.key = std::string_view(text, len);
+        } else if (t == LUA_TNUMBER && (step.index = lua_tointegerx(L, -1, &is_int), is_int != 0) && step.index >= 1) {
+          step.is_index = true;
+        } else {
+          luaL_error(L, "report{path=...}: step %d must be a key (string) or a 1-based position (integer >= 1)",
+                     static_cast<int>(i));
+        }
+        lua_pop(L, 1);
+        if (!push_step(h, step)) luaL_error(L, "out of memory recording a report");
+      }
+      a.has_path = true;
     } else if (key == "code") {
       if (!string_arg(L, value, a.code) || a.code.empty() || a.code.size() > 64 ||
           a.code.find_first_of("\r\n") != std::string_view::npos) {
@@ -335,11 +393,14 @@ void read_table_form(lua_State* L, HostState* h, ReportArgs& a) {
       }
       a.has_code = true;
     } else {
-      luaL_error(L, "report{...}: unknown key '%s' (expected record, field, pointer, message, severity, code)", k);
+      luaL_error(L, "report{...}: unknown key '%s' (expected record, field, pointer, path, message, severity, code)", k);
     }
     lua_pop(L, 1);
   }
   if (!has_message) luaL_error(L, "report{...}: message is required");
+  if (a.has_path && (!a.has_record || a.has_pointer || has_field)) {
+    luaL_error(L, "report{path=...} needs record= and goes without pointer= and field=");
+  }
   if (!a.has_pointer && !a.has_record) {
     if (h->record_mode) {
       a.has_record = true;
@@ -351,6 +412,23 @@ void read_table_form(lua_State* L, HostState* h, ReportArgs& a) {
 }
 
 }  // namespace
+
+// Shared with flowguard.mpan (modules.cpp), which offers the same two as is_core/check_digit.
+int fg_is_mpan(lua_State* L) {
+  std::string_view s;
+  lua_pushboolean(L, string_arg(L, 1, s) && domain::is_mpan_core(s));
+  return 1;
+}
+
+int fg_mpan_check_digit(lua_State* L) {
+  std::string_view s;
+  if (!string_arg(L, 1, s)) return 0;
+  const auto digit = domain::mpan_check_digit(s);
+  if (!digit) return 0;
+  lua_pushinteger(L, *digit);
+  return 1;
+}
+
 
 int report_function(lua_State* L) {
   HostState* h = host(L);
@@ -410,10 +488,13 @@ void push_fg_table(lua_State* L) {
                                 {"settlement_period", fg_settlement_period},
                                 {"decimal_places", fg_decimal_places},
                                 {"preview", fg_preview},
+                                {"require_api", fg_require_api},
                                 {nullptr, nullptr}};
   luaL_newlib(L, functions);
   lua_pushlightuserdata(L, &null_sentinel);
   lua_setfield(L, -2, "null");
+  lua_pushinteger(L, kRuleApi);
+  lua_setfield(L, -2, "api");
   push_data_proxy(L);
   lua_setfield(L, -2, "data");
   push_state_proxy(L);

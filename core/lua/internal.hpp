@@ -31,6 +31,28 @@ struct DataSlot {
   std::uint32_t epoch = 0;
 };
 
+// flowguard.dip's shared walk of a document's messages (modules.cpp): what the DIP rules read from
+// each message, found once per document for every rule that asks (rules run one after another on
+// one document, each in its own call).
+struct DipMessage {
+  // The fields read, as the DIP matches keys (exactly, else ignoring ASCII case) and exactly as
+  // spelled; nullptr when absent. Index: modules.cpp's kDipFields.
+  static constexpr std::size_t kFields = 14;
+  const json::Value* loose[kFields] = {};
+  const json::Value* exact[kFields] = {};
+  bool loose_message = false;  // CommonBlock with S0 and S1 (matched as the DIP does)
+  bool exact_message = false;  // the same, spelled exactly
+  bool pointer_known = false;
+  std::string pointer;         // the record's JSON pointer, built when first asked for
+};
+struct DipMemo {
+  std::uint64_t token = 0;                 // HostState::document_token when built
+  const json::Value* const* list = nullptr;  // the records it was built for
+  std::size_t count = 0;
+  const json::Value* root = nullptr;
+  std::vector<DipMessage> messages;        // one per record (unused for records that are not objects)
+};
+
 // Why a call ended; the pcall/xpcall wrappers re-raise while this is set.
 struct HostState {
   lua_State* L = nullptr;
@@ -60,6 +82,21 @@ struct HostState {
   const std::function<std::string(std::size_t)>* record_pointer = nullptr;
   std::vector<RuleReport>* out = nullptr;
   std::size_t current_rule = 0;   // rule whose code is running (RuleReport::rule)
+  std::span<const json::Value* const> records;  // document mode: the document's records
+  const json::Value* root = nullptr;             // document mode: the whole document
+
+  // Bumped whenever the document being checked may have changed (set_call_state, set_data,
+  // begin_document): per-document memos (dip) built under another token are rebuilt.
+  std::uint64_t document_token = 1;
+  DipMemo dip;
+  int message_meta_ref = LUA_NOREF;  // metatable of flowguard.dip message objects
+  // report{path = {...}}: the steps of the report being read (views of strings the table holds).
+  struct PathStep {
+    std::string_view key;
+    lua_Integer index = 0;  // 1-based item position when the step is a number
+    bool is_index = false;
+  };
+  std::vector<PathStep> report_path;
 
   int view_meta_ref = LUA_NOREF;  // metatable of views (registry ref: no name lookup per view)
   int report_ref = LUA_NOREF;     // the `report` function handed to every call
@@ -132,6 +169,25 @@ class RecordHasher {
 };
 bool same_content(const json::Value& a, const json::Value& b);
 
+// The JSON value of the live view at `idx` (raises on a stale view), or nullptr when it is not a view.
+const json::Value* view_value(lua_State* L, int idx);
+// The records of the live records view at `idx`, or false when it is not one.
+bool records_of(lua_State* L, int idx, std::span<const json::Value* const>& out);
+// Pushes `value`, a value inside the live view at `parent_idx`: scalars as Lua values, containers as
+// views as long-lived as that view.
+void push_view_child(lua_State* L, int parent_idx, const json::Value* value);
+// view:dig(...) on the view at argument 1 (see rule-api.md).
+int view_dig(lua_State* L);
+
+// --- modules.cpp
+// Registers the built-in modules (each a read-only proxy, built once) and the message metatable.
+void register_modules(lua_State* L);
+// require(name): only "flowguard.<module>".
+int sandbox_require(lua_State* L);
+// The JSON pointer of document record `i` (0-based) in this call: the engine's when it said, else
+// found by matching the record against the root. False when unknown or out of memory.
+bool record_pointer_of(HostState* h, std::size_t i, std::string& out) noexcept;
+
 // --- helpers.cpp
 // Pushes the `fg` template table (functions + null).
 void push_fg_table(lua_State* L);
@@ -140,5 +196,7 @@ void push_fg_table(lua_State* L);
 void push_data_proxy(lua_State* L);
 inline constexpr const char* kDataTable = "flowguard.data";
 int report_function(lua_State* L);
+int fg_is_mpan(lua_State* L);           // fg.is_mpan, also flowguard.mpan.is_core
+int fg_mpan_check_digit(lua_State* L);  // fg.mpan_check_digit, also flowguard.mpan.check_digit
 
 }  // namespace flowguard::lua::detail

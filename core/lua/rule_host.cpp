@@ -688,10 +688,14 @@ Status RuleHost::run_document(std::size_t rule_index, std::span<const json::Valu
   h.record_index = 0;
   h.record_count = records.size();
   h.record_pointer = record_pointer ? &record_pointer : nullptr;
+  h.records = records;
+  h.root = &root;
   detail::arm(&h, false);
   const int status = lua_pcall(L, 3, 0, 0);
   detail::disarm(&h);
   h.record_pointer = nullptr;
+  h.records = {};
+  h.root = nullptr;
   h.out = nullptr;
   if (status == LUA_OK) return Ok{};
   return h.rule_failure(rule_index, status, base);
@@ -745,6 +749,7 @@ void RuleHost::set_data(std::string name, std::shared_ptr<const json::Document> 
   const bool present = doc != nullptr;
   h.data[slot].doc = std::move(doc);
   h.data[slot].epoch = ++h.data_epochs;  // views of the previous document go stale
+  ++h.document_token;
   Impl::DataRequest request{slot, h.data[slot].name.data(), h.data[slot].name.size(), present};
   lua_State* L = h.L;
   const int base = lua_gettop(L);
@@ -754,7 +759,12 @@ void RuleHost::set_data(std::string name, std::shared_ptr<const json::Document> 
   lua_settop(L, base);
 }
 
-void RuleHost::set_call_state(CallState* state) noexcept { impl_->call_state = state; }
+void RuleHost::set_call_state(CallState* state) noexcept {
+  impl_->call_state = state;
+  ++impl_->document_token;
+}
+
+void RuleHost::begin_document() noexcept { ++impl_->document_token; }
 
 void RuleHost::set_duplicate_hash_mask_for_testing(std::uint64_t mask) noexcept { impl_->duplicate_hash_mask = mask; }
 

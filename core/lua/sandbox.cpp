@@ -33,7 +33,7 @@ constexpr const char* kStubTables[][2] = {
 constexpr const char* kBaseNames[] = {"assert", "error",   "ipairs",   "next",         "pairs",
                                       "rawequal", "rawget", "rawlen",  "rawset",       "select",
                                       "getmetatable", "tonumber", "tostring", "type", "_VERSION"};
-constexpr const char* kForbiddenFunctions[] = {"dofile", "loadfile", "require", "collectgarbage"};
+constexpr const char* kForbiddenFunctions[] = {"dofile", "loadfile", "collectgarbage"};
 
 // After a stop the hook fires again soon, so message handlers and __close handlers cannot run on.
 constexpr int kAfterStopCount = 1000;
@@ -303,6 +303,10 @@ int setup_sandbox(lua_State* L) {
     push_forbidden(L, name);
     lua_setfield(L, shared, name);
   }
+  // require: the built-in flowguard.* modules only (modules.cpp), one read-only instance per state.
+  register_modules(L);
+  lua_pushcfunction(L, sandbox_require);
+  lua_setfield(L, shared, "require");
   lua_setfield(L, LUA_REGISTRYINDEX, kShared);
 
   lua_createtable(L, 0, 2);

@@ -697,6 +697,28 @@ void push_data_view(lua_State* L, std::size_t slot) {
 
 void push_value(lua_State* L, const json::Value* value) { push_child(L, value, nullptr); }
 
+const json::Value* view_value(lua_State* L, int idx) {
+  const View* v = to_view(L, idx);
+  if (v == nullptr || v->kind == ViewKind::kRecords) return nullptr;
+  check_live(L, v);
+  return v->value;
+}
+
+bool records_of(lua_State* L, int idx, std::span<const json::Value* const>& out) {
+  const View* v = to_view(L, idx);
+  if (v == nullptr || v->kind != ViewKind::kRecords) return false;
+  check_live(L, v);
+  out = std::span<const json::Value* const>(v->list, v->extra);
+  return true;
+}
+
+void push_view_child(lua_State* L, int parent_idx, const json::Value* value) {
+  const View* parent = to_view(L, parent_idx);
+  push_child(L, value, parent);
+}
+
+int view_dig(lua_State* L) { return m_dig(L); }
+
 void push_records_view(lua_State* L, std::span<const json::Value* const> records) {
   View* v = new_view(L, ViewKind::kRecords);
   v->list = records.data();

@@ -4,68 +4,17 @@
 
 local SPEC = "DFS API Schema V1.6"
 
+fg.require_api(1)
+local util = require("flowguard.util")
+local dates = require("flowguard.dates")
+
 -- Record checks run on records that are JSON objects only, and an absent key reads as nil, so a
 -- field is read directly; these keep only values of the expected Lua type.
-local function str(rec, key)
-  local v = rec[key]
-  if type(v) == "string" then return v end
-  return nil
-end
+local function str(rec, key) return util.str(rec[key]) end
+local function num(rec, key) return util.num(rec[key]) end
+local function int(rec, key) return util.int(rec[key]) end
 
-local function num(rec, key)
-  local v = rec[key]
-  if type(v) == "number" then return v end
-  return nil
-end
-
-local function int(rec, key)
-  local v = rec[key]
-  if math.type(v) == "integer" then return v end
-  return nil
-end
-
--- A Delivery Date as dd-mm-yyyy, whichever of the two spellings the type uses.
-local function dmy_date(rec, key)
-  local s = str(rec, key)
-  if not s then return nil end
-  if fg.parse_date(s) then return s end
-  local y, m, d = fg.parse_iso_date(s)
-  if y then return ("%02d-%02d-%04d"):format(d, m, y) end
-  return nil
-end
-
-local function hhmm(minutes)
-  minutes = minutes % 1440
-  return ("%02d:%02d"):format(minutes // 60, minutes % 60)
-end
-
--- Days since 1970-01-01 -> dd-mm-yyyy (proleptic Gregorian).
-local function date_of(days)
-  local z = days + 719468
-  local era = (z >= 0 and z or z - 146096) // 146097
-  local doe = z - era * 146097
-  local yoe = (doe - doe // 1460 + doe // 36524 - doe // 146096) // 365
-  local doy = doe - (365 * yoe + yoe // 4 - yoe // 100)
-  local mp = (5 * doy + 2) // 153
-  local d = doy - (153 * mp + 2) // 5 + 1
-  local m = mp < 10 and mp + 3 or mp - 9
-  local y = yoe + era * 400 + (m <= 2 and 1 or 0)
-  return ("%02d-%02d-%04d"):format(d, m, y)
-end
-
-local function last_sunday(day31)  -- day number of the last Sunday on or before day31 (1970-01-01 was a Thursday)
-  return day31 - (day31 + 4) % 7
-end
-
--- Minutes GB local time is ahead of UTC on a day (0 GMT, 60 BST); nil on the two clock-change days.
-local function gb_offset(days)
-  local year = tonumber(date_of(days):sub(7, 10))
-  local spring = last_sunday(fg.day_number(("31-03-%04d"):format(year)))
-  local autumn = last_sunday(fg.day_number(("31-10-%04d"):format(year)))
-  if days == spring or days == autumn then return nil end
-  if days > spring and days < autumn then return 60 end
-  return 0
-end
+local hhmm, date_of, gb_offset, dmy_date = dates.hhmm, dates.format_dmy, dates.gb_offset, dates.dmy
 
 local function zone_name(offset) return offset == 60 and "BST, UTC+1" or "GMT, UTC+0" end
 
@@ -126,7 +75,7 @@ return {
     spec = SPEC .. " §8 Appendix, settlement and ABSVD report schemas (Settlement Period, From_Local, Delivery Date)",
     types = { "dfs.settlement-report", "dfs.absvd-domestic", "dfs.absvd-non-domestic" },
     record = function(rec, report)
-      local period, from, date = int(rec, "Settlement Period"), str(rec, "From_Local"), dmy_date(rec, "Delivery Date")
+      local period, from, date = int(rec, "Settlement Period"), str(rec, "From_Local"), dmy_date(rec["Delivery Date"])
       if not period or not from or not date then return end
       if period < 1 or period > 50 then return end  -- not a settlement period at all: the schema's finding
       local expected = fg.settlement_period(from, date)
@@ -144,7 +93,7 @@ return {
     types = { "dfs.absvd-non-domestic", "dfs.exclusion-report" },
     record = function(rec, report)
       -- Times of day on a Delivery Date.
-      local date = dmy_date(rec, "Delivery Date")
+      local date = dmy_date(rec["Delivery Date"])
       local days = date and fg.day_number(date)
       local offset = days and gb_offset(days)
       if offset then

@@ -3,22 +3,14 @@
 
 local SPEC = "DFS API Schema V1.6"
 
--- v[key] when v is a view (an object view gives the member, an array view nil); nil for a value
--- that is not a view (the document root or the pagination block may be any JSON value). Records
--- are always views: they are indexed directly.
-local function get(v, key)
-  if type(v) == "userdata" and v ~= fg.null then return v[key] end
-  return nil
-end
+fg.require_api(1)
+local util = require("flowguard.util")
+local dates = require("flowguard.dates")
 
--- Day number of a dd-mm-yyyy or yyyy-mm-dd date, else nil.
-local function day_of(s)
-  local n = fg.day_number(s)
-  if n then return n end
-  local y, m, d = fg.parse_iso_date(s)
-  if y then return fg.day_number(("%02d-%02d-%04d"):format(d, m, y)) end
-  return nil
-end
+-- v[key] when v is a view; nil for a value that is not (the document root or the pagination block
+-- may be any JSON value). Records are always views: they are indexed directly.
+local get = util.get
+local day_of = dates.day_of  -- a dd-mm-yyyy or yyyy-mm-dd date's day number
 
 
 local PAGED = { "dfs.mpan-portfolio", "dfs.settlement-report", "dfs.absvd-domestic", "dfs.absvd-non-domestic",

@@ -5,15 +5,12 @@
 
 local SPEC = "DFS API Schema V1.6"
 
--- Record checks run on records that are JSON objects only; an absent key reads as nil.
-local function str(rec, key)
-  local v = rec[key]
-  if type(v) == "string" then return v end
-  return nil
-end
+fg.require_api(1)
+local util = require("flowguard.util")
 
 local function check_datetimes(rec, report, from_key, to_key)
-  local from_s, to_s = str(rec, from_key), str(rec, to_key)
+  -- Record checks run on records that are JSON objects only; an absent key reads as nil.
+  local from_s, to_s = util.str(rec[from_key]), util.str(rec[to_key])
   if not from_s or not to_s then return end
   local from, to = fg.parse_datetime(from_s), fg.parse_datetime(to_s)
   if from and to and to <= from then

@@ -13,36 +13,24 @@
 
 processes = {}  -- correlation id -> { kind = "MS"|"DS", state = "awaiting IF-032"|..., ended = "Failed"|"Success"|nil, at = "IF-032" }
 
-local function get(v, k)
-  local t = type(v)
-  if (t == "userdata" and v ~= fg.null) or t == "table" then return v[k] end
-  return nil
-end
-
-local function str(v)
-  if type(v) == "string" and v ~= "" then return v end
-  return nil
-end
+fg.require_api(1)
+local dip = require("flowguard.dip")
+local util = require("flowguard.util")
+local text = util.text  -- a non-empty string, else nil
 
 local function flows_enabled()
   local data = fg.data
-  return data ~= nil and get(get(data, "options"), "flows") == true
+  return data ~= nil and util.get(util.get(data, "options"), "flows") == true
 end
 
-local function record_pointer(root, rec, i)
-  if #root == 0 then return "" end
-  if root[i] == rec then return "/" .. (i - 1) end
-  return "/" .. (i - 1) .. "/payload"
-end
-
--- The step a message is: interface, kind (MS/DS) and, for responses, the outcome code.
-local function step(cb)
-  local s0 = get(cb, "S0")
-  local interface, code = str(get(s0, "interfaceID")), str(get(s0, "eventCode"))
+-- The step a message is: interface, kind (MS/DS) and, for responses, the outcome code. Keys are
+-- read as the spec spells them (dip.each(records, "exact")).
+local function step(m)
+  local interface, code = text(m.interface), text(m.event_code)
   if interface == nil or code == nil then return nil end
   local kind, rest = code:match("^%[([MD]S)App(.*)%]$")
   if kind == nil then return nil end
-  local response = str(get(get(cb, "R0"), "responseCode"))
+  local response = text(m.response_code)
   if interface == "IF-031" and rest == "" then return interface, kind, code end
   if interface == "IF-032" and rest == "InitialResp" then return interface, kind, code, response end
   if interface == "IF-035" then
@@ -70,16 +58,15 @@ return {
       "dip.IF-035.DSAppAccepted", "dip.IF-035.DSAppRejected", "dip.IF-035.DSAppLapsed",
       "dip.IF-036.MSAppActive", "dip.IF-036.DSAppActive",
     },
-    document = function(records, report, root)
+    document = function(records, report)
       if not flows_enabled() then return end
-      for i = 1, #records do
-        local cb = get(records[i], "CommonBlock")
-        local interface, kind, code, response = step(cb)
-        local id = str(get(get(cb, "S1"), "senderCorrelationID")) or str(get(get(cb, "D0"), "initialCorrelationID"))
+      for m in dip.each(records, "exact") do
+        local interface, kind, code, response = step(m)
+        local id = text(m.correlation) or text(m.initial_correlation)
         if interface ~= nil and id ~= nil then
-          local at = record_pointer(root, records[i], i) .. "/CommonBlock/S1/senderCorrelationID"
-          local function info(text) report{ pointer = at, message = ("process %s: %s"):format(id, text) } end
-          local function fail(text) report{ pointer = at, severity = "error", message = ("process %s: %s"):format(id, text) } end
+          local at = { "CommonBlock", "S1", "senderCorrelationID" }
+          local function info(what) report{ record = m.index, path = at, message = ("process %s: %s"):format(id, what) } end
+          local function fail(what) report{ record = m.index, path = at, severity = "error", message = ("process %s: %s"):format(id, what) } end
           local p = processes[id]
           local label = ("%s %s"):format(interface, code)
           if interface == "IF-031" then

@@ -11,46 +11,15 @@
 --   complete             = true when participants lists every DIP ID
 -- `from`/`to` are UTC seconds since 1970, `to` exclusive.
 
+fg.require_api(1)
+local dip = require("flowguard.dip")
+local util = require("flowguard.util")
+local get, join, contains = util.get, util.join, util.contains
+
 local function registry()
   local data = fg.data
   if data == nil then return nil end
   return data.registry
-end
-
--- Safe field access on views (a JSON null is fg.null, a light userdata that cannot be indexed).
-local function get(v, k)
-  local t = type(v)
-  if (t == "userdata" and v ~= fg.null) or t == "table" then return v[k] end
-  return nil
-end
-
-local function str(v)
-  if type(v) == "string" then return v end
-  return nil
-end
-
-local function days_from_civil(y, m, d)
-  if m <= 2 then y = y - 1 end
-  local era = (y >= 0 and y or y - 399) // 400
-  local yoe = y - era * 400
-  local doy = (153 * ((m + 9) % 12) + 2) // 5 + d - 1
-  local doe = yoe * 365 + yoe // 4 - yoe // 100 + doy
-  return era * 146097 + doe - 719468
-end
-
--- "2025-03-17T17:08:14+00:00" -> UTC seconds, or nil.
-local function instant(s)
-  if type(s) ~= "string" then return nil end
-  local y, mo, d, h, mi, se, rest = s:match("^(%d%d%d%d)%-(%d%d)%-(%d%d)T(%d%d):(%d%d):(%d%d)(.*)$")
-  if not y then return nil end
-  local offset = 0
-  if rest ~= "Z" then
-    local sign, oh, om = rest:match("^([+-])(%d%d):(%d%d)$")
-    if not sign then return nil end
-    offset = (tonumber(oh) * 3600 + tonumber(om) * 60) * (sign == "+" and 1 or -1)
-  end
-  return days_from_civil(tonumber(y), tonumber(mo), tonumber(d)) * 86400 + tonumber(h) * 3600 + tonumber(mi) * 60 +
-    tonumber(se) - offset
 end
 
 local function active(w, t)
@@ -63,60 +32,22 @@ local function window_text(w)
   return ("%s to %s"):format(get(w, "effective_from") or "?", to or "open end")
 end
 
-local function contains(list, s)
-  for i = 1, #list do
-    if list[i] == s then return true end
-  end
-  return false
-end
-
-local function join(list)
-  local out = {}
-  for i = 1, #list do out[#out + 1] = tostring(list[i]) end
-  return table.concat(out, ", ")
-end
-
--- Where each record is in the document: "" for a lone message, "/i" or "/i/payload" in an array.
-local function record_pointer(root, rec, i)
-  if #root == 0 then return "" end
-  if root[i] == rec then return "/" .. (i - 1) end
-  return "/" .. (i - 1) .. "/payload"
-end
-
--- What a rule needs from one message, or nil when it is not a DIP message.
-local function message(rec, root, i)
-  local cb = get(rec, "CommonBlock")
-  local s0, s1 = get(cb, "S0"), get(cb, "S1")
-  if s0 == nil or s1 == nil then return nil end
-  local a0 = get(cb, "A0")
-  local m = {
-    at = record_pointer(root, rec, i),
-    interface = str(get(s0, "interfaceID")),
-    event_code = str(get(s0, "eventCode")),
-    timestamp = str(get(s1, "senderTimestamp")),
-    sender = str(get(s1, "senderDIPID")),
-    sender_role = str(get(s1, "senderRoleID")),
-    dcp = str(get(s1, "DIPConnectionProviderID")),
-    primary = {},
-    secondary = {},
-  }
-  m.t = instant(m.timestamp)
-  local p, s = get(a0, "primaryRecipients"), get(a0, "secondaryRecipients")
-  if p ~= nil then for k = 1, #p do m.primary[k] = str(p[k]) or false end end
-  if s ~= nil then for k = 1, #s do m.secondary[k] = str(s[k]) or false end end
-  return m
-end
-
--- Calls fn(m, reg, report) for each DIP message when a registry is loaded.
+-- Calls check(m, reg, report) for each DIP message (CommonBlock with S0 and S1, keys spelt as the
+-- spec spells them) when a registry is loaded; m is flowguard.dip's message (m.time: the
+-- senderTimestamp in UTC seconds, when it is a DT-003 date-time that exists).
 local function each_message(check)
-  return function(records, report, root)
+  return function(records, report)
     local reg = registry()
     if reg == nil then return end
-    for i = 1, #records do
-      local m = message(records[i], root, i)
-      if m ~= nil then check(m, reg, report) end
+    for m in dip.each(records, "exact") do
+      if m.is_message then check(m, reg, report) end
     end
   end
+end
+
+-- The path of a CommonBlock field (and item k of it) for report{record =, path =}.
+local function at(block, key, k)
+  return { "CommonBlock", block, key, k }
 end
 
 local function channel_label(m, channel)
@@ -147,19 +78,19 @@ return {
     types = { "dip.*" },
     document = each_message(function(m, reg, report)
       if m.sender_role == nil or m.interface == nil then return end
-      local pointer = m.at .. "/CommonBlock/S1/senderRoleID"
+      local path = at("S1", "senderRoleID")
       local channel = get(get(reg, "channels"), m.interface)
       if channel ~= nil and get(channel, "roles_unknown") ~= true then
         local ingress = get(channel, "ingress")
         if ingress ~= nil and #ingress > 0 and not contains(ingress, m.sender_role) then
-          report{ pointer = pointer, message = ("senderRoleID %s may not send on %s, expected one of its ingress role codes: %s")
+          report{ record = m.index, path = path, message = ("senderRoleID %s may not send on %s, expected one of its ingress role codes: %s")
             :format(fg.preview(m.sender_role), channel_label(m, channel), join(ingress)) }
         end
       end
       local p = m.sender and get(get(reg, "participants"), m.sender)
       local role = p and get(p, "dip_role")
       if role ~= nil and role ~= m.sender_role then
-        report{ pointer = pointer, message = ("senderRoleID %s but sender DIP ID %s has DIP role code %s in the registry, expected %s")
+        report{ record = m.index, path = path, message = ("senderRoleID %s but sender DIP ID %s has DIP role code %s in the registry, expected %s")
           :format(fg.preview(m.sender_role), m.sender, role, role) }
       end
     end),
@@ -180,7 +111,7 @@ return {
         local p = id and get(get(reg, "participants"), id)
         local role = p and get(p, "dip_role")
         if role ~= nil and not contains(egress, role) then
-          report{ pointer = m.at .. "/CommonBlock/A0/primaryRecipients/" .. (k - 1),
+          report{ record = m.index, path = at("A0", "primaryRecipients", k),
             message = ("primary recipient %s has DIP role code %s, which may not receive %s, expected one of its egress role codes: %s")
               :format(id, role, channel_label(m, channel), join(egress)) }
         end
@@ -195,10 +126,10 @@ return {
     spec = "DIP ID effective dates (a DIP ID outside them neither sends nor receives); DIP response code MSG1009 Sender DIP ID Invalid",
     types = { "dip.*" },
     document = each_message(function(m, reg, report)
-      if m.sender == nil or m.t == nil then return end
-      local p, why = effective(reg, m.sender, m.t)
+      if m.sender == nil or m.time == nil then return end
+      local p, why = effective(reg, m.sender, m.time)
       if p == nil and why ~= nil then
-        report{ pointer = m.at .. "/CommonBlock/S1/senderDIPID",
+        report{ record = m.index, path = at("S1", "senderDIPID"),
           message = ("sender DIP ID %s %s %s, expected a DIP ID effective when it sends"):format(m.sender, why, m.timestamp) }
       end
     end),
@@ -211,12 +142,12 @@ return {
     spec = "DIP ID effective dates (a DIP ID outside them neither sends nor receives); DIP response code MSG1031 Primary Recipient(s) DIP Participant ID Invalid",
     types = { "dip.*" },
     document = each_message(function(m, reg, report)
-      if m.t == nil then return end
+      if m.time == nil then return end
       for k, id in ipairs(m.primary) do
         if id then
-          local p, why = effective(reg, id, m.t)
+          local p, why = effective(reg, id, m.time)
           if p == nil and why ~= nil then
-            report{ pointer = m.at .. "/CommonBlock/A0/primaryRecipients/" .. (k - 1),
+            report{ record = m.index, path = at("A0", "primaryRecipients", k),
               message = ("primary recipient DIP ID %s %s %s, expected a DIP ID effective when the message is sent"):format(id, why, m.timestamp) }
           end
         end
@@ -231,13 +162,13 @@ return {
     spec = "DIP Connection Provider nomination per DIP ID; DIP response code MSG1011 Connection Provider ID Invalid",
     types = { "dip.*" },
     document = each_message(function(m, reg, report)
-      if m.dcp == nil or m.sender == nil or m.t == nil then return end
-      local pointer = m.at .. "/CommonBlock/S1/DIPConnectionProviderID"
+      if m.dcp == nil or m.sender == nil or m.time == nil then return end
+      local path = at("S1", "DIPConnectionProviderID")
       local participants = get(reg, "participants")
       local p = get(participants, m.sender)
       if p == nil then
         if get(reg, "complete") == true then
-          report{ pointer = pointer, message = ("DIPConnectionProviderID %s for sender DIP ID %s, which is not in the registry, expected a sender with a nominated DCP")
+          report{ record = m.index, path = path, message = ("DIPConnectionProviderID %s for sender DIP ID %s, which is not in the registry, expected a sender with a nominated DCP")
             :format(m.dcp, m.sender) }
         end
         return
@@ -245,18 +176,18 @@ return {
       local current
       local nominations = get(p, "dcp")
       for k = 1, (nominations and #nominations or 0) do
-        if active(nominations[k], m.t) then current = nominations[k] end
+        if active(nominations[k], m.time) then current = nominations[k] end
       end
       if current == nil then
-        report{ pointer = pointer, message = ("DIPConnectionProviderID %s, but sender DIP ID %s has no DCP nominated at %s, expected null")
+        report{ record = m.index, path = path, message = ("DIPConnectionProviderID %s, but sender DIP ID %s has no DCP nominated at %s, expected null")
           :format(m.dcp, m.sender, m.timestamp) }
       elseif get(current, "dip_id") ~= m.dcp then
-        report{ pointer = pointer, message = ("DIPConnectionProviderID %s is not the DCP nominated for sender DIP ID %s at %s, expected %s (nominated %s)")
+        report{ record = m.index, path = path, message = ("DIPConnectionProviderID %s is not the DCP nominated for sender DIP ID %s at %s, expected %s (nominated %s)")
           :format(m.dcp, m.sender, m.timestamp, get(current, "dip_id"), window_text(current)) }
       else
         local dcp = get(participants, m.dcp)
-        if dcp ~= nil and not active(dcp, m.t) then
-          report{ pointer = pointer, message = ("DCP DIP ID %s is effective %s, not at %s, expected a DCP DIP ID effective when it sends")
+        if dcp ~= nil and not active(dcp, m.time) then
+          report{ record = m.index, path = path, message = ("DCP DIP ID %s is effective %s, not at %s, expected a DCP DIP ID effective when it sends")
             :format(m.dcp, window_text(dcp), m.timestamp) }
         end
       end
@@ -270,7 +201,7 @@ return {
     types = { "dip.*" },
     document = each_message(function(m, reg, report)
       local n = m.interface and tonumber(m.interface:match("^IF%-(%d%d%d)$"))
-      if n == nil or n < 61 or m.sender == nil or m.t == nil then return end
+      if n == nil or n < 61 or m.sender == nil or m.time == nil then return end
       local participants = get(reg, "participants")
       local sender_role = get(get(participants, m.sender), "dip_role") or m.sender_role
       if sender_role ~= "SDS" and sender_role ~= "MDR" then return end
@@ -284,12 +215,12 @@ return {
           for j = 1, (list and #list or 0) do
             if get(list[j], "mdr") == mdr then
               paired = list[j]
-              if active(list[j], m.t) then found = true end
+              if active(list[j], m.time) then found = true end
             end
           end
           if not found then
             local why = paired and ("their pairing is effective %s"):format(window_text(paired)) or "they are not paired"
-            report{ pointer = m.at .. "/CommonBlock/A0/primaryRecipients/" .. (k - 1),
+            report{ record = m.index, path = at("A0", "primaryRecipients", k),
               message = ("%s between SDS %s and MDR %s at %s, but %s, expected an SDS-MDR pairing effective then")
                 :format(m.interface, sds, mdr, m.timestamp, why) }
           end
@@ -304,18 +235,18 @@ return {
     spec = "DIP opt-out preferences per DIP ID, interface and event code; DIP ID effective dates",
     types = { "dip.*" },
     document = each_message(function(m, reg, report)
-      if m.t == nil or #m.secondary == 0 then return end
+      if m.time == nil or #m.secondary == 0 then return end
       local kept, dropped = {}, {}
       for _, id in ipairs(m.secondary) do
         if id then
           local why
           for _, pref in ipairs(get(get(reg, "opt_outs"), id) or {}) do
-            if get(pref, "interface") == m.interface and get(pref, "event_code") == m.event_code and active(pref, m.t) then
+            if get(pref, "interface") == m.interface and get(pref, "event_code") == m.event_code and active(pref, m.time) then
               why = ("opted out of %s %s %s"):format(m.interface, m.event_code, window_text(pref))
             end
           end
           if why == nil then
-            local p, not_effective = effective(reg, id, m.t)
+            local p, not_effective = effective(reg, id, m.time)
             if p == nil and not_effective ~= nil then why = "DIP ID " .. not_effective end
           end
           if why then dropped[#dropped + 1] = ("%s (%s)"):format(id, why) else kept[#kept + 1] = id end
@@ -324,7 +255,7 @@ return {
       if #dropped == 0 then return end
       local primary = {}
       for _, id in ipairs(m.primary) do if id then primary[#primary + 1] = id end end
-      report{ pointer = m.at .. "/CommonBlock/A0/secondaryRecipients",
+      report{ record = m.index, path = at("A0", "secondaryRecipients"),
         message = ("resolved recipients of %s %s at %s: primary %s; secondary %s; dropped %s")
           :format(m.interface, m.event_code or "?", m.timestamp,
             #primary > 0 and join(primary) or "none", #kept > 0 and join(kept) or "none", table.concat(dropped, "; ")) }

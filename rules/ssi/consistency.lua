@@ -4,11 +4,8 @@
 
 local MPAN_SPEC = "SSI MPAN API schema reference"
 
-local function mpan_value(v)
-  if math.type(v) == "float" and v == math.floor(v) then v = math.tointeger(v) end
-  if math.type(v) == "integer" then return v end
-  return nil
-end
+fg.require_api(1)
+local mpan_value = require("flowguard.mpan").number  -- an integral number as an integer, else nil
 
 -- The object at obj[key] as a view, or nil (absent, null, or not an object).
 local function object_at(obj, key)
@@ -31,19 +28,13 @@ local function objects_of(arr)
   return out
 end
 
--- The pointer of records[i] inside root: an item of an array of messages, or the whole message.
-local function record_base(records, i, root)
-  if #root > 0 then return "/" .. (i - 1) end
-  return ""
-end
-
 -- Runs check(rec, at) on every object record of an ssi.mpan document; at(suffix, message) reports
 -- at the record's pointer plus suffix.
 local function each_mpan(records, root, report, check)
   for i = 1, #records do
     local rec = records[i]
     if type(rec) == "userdata" and rec ~= fg.null and #rec == 0 then
-      local base = record_base(records, i, root)
+      local base = records:record_pointer(i)
       check(rec, function(suffix, message) report{ pointer = base .. suffix, message = message } end)
     end
   end

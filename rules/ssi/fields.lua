@@ -27,57 +27,19 @@ local PERIODS = {
   { "outgoing_data_service_effective_from_date", "outgoing_data_service_effective_to_date" },
 }
 
--- The pointer of records[i] inside root: an item of an array of messages, an item of the list
--- response's "mpans" array, or the whole message. (A record view and the root view of the same
--- value do not compare equal, so this goes by the document's shape.)
-local function record_base(records, i, root)
-  if #root > 0 then return "/" .. (i - 1) end
-  if root:kind("mpans") == "array" and #root:get("mpans") == #records then return "/mpans/" .. (i - 1) end
-  return ""
-end
+fg.require_api(1)
+local util = require("flowguard.util")
+local dates = require("flowguard.dates")
+local mpan = require("flowguard.mpan")
 
-local function is_view(v) return type(v) == "userdata" and v ~= fg.null end
-
+local esc = util.escape
 -- An MPAN value as 13 digits, or nil when it is not a 13-digit whole number (the schema's finding).
-local function mpan_digits(v)
-  if math.type(v) == "float" and v == math.floor(v) then v = math.tointeger(v) end
-  if math.type(v) ~= "integer" or v < 1000000000000 or v > 9999999999999 then return nil end
-  return tostring(v)
-end
+local mpan_digits = mpan.digits
 
--- Parses an ISO 8601 extended date-time of the schema's shape. Returns nil when the shape differs
--- (the schema's finding); false plus the reason when the shape is right but the value does not
--- exist; else seconds since 1970-01-01T00:00Z (a value without an offset is read as UTC).
-local function parse_datetime(s)
-  if type(s) ~= "string" then return nil end
-  local y, mo, d, h, mi, rest = s:match("^(%d%d%d%d)%-(%d%d)%-(%d%d)T(%d%d):(%d%d)(.*)$")
-  if not y then return nil end
-  local sec = 0
-  local ss, after = rest:match("^:(%d%d)(.*)$")
-  if ss then
-    sec, rest = tonumber(ss), after
-    local frac_rest = rest:match("^%.%d+(.*)$")
-    if frac_rest then rest = frac_rest end
-  end
-  local offset = 0
-  if rest ~= "" and rest ~= "Z" then
-    local sign, oh, om = rest:match("^([+-])(%d%d):(%d%d)$")
-    if not sign then return nil end
-    oh, om = tonumber(oh), tonumber(om)
-    if oh > 23 or om > 59 then return false, "its UTC offset " .. rest .. " does not exist" end
-    offset = (oh * 60 + om) * 60
-    if sign == "-" then offset = -offset end
-  end
-  local day = fg.day_number(d .. "-" .. mo .. "-" .. y)
-  if not day then return false, ("%s-%s-%s is not a date that exists"):format(y, mo, d) end
-  h, mi = tonumber(h), tonumber(mi)
-  if h > 23 or mi > 59 or sec > 59 then
-    return false, ("%02d:%02d:%02d is not a time of day (00:00:00 to 23:59:59)"):format(h, mi, sec)
-  end
-  return day * 86400 + h * 3600 + mi * 60 + sec - offset
-end
-
-local function esc(key) return (key:gsub("~", "~0"):gsub("/", "~1")) end
+-- An ISO 8601 extended date-time of the schema's shape: nil when the shape differs (the schema's
+-- finding); false plus the reason when the shape is right but the value does not exist; else UTC
+-- seconds (a value without an offset is read as UTC).
+local function parse_datetime(s) return dates.utc_seconds(s, "iso") end
 
 -- Calls visit(object, pointer, depth) for the record and every object nested in it. Kinds come from
 -- the parent (an empty array and an empty object look alike as views).
@@ -102,7 +64,7 @@ end
 local function each_object(records, root, visit)
   for i = 1, #records do
     local rec = records[i]
-    if is_view(rec) and #rec == 0 and #rec:keys() > 0 then walk_object(rec, record_base(records, i, root), 0, visit) end
+    if util.is_view(rec) and #rec == 0 and #rec:keys() > 0 then walk_object(rec, records:record_pointer(i), 0, visit) end
   end
 end
 
@@ -118,10 +80,10 @@ return {
         for key, v in pairs(obj) do
           if MPAN_KEYS[key] or (key == "id" and depth == 0) then
             local digits = mpan_digits(v)
-            if digits and not fg.is_mpan(digits) then
+            if digits and not mpan.is_core(digits) then
               report{ pointer = pointer .. "/" .. key,
                       message = ("%q is %s: its check digit is %s, expected %d (MPAN core check digit)")
-                        :format(key, digits, digits:sub(13), fg.mpan_check_digit(digits:sub(1, 12))) }
+                        :format(key, digits, digits:sub(13), mpan.check_digit(digits:sub(1, 12))) }
             end
           end
         end

@@ -25,6 +25,12 @@ std::optional<Date> parse_date_iso(std::string_view s) noexcept;
 // Days since 1970-01-01 (for ordering and differences).
 std::int64_t days_from_civil(const Date& d) noexcept;
 
+// The date `days` after 1970-01-01 (proleptic Gregorian; the inverse of days_from_civil).
+Date civil_from_days(std::int64_t days) noexcept;
+// Minutes GB local time is ahead of UTC on the day `days` after 1970-01-01: 0 (GMT) or 60 (BST);
+// nullopt on the two clock-change days (last Sundays of March and October), when it changes.
+std::optional<int> gb_clock_offset(std::int64_t days) noexcept;
+
 // "HH:MM", 00:00..23:59, exactly 5 characters. Returns minutes after midnight.
 std::optional<int> parse_time_hhmm(std::string_view s) noexcept;
 // "dd-mm-yyyy HH:MM" (16 characters). Returns minutes since 1970-01-01 00:00 (no time zone).

@@ -69,6 +69,9 @@ struct RuleReport {
   std::string message;
   std::optional<Severity> severity;  // overrides the rule's severity when given
   std::optional<std::string> code;   // overrides the rule's code when given (report{code = ...})
+  // report{record = i, path = {...}}: the steps below the record as the document spells them; they
+  // are already folded into `pointer` (the record's pointer extended by them).
+  std::vector<std::string> path;
   std::size_t rule = 0;              // index into RuleHost::rules() of the rule that reported
 };
 
@@ -142,8 +145,15 @@ class RuleHost {
   void set_data(std::string name, std::shared_ptr<const json::Document> doc);
 
   // The cross-document memory rules see as fg.state from now on (nullptr: none, fg.state.enabled()
-  // is false). The host does not own it; unbind it before it goes away.
+  // is false). The host does not own it; unbind it before it goes away. Also begins a document.
   void set_call_state(CallState* state) noexcept;
+
+  // Says that the next run_document calls are about another document: what the host shares among
+  // the document checks of one document (flowguard.dip's walk of its messages) is found again.
+  // set_call_state and set_data do the same (the engine calls set_call_state at the start and end
+  // of every check); an application that runs document checks on several documents without them
+  // calls this between documents.
+  void begin_document() noexcept;
 
   // Testing only: hashes used by records:duplicates() are ANDed with `mask` (0 makes every record
   // collide, to exercise the equality check). Default: all bits.

@@ -1,0 +1,775 @@
+// The built-in rule modules (require("flowguard.<name>"); sdk/docs/rule-api.md, "Modules"):
+// flowguard.util, flowguard.dates, flowguard.mpan and flowguard.dip. Each is built once per rule
+// host as a read-only proxy whose fields are C functions and constants, so no rule file can change
+// what another sees, and none reaches io/os/debug/load through them.
+//
+// As everywhere in core/lua (internal.hpp), C functions called from Lua keep only trivially
+// destructible locals; string building happens in noexcept helpers.
+
+#include <array>
+#include <charconv>
+#include <cstdio>
+#include <cstring>
+#include <optional>
+#include <string_view>
+
+#include "flowguard/ascii.hpp"
+#include "flowguard/domain/checks.hpp"
+#include "internal.hpp"
+
+namespace flowguard::lua::detail {
+namespace {
+
+constexpr const char* kModules = "flowguard.modules";  // registry: name -> module proxy
+constexpr int kApiVersion = 1;
+
+constexpr bool ascii_is_digit(char c) noexcept { return c >= '0' && c <= '9'; }
+
+bool string_arg(lua_State* L, int i, std::string_view& out) {
+  if (lua_type(L, i) != LUA_TSTRING) return false;
+  std::size_t n = 0;
+  const char* s = lua_tolstring(L, i, &n);
+  out = std::string_view(s, n);
+  return true;
+}
+
+int read_only(lua_State* L) { return luaL_error(L, "flowguard module tables are read-only"); }
+
+// Leaves a userdata proxy of the table at -1 (popped): fields read through, writes raise, no
+// metatable to reach (rawset needs a table, so the proxy cannot be changed behind __newindex).
+void push_module_proxy(lua_State* L, const char* name) {
+  const int table = lua_gettop(L);
+  lua_newuserdatauv(L, 0, 0);
+  lua_createtable(L, 0, 4);
+  lua_pushvalue(L, table);
+  lua_setfield(L, -2, "__index");
+  lua_pushcfunction(L, read_only);
+  lua_setfield(L, -2, "__newindex");
+  lua_pushstring(L, name);
+  lua_setfield(L, -2, "__name");
+  lua_pushboolean(L, 0);
+  lua_setfield(L, -2, "__metatable");
+  lua_setmetatable(L, -2);
+  lua_remove(L, table);
+}
+
+bool digits(std::string_view s, std::size_t at, std::size_t n, int& out) {
+  if (at + n > s.size()) return false;
+  int v = 0;
+  for (std::size_t i = at; i < at + n; ++i) {
+    if (!ascii_is_digit(s[i])) return false;
+    v = v * 10 + (s[i] - '0');
+  }
+  out = v;
+  return true;
+}
+
+// ---------------------------------------------------------------------------------------------
+// flowguard.util
+
+// util.get(v, key): v[key] when v is a view or a table (JSON null and scalars give nil).
+int util_get(lua_State* L) {
+  const int t = lua_type(L, 1);
+  if (t != LUA_TUSERDATA && t != LUA_TTABLE) return 0;
+  lua_settop(L, 2);
+  lua_gettable(L, 1);
+  return 1;
+}
+
+// util.str(v): v when it is a string, else nil. util.text(v): the same for non-empty strings.
+int util_str(lua_State* L) {
+  if (lua_type(L, 1) != LUA_TSTRING) return 0;
+  lua_settop(L, 1);
+  return 1;
+}
+
+int util_text(lua_State* L) {
+  if (lua_type(L, 1) != LUA_TSTRING || lua_rawlen(L, 1) == 0) return 0;
+  lua_settop(L, 1);
+  return 1;
+}
+
+// util.num(v) / util.int(v): v when it is a number / an integer.
+int util_num(lua_State* L) {
+  if (lua_type(L, 1) != LUA_TNUMBER) return 0;
+  lua_settop(L, 1);
+  return 1;
+}
+
+int util_int(lua_State* L) {
+  if (!lua_isinteger(L, 1)) return 0;
+  lua_settop(L, 1);
+  return 1;
+}
+
+// util.is_view(v): a view (of a record, object, array or fg.data), not JSON null.
+int util_is_view(lua_State* L) {
+  lua_pushboolean(L, lua_type(L, 1) == LUA_TUSERDATA && view_value(L, 1) != nullptr);
+  return 1;
+}
+
+void add_escaped(luaL_Buffer* b, std::string_view key) {
+  for (const char c : key) {
+    if (c == '~') luaL_addstring(b, "~0");
+    else if (c == '/') luaL_addstring(b, "~1");
+    else luaL_addchar(b, c);
+  }
+}
+
+// util.pointer(base, step, ...): base extended by each step, a key (escaped) or an integer (as is).
+int util_pointer(lua_State* L) {
+  const int n = lua_gettop(L);
+  std::string_view base;
+  if (!string_arg(L, 1, base)) return luaL_argerror(L, 1, "a JSON pointer string");
+  luaL_Buffer b;
+  luaL_buffinit(L, &b);
+  luaL_addlstring(&b, base.data(), base.size());
+  for (int i = 2; i <= n; ++i) {
+    luaL_addchar(&b, '/');
+    if (lua_isinteger(L, i)) {
+      char text[24];
+      const auto r = std::to_chars(text, text + sizeof text, lua_tointeger(L, i));
+      luaL_addlstring(&b, text, static_cast<std::size_t>(r.ptr - text));
+    } else {
+      std::string_view key;
+      if (!string_arg(L, i, key)) return luaL_argerror(L, i, "a key (string) or an index (integer)");
+      add_escaped(&b, key);
+    }
+  }
+  luaL_pushresult(&b);
+  return 1;
+}
+
+// util.escape(key): key as one JSON pointer token.
+int util_escape(lua_State* L) {
+  std::string_view key;
+  if (!string_arg(L, 1, key)) return luaL_argerror(L, 1, "a string");
+  luaL_Buffer b;
+  luaL_buffinit(L, &b);
+  add_escaped(&b, key);
+  luaL_pushresult(&b);
+  return 1;
+}
+
+// util.join(list [, sep]): tostring of each item of a list or array view, joined (", ").
+int util_join(lua_State* L) {
+  const char* sep = luaL_optstring(L, 2, ", ");
+  lua_settop(L, 2);
+  if (lua_type(L, 1) != LUA_TTABLE && lua_type(L, 1) != LUA_TUSERDATA) return luaL_argerror(L, 1, "a list");
+  const lua_Integer n = luaL_len(L, 1);
+  luaL_Buffer b;
+  luaL_buffinit(L, &b);
+  for (lua_Integer i = 1; i <= n; ++i) {
+    if (i > 1) luaL_addstring(&b, sep);
+    lua_geti(L, 1, i);
+    luaL_tolstring(L, -1, nullptr);
+    lua_remove(L, -2);
+    luaL_addvalue(&b);
+  }
+  luaL_pushresult(&b);
+  return 1;
+}
+
+// util.contains(list, x): some item of a list or array view equals x.
+int util_contains(lua_State* L) {
+  lua_settop(L, 2);
+  if (lua_type(L, 1) != LUA_TTABLE && lua_type(L, 1) != LUA_TUSERDATA) {
+    lua_pushboolean(L, 0);
+    return 1;
+  }
+  const lua_Integer n = luaL_len(L, 1);
+  for (lua_Integer i = 1; i <= n; ++i) {
+    lua_geti(L, 1, i);
+    const bool same = lua_rawequal(L, -1, 2) != 0;
+    lua_pop(L, 1);
+    if (same) {
+      lua_pushboolean(L, 1);
+      return 1;
+    }
+  }
+  lua_pushboolean(L, 0);
+  return 1;
+}
+
+// util.lower_set(list): { [lower(s)] = true } for the strings of a list (for view:find_keys).
+int util_lower_set(lua_State* L) {
+  luaL_checktype(L, 1, LUA_TTABLE);
+  const lua_Integer n = luaL_len(L, 1);
+  lua_createtable(L, 0, static_cast<int>(n));
+  for (lua_Integer i = 1; i <= n; ++i) {
+    if (lua_rawgeti(L, 1, i) == LUA_TSTRING) {
+      std::size_t len = 0;
+      const char* s = lua_tolstring(L, -1, &len);
+      luaL_Buffer b;
+      char* out = luaL_buffinitsize(L, &b, len);
+      for (std::size_t k = 0; k < len; ++k) out[k] = ascii_lower(s[k]);
+      luaL_pushresultsize(&b, len);
+      lua_pushboolean(L, 1);
+      lua_rawset(L, -4);
+    }
+    lua_pop(L, 1);
+  }
+  return 1;
+}
+
+// ---------------------------------------------------------------------------------------------
+// flowguard.dates
+
+enum class Profile { kDip, kDipClock, kIso };
+
+// What a date-time text says: an instant, not that shape (nullopt), or that shape naming no real
+// instant (`why` set, written into `reason`).
+struct Instant {
+  bool shape = false;
+  bool real = false;
+  std::int64_t seconds = 0;
+  const char* why = nullptr;  // "offset", "date", "time"
+  int y = 0, mo = 0, d = 0, h = 0, mi = 0, sec = 0;
+  std::string_view offset_text;
+};
+
+// One parser for the three ISO 8601 profiles rules meet (see rule-api.md, dates.utc_seconds).
+Instant parse_instant(std::string_view s, Profile profile) noexcept {
+  Instant r;
+  // yyyy-mm-ddThh:mm
+  if (s.size() < 16 || s[4] != '-' || s[7] != '-' || s[10] != 'T' || s[13] != ':') return r;
+  if (!digits(s, 0, 4, r.y) || !digits(s, 5, 2, r.mo) || !digits(s, 8, 2, r.d) || !digits(s, 11, 2, r.h) ||
+      !digits(s, 14, 2, r.mi))
+    return r;
+  std::size_t at = 16;
+  bool has_seconds = false;
+  if (at < s.size() && s[at] == ':' && digits(s, at + 1, 2, r.sec)) has_seconds = true, at += 3;
+  if (!has_seconds && profile != Profile::kIso) return r;
+  if (has_seconds && profile != Profile::kDip && at + 1 < s.size() && s[at] == '.' && ascii_is_digit(s[at + 1])) {
+    ++at;
+    while (at < s.size() && ascii_is_digit(s[at])) ++at;
+  }
+  const std::string_view rest = s.substr(at);
+  int sign = 0, oh = 0, om = 0;
+  if (rest.empty() && profile == Profile::kIso) {
+  } else if (rest == "Z" && profile != Profile::kDip) {
+  } else if (rest.size() == 6 && (rest[0] == '+' || rest[0] == '-') && rest[3] == ':' && digits(rest, 1, 2, oh) &&
+             digits(rest, 4, 2, om)) {
+    sign = rest[0] == '-' ? -1 : 1;
+  } else {
+    return r;
+  }
+  r.shape = true;
+  r.offset_text = rest;
+  // The checks in the order SSI has always reported them: offset, date, time.
+  const int max_offset_hours = profile == Profile::kIso ? 23 : 14;
+  if (oh > max_offset_hours || om > 59) return r.why = "offset", r;
+  const auto date = domain::parse_date_iso(s.substr(0, 10));
+  if (!date) return r.why = "date", r;
+  if (r.h > 23 || r.mi > 59 || r.sec > 59) return r.why = "time", r;
+  r.real = true;
+  r.seconds = domain::days_from_civil(*date) * 86400 + r.h * 3600 + r.mi * 60 + r.sec - sign * (oh * 60 + om) * 60;
+  return r;
+}
+
+// dates.utc_seconds(s [, profile]): seconds since 1970-01-01T00:00:00Z; nil when s is not of the
+// profile's shape; false and the reason when it is but names no real instant.
+int dates_utc_seconds(lua_State* L) {
+  std::string_view s;
+  if (!string_arg(L, 1, s)) return 0;
+  Profile profile = Profile::kDip;
+  std::string_view name;
+  if (string_arg(L, 2, name)) {
+    if (name == "dip-clock") profile = Profile::kDipClock;
+    else if (name == "iso") profile = Profile::kIso;
+    else if (name != "dip") return luaL_argerror(L, 2, "profile \"dip\", \"dip-clock\" or \"iso\"");
+  }
+  const Instant r = parse_instant(s, profile);
+  if (!r.shape) return 0;
+  if (r.real) {
+    lua_pushinteger(L, static_cast<lua_Integer>(r.seconds));
+    return 1;
+  }
+  lua_pushboolean(L, 0);
+  if (std::strcmp(r.why, "offset") == 0) {
+    // offset_text is the tail of s, a Lua string, so it ends where s does (NUL-terminated).
+    lua_pushfstring(L, "its UTC offset %s does not exist", r.offset_text.data());
+  } else if (std::strcmp(r.why, "date") == 0) {
+    lua_pushlstring(L, s.data(), 10);
+    lua_pushliteral(L, " is not a date that exists");
+    lua_concat(L, 2);
+  } else {
+    lua_pushfstring(L, "%s%d:%s%d:%s%d is not a time of day (00:00:00 to 23:59:59)", r.h < 10 ? "0" : "", r.h,
+                    r.mi < 10 ? "0" : "", r.mi, r.sec < 10 ? "0" : "", r.sec);
+  }
+  return 2;
+}
+
+// dates.real_ymd(s): s is yyyymmdd, a date that exists (years 1900-9999).
+int dates_real_ymd(lua_State* L) {
+  std::string_view s;
+  int y = 0, m = 0, d = 0;
+  const bool ok = string_arg(L, 1, s) && s.size() == 8 && digits(s, 0, 4, y) && digits(s, 4, 2, m) &&
+                  digits(s, 6, 2, d) && y >= 1900 && m >= 1 && m <= 12 && d >= 1 &&
+                  domain::civil_from_days(domain::days_from_civil({y, m, d})).month == m;
+  lua_pushboolean(L, ok);
+  return 1;
+}
+
+// dates.days_from_civil(y, m, d) -> day number; dates.civil_from_days(n) -> y, m, d.
+int dates_days_from_civil(lua_State* L) {
+  const auto y = luaL_checkinteger(L, 1), m = luaL_checkinteger(L, 2), d = luaL_checkinteger(L, 3);
+  lua_pushinteger(L, static_cast<lua_Integer>(
+                         domain::days_from_civil({static_cast<int>(y), static_cast<int>(m), static_cast<int>(d)})));
+  return 1;
+}
+
+int dates_civil_from_days(lua_State* L) {
+  const domain::Date d = domain::civil_from_days(luaL_checkinteger(L, 1));
+  lua_pushinteger(L, d.year);
+  lua_pushinteger(L, d.month);
+  lua_pushinteger(L, d.day);
+  return 3;
+}
+
+std::optional<domain::Date> either_date(std::string_view s) {
+  if (auto d = domain::parse_date_dmy(s)) return d;
+  return domain::parse_date_iso(s);
+}
+
+// dates.day_of(s): day number of a dd-mm-yyyy or yyyy-mm-dd date that exists, else nil.
+int dates_day_of(lua_State* L) {
+  std::string_view s;
+  if (!string_arg(L, 1, s)) return 0;
+  const auto d = either_date(s);
+  if (!d) return 0;
+  lua_pushinteger(L, static_cast<lua_Integer>(domain::days_from_civil(*d)));
+  return 1;
+}
+
+void push_dmy(lua_State* L, const domain::Date& d) {
+  char text[16];
+  const int n = std::snprintf(text, sizeof text, "%02d-%02d-%04d", d.day, d.month, d.year);
+  lua_pushlstring(L, text, static_cast<std::size_t>(n > 0 ? n : 0));
+}
+
+// dates.dmy(s): a dd-mm-yyyy or yyyy-mm-dd date that exists, spelt dd-mm-yyyy; else nil.
+int dates_dmy(lua_State* L) {
+  std::string_view s;
+  if (!string_arg(L, 1, s)) return 0;
+  if (domain::parse_date_dmy(s)) {
+    lua_settop(L, 1);
+    return 1;
+  }
+  const auto d = domain::parse_date_iso(s);
+  if (!d) return 0;
+  push_dmy(L, *d);
+  return 1;
+}
+
+// dates.format_dmy(days) -> "dd-mm-yyyy"; dates.hhmm(minutes) -> "HH:MM" of minutes mod 1440.
+int dates_format_dmy(lua_State* L) {
+  push_dmy(L, domain::civil_from_days(luaL_checkinteger(L, 1)));
+  return 1;
+}
+
+int dates_hhmm(lua_State* L) {
+  lua_Integer m = luaL_checkinteger(L, 1) % 1440;
+  if (m < 0) m += 1440;
+  char text[8];
+  std::snprintf(text, sizeof text, "%02d:%02d", static_cast<int>(m / 60), static_cast<int>(m % 60));
+  lua_pushlstring(L, text, 5);
+  return 1;
+}
+
+// dates.gb_offset(days): minutes GB clocks are ahead of UTC that day (0 or 60); nil on the two
+// clock-change days.
+int dates_gb_offset(lua_State* L) {
+  const auto offset = domain::gb_clock_offset(luaL_checkinteger(L, 1));
+  if (!offset) return 0;
+  lua_pushinteger(L, *offset);
+  return 1;
+}
+
+// ---------------------------------------------------------------------------------------------
+// flowguard.mpan
+
+// mpan.number(v): an integer, or a float with an integral value, as an integer; else nil.
+int mpan_number(lua_State* L) {
+  if (lua_type(L, 1) != LUA_TNUMBER) return 0;
+  lua_Integer n = 0;
+  if (!lua_isinteger(L, 1)) {
+    const lua_Number f = lua_tonumber(L, 1);
+    if (!lua_numbertointeger(f, &n) || static_cast<lua_Number>(n) != f) return 0;
+    lua_pushinteger(L, n);
+    return 1;
+  }
+  lua_settop(L, 1);
+  return 1;
+}
+
+// mpan.digits(v): a whole number of 13 digits as its text (an MPAN core as SSI writes it); else nil.
+int mpan_digits(lua_State* L) {
+  if (mpan_number(L) == 0) return 0;
+  const lua_Integer n = lua_tointeger(L, -1);
+  if (n < 1000000000000 || n > 9999999999999) return 0;
+  lua_pushfstring(L, "%I", n);
+  return 1;
+}
+
+// ---------------------------------------------------------------------------------------------
+// flowguard.dip
+
+// dip.get(v, key): the member of object view v named key exactly, else ignoring ASCII case (as the
+// DIP matches keys), and the key as spelled; nothing when v is not an object view or lacks it.
+int dip_get(lua_State* L) {
+  const json::Value* v = view_value(L, 1);
+  std::string_view key;
+  if (v == nullptr || !v->is_object() || !string_arg(L, 2, key)) return 0;
+  const json::Member* m = v->find_member_ignoring_case(key);
+  if (m == nullptr) return 0;
+  push_view_child(L, 1, &m->value);
+  lua_pushlstring(L, m->key.data(), m->key.size());
+  return 2;
+}
+
+// dip.dig(v, k1, k2, ...): view:dig when v is a view, else nothing.
+int dip_dig(lua_State* L) {
+  const json::Value* v = view_value(L, 1);
+  if (v == nullptr) return 0;
+  return view_dig(L);
+}
+
+// The fields of a message the shared walk finds (DipMessage::loose/exact), by block and key.
+struct DipField {
+  const char* name;   // as rules ask for it (m.reference)
+  const char* block;  // CommonBlock.<block>
+  const char* key;
+};
+constexpr std::array<DipField, DipMessage::kFields> kDipFields = {{
+    {"interface", "S0", "interfaceID"},
+    {"event_code", "S0", "eventCode"},
+    {"reference", "S1", "senderUniqueReference"},
+    {"correlation", "S1", "senderCorrelationID"},
+    {"timestamp", "S1", "senderTimestamp"},
+    {"sender", "S1", "senderDIPID"},
+    {"sender_role", "S1", "senderRoleID"},
+    {"dcp", "S1", "DIPConnectionProviderID"},
+    {"transaction", "D0", "transactionID"},
+    {"transaction_timestamp", "D0", "transactionTimestamp"},
+    {"initial_correlation", "D0", "initialCorrelationID"},
+    {"response_code", "R0", "responseCode"},
+    {"primary", "A0", "primaryRecipients"},
+    {"secondary", "A0", "secondaryRecipients"},
+}};
+constexpr std::size_t kTimestamp = 4, kTransactionTimestamp = 9, kPrimary = 12, kSecondary = 13;
+
+const json::Value* member(const json::Value* object, std::string_view key, bool exact) {
+  if (object == nullptr || !object->is_object()) return nullptr;
+  if (exact) return object->find(key);
+  const json::Member* m = object->find_member_ignoring_case(key);
+  return m ? &m->value : nullptr;
+}
+
+void read_message(const json::Value& record, DipMessage& m) {
+  for (const bool exact : {false, true}) {
+    const json::Value* cb = member(&record, "CommonBlock", exact);
+    const json::Value** out = exact ? m.exact : m.loose;
+    const json::Value* blocks[5] = {};  // S0 S1 D0 R0 A0, found once each
+    constexpr const char* kBlocks[5] = {"S0", "S1", "D0", "R0", "A0"};
+    for (int b = 0; b < 5; ++b) blocks[b] = member(cb, kBlocks[b], exact);
+    for (std::size_t f = 0; f < kDipFields.size(); ++f) {
+      int b = 0;
+      while (std::strcmp(kBlocks[b], kDipFields[f].block) != 0) ++b;
+      out[f] = member(blocks[b], kDipFields[f].key, exact);
+    }
+    (exact ? m.exact_message : m.loose_message) = blocks[0] != nullptr && blocks[1] != nullptr;
+  }
+}
+
+bool build_memo(HostState* h) noexcept {
+  try {
+    DipMemo& memo = h->dip;
+    memo.messages.assign(h->records.size(), DipMessage{});
+    for (std::size_t i = 0; i < h->records.size(); ++i)
+      if (h->records[i]->is_object()) read_message(*h->records[i], memo.messages[i]);
+    memo.token = h->document_token;
+    memo.list = h->records.data();
+    memo.count = h->records.size();
+    memo.root = h->root;
+    return true;
+  } catch (...) {
+    h->dip = DipMemo{};
+    return false;
+  }
+}
+
+// The memo of this document, built on first use; raises outside a document check.
+DipMemo& memo_of(lua_State* L, HostState* h) {
+  if (!h->in_call || h->record_mode) luaL_error(L, "flowguard.dip: messages are walked in document checks");
+  DipMemo& memo = h->dip;
+  if (memo.token != h->document_token || memo.list != h->records.data() || memo.count != h->records.size() ||
+      memo.root != h->root) {
+    if (!build_memo(h)) luaL_error(L, "flowguard.dip: out of memory walking the messages");
+  }
+  return memo;
+}
+
+// A message object: which record, in which call (stale after it), read as the DIP does or exactly.
+struct MessageRef {
+  std::uint32_t index;  // 0-based record
+  std::uint32_t generation;
+  bool exact;
+};
+
+bool pointer_into(HostState* h, DipMessage& m, std::size_t i) noexcept {
+  if (m.pointer_known) return true;
+  if (!record_pointer_of(h, i, m.pointer)) return false;
+  m.pointer_known = true;
+  return true;
+}
+
+void push_string_field(lua_State* L, const json::Value* v) {
+  if (v != nullptr && v->is_string()) {
+    const std::string_view s = v->as_string();
+    lua_pushlstring(L, s.data(), s.size());
+  } else {
+    lua_pushnil(L);
+  }
+}
+
+void push_time(lua_State* L, const json::Value* v) {
+  if (v != nullptr && v->is_string()) {
+    const Instant r = parse_instant(v->as_string(), Profile::kDip);
+    if (r.real) {
+      lua_pushinteger(L, static_cast<lua_Integer>(r.seconds));
+      return;
+    }
+  }
+  lua_pushnil(L);
+}
+
+// A list of a recipients array's items: the string, or false for an item that is not one.
+void push_list(lua_State* L, const json::Value* v) {
+  if (v == nullptr || !v->is_array()) {
+    lua_createtable(L, 0, 0);
+    return;
+  }
+  const auto items = v->items();
+  lua_createtable(L, static_cast<int>(items.size()), 0);
+  lua_Integer k = 0;
+  for (const json::Value& item : items) {
+    if (item.is_string()) {
+      const std::string_view s = item.as_string();
+      lua_pushlstring(L, s.data(), s.size());
+    } else {
+      lua_pushboolean(L, 0);
+    }
+    lua_rawseti(L, -2, ++k);
+  }
+}
+
+int message_index(lua_State* L) {
+  auto* ref = static_cast<MessageRef*>(lua_touserdata(L, 1));
+  HostState* h = host(L);
+  if (ref->generation != h->generation || !h->in_call) return luaL_error(L, "flowguard.dip message used outside its rule call");
+  DipMemo& memo = memo_of(L, h);
+  if (ref->index >= memo.messages.size()) return 0;
+  DipMessage& m = memo.messages[ref->index];
+  std::string_view key;
+  if (!string_arg(L, 2, key)) return 0;
+  const json::Value* const* fields = ref->exact ? m.exact : m.loose;
+  if (key == "index") {
+    lua_pushinteger(L, static_cast<lua_Integer>(ref->index + 1));
+  } else if (key == "pointer") {
+    if (!pointer_into(h, m, ref->index)) return 0;
+    lua_pushlstring(L, m.pointer.data(), m.pointer.size());
+  } else if (key == "record") {
+    push_record_view(L, h->records[ref->index], ref->index);
+  } else if (key == "is_message") {
+    lua_pushboolean(L, ref->exact ? m.exact_message : m.loose_message);
+  } else if (key == "time") {
+    push_time(L, fields[kTimestamp]);
+  } else if (key == "transaction_time") {
+    push_time(L, fields[kTransactionTimestamp]);
+  } else if (key == "primary") {
+    push_list(L, fields[kPrimary]);
+  } else if (key == "secondary") {
+    push_list(L, fields[kSecondary]);
+  } else {
+    for (std::size_t f = 0; f < kDipFields.size(); ++f) {
+      if (key == kDipFields[f].name) {
+        push_string_field(L, fields[f]);
+        return 1;
+      }
+    }
+    return luaL_error(L, "flowguard.dip message has no field '%s'", lua_tostring(L, 2));
+  }
+  return 1;
+}
+
+// The iterator of dip.each: upvalue 1 the next record (0-based), 2 the mode (true: exact).
+int each_next(lua_State* L) {
+  HostState* h = host(L);
+  DipMemo& memo = memo_of(L, h);
+  const auto generation = static_cast<std::uint32_t>(lua_tointeger(L, lua_upvalueindex(3)));
+  if (generation != h->generation) return luaL_error(L, "flowguard.dip.each used outside its rule call");
+  lua_Integer i = lua_tointeger(L, lua_upvalueindex(1));
+  const bool exact = lua_toboolean(L, lua_upvalueindex(2)) != 0;
+  for (; static_cast<std::size_t>(i) < memo.messages.size(); ++i) {
+    if (!h->records[static_cast<std::size_t>(i)]->is_object()) continue;
+    // A record whose place is unknown is not walked (it cannot be reported on).
+    if (!pointer_into(h, memo.messages[static_cast<std::size_t>(i)], static_cast<std::size_t>(i))) continue;
+    lua_pushinteger(L, i + 1);
+    lua_replace(L, lua_upvalueindex(1));
+    auto* ref = static_cast<MessageRef*>(lua_newuserdatauv(L, sizeof(MessageRef), 0));
+    ref->index = static_cast<std::uint32_t>(i);
+    ref->generation = h->generation;
+    ref->exact = exact;
+    lua_rawgeti(L, LUA_REGISTRYINDEX, h->message_meta_ref);
+    lua_setmetatable(L, -2);
+    return 1;
+  }
+  lua_pushinteger(L, i);
+  lua_replace(L, lua_upvalueindex(1));
+  return 0;
+}
+
+// dip.each(records [, "exact"]): for m in dip.each(records) do ... end over the document's object
+// records (messages) whose place is known, in order.
+int dip_each(lua_State* L) {
+  std::span<const json::Value* const> records;
+  if (!records_of(L, 1, records)) return luaL_argerror(L, 1, "the records of a document check");
+  std::string_view mode;
+  bool exact = false;
+  if (string_arg(L, 2, mode)) {
+    if (mode != "exact" && mode != "dip") return luaL_argerror(L, 2, "\"dip\" (keys as the DIP matches them) or \"exact\"");
+    exact = mode == "exact";
+  }
+  HostState* h = host(L);
+  memo_of(L, h);
+  lua_pushinteger(L, 0);
+  lua_pushboolean(L, exact);
+  lua_pushinteger(L, static_cast<lua_Integer>(h->generation));
+  lua_pushcclosure(L, each_next, 3);
+  return 1;
+}
+
+// dip.message_count(records): how many messages dip.each walks (for rules that size a table).
+int dip_message_count(lua_State* L) {
+  std::span<const json::Value* const> records;
+  if (!records_of(L, 1, records)) return luaL_argerror(L, 1, "the records of a document check");
+  lua_Integer n = 0;
+  for (const json::Value* r : records) n += r->is_object() ? 1 : 0;
+  lua_pushinteger(L, n);
+  return 1;
+}
+
+// ---------------------------------------------------------------------------------------------
+
+struct Module {
+  const char* name;
+  const luaL_Reg* functions;
+};
+
+const luaL_Reg kUtil[] = {{"get", util_get},         {"str", util_str},       {"text", util_text},
+                          {"num", util_num},         {"int", util_int},       {"is_view", util_is_view},
+                          {"pointer", util_pointer}, {"escape", util_escape}, {"join", util_join},
+                          {"contains", util_contains}, {"lower_set", util_lower_set}, {nullptr, nullptr}};
+const luaL_Reg kDates[] = {{"utc_seconds", dates_utc_seconds},
+                           {"real_ymd", dates_real_ymd},
+                           {"days_from_civil", dates_days_from_civil},
+                           {"civil_from_days", dates_civil_from_days},
+                           {"day_of", dates_day_of},
+                           {"dmy", dates_dmy},
+                           {"format_dmy", dates_format_dmy},
+                           {"hhmm", dates_hhmm},
+                           {"gb_offset", dates_gb_offset},
+                           {nullptr, nullptr}};
+const luaL_Reg kMpan[] = {{"is_core", fg_is_mpan},
+                          {"check_digit", fg_mpan_check_digit},
+                          {"number", mpan_number},
+                          {"digits", mpan_digits},
+                          {nullptr, nullptr}};
+const luaL_Reg kDip[] = {{"get", dip_get},   {"dig", dip_dig}, {"each", dip_each}, {"message_count", dip_message_count},
+                         {nullptr, nullptr}};
+constexpr Module kBuiltins[] = {
+    {"flowguard.util", kUtil}, {"flowguard.dates", kDates}, {"flowguard.mpan", kMpan}, {"flowguard.dip", kDip}};
+
+}  // namespace
+
+void register_modules(lua_State* L) {
+  lua_createtable(L, 0, 8);
+  for (const Module& m : kBuiltins) {
+    lua_newtable(L);
+    luaL_setfuncs(L, m.functions, 0);
+    lua_pushinteger(L, kApiVersion);
+    lua_setfield(L, -2, "API");
+    push_module_proxy(L, m.name);
+    lua_setfield(L, -2, m.name);
+  }
+  lua_setfield(L, LUA_REGISTRYINDEX, kModules);
+
+  lua_createtable(L, 0, 4);
+  lua_pushcfunction(L, message_index);
+  lua_setfield(L, -2, "__index");
+  lua_pushcfunction(L, read_only);
+  lua_setfield(L, -2, "__newindex");
+  lua_pushliteral(L, "flowguard.dip message");
+  lua_setfield(L, -2, "__name");
+  lua_pushboolean(L, 0);
+  lua_setfield(L, -2, "__metatable");
+  host(L)->message_meta_ref = luaL_ref(L, LUA_REGISTRYINDEX);
+}
+
+int sandbox_require(lua_State* L) {
+  std::string_view name;
+  if (!string_arg(L, 1, name)) return luaL_error(L, "flowguard sandbox: require takes a module name (\"flowguard.dip\")");
+  lua_getfield(L, LUA_REGISTRYINDEX, kModules);
+  lua_pushvalue(L, 1);
+  if (lua_rawget(L, -2) != LUA_TNIL) return 1;
+  if (!name.starts_with("flowguard.")) {
+    return luaL_error(L, "flowguard sandbox: require('%s'): rules can load only the built-in flowguard.* modules",
+                      lua_tostring(L, 1));
+  }
+  return luaL_error(L,
+                    "flowguard sandbox: no module '%s' (built in: flowguard.util, flowguard.dates, flowguard.mpan, "
+                    "flowguard.dip)",
+                    lua_tostring(L, 1));
+}
+
+bool record_pointer_of(HostState* h, std::size_t i, std::string& out) noexcept {
+  try {
+    if (i >= h->records.size()) return false;
+    if (h->record_pointer != nullptr) {
+      out = (*h->record_pointer)(i);
+      return true;
+    }
+    // Without the engine's word: the record is the root, an item of it, or a member of one of those.
+    const json::Value* rec = h->records[i];
+    const json::Value* root = h->root;
+    if (root == nullptr) return false;
+    if (rec == root) return out.clear(), true;
+    auto member_of = [&](const json::Value& parent, std::string prefix) -> bool {
+      if (!parent.is_object()) return false;
+      for (const json::Member& m : parent.members()) {
+        if (&m.value == rec) {
+          json::append_pointer(prefix, m.key);
+          out = std::move(prefix);
+          return true;
+        }
+      }
+      return false;
+    };
+    if (root->is_array()) {
+      const auto items = root->items();
+      for (std::size_t k = 0; k < items.size(); ++k) {
+        std::string prefix;
+        json::append_pointer(prefix, k);
+        if (&items[k] == rec) return out = prefix, true;
+        if (member_of(items[k], prefix)) return true;
+      }
+      return false;
+    }
+    return member_of(*root, std::string());
+  } catch (...) {
+    return false;
+  }
+}
+
+}  // namespace flowguard::lua::detail

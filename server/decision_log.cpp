@@ -4,7 +4,7 @@
 #include <cstring>
 #include <ctime>
 
-#include "flowguard/json/document.hpp"
+#include "flowguard/json/writer.hpp"
 
 namespace flowguard::server {
 
@@ -39,53 +39,29 @@ DecisionLog::~DecisionLog() {
 
 void DecisionLog::write(std::string_view route, std::string_view target_type, unsigned status, const FileReport& report,
                         double seconds) {
-  std::string line = "{\"time\":";
-  json::write_json_string(line, utc_now());
-  line += ",\"route\":";
-  json::write_json_string(line, route);
-  line += ",\"type\":";
-  json::write_json_string(line, report.type.empty() ? target_type : std::string_view(report.type));
-  line += ",\"status\":" + std::to_string(status);
-  line += ",\"records\":" + std::to_string(report.records);
-  line += ",\"errors\":" + std::to_string(report.errors) + ",\"warnings\":" + std::to_string(report.warnings);
+  auto shown = [this](const std::string& text) { return unmask_ ? text : mask_digits(text); };
+  std::string line;
+  json::Writer w(line);
+  w.begin_object().member("time", utc_now()).member("route", route);
+  w.member("type", report.type.empty() ? target_type : std::string_view(report.type));
+  w.member("status", status).member("records", report.records).member("errors", report.errors).member("warnings", report.warnings);
   char ms[32];
   std::snprintf(ms, sizeof ms, "%.3f", seconds * 1000);
-  line += ",\"ms\":";
-  line += ms;
-  line += ",\"references\":[";
-  bool first = true;
-  for (const auto& m : report.messages) {
-    if (!m.sender_unique_reference) continue;
-    if (!first) line += ",";
-    first = false;
-    json::write_json_string(line, unmask_ ? *m.sender_unique_reference : mask_digits(*m.sender_unique_reference));
-  }
-  line += "],\"findings\":[";
-  first = true;
+  w.key("ms").raw(ms);
+  w.key("references").begin_array();
+  for (const auto& m : report.messages)
+    if (m.sender_unique_reference) w.string(shown(*m.sender_unique_reference));
+  w.end_array().key("findings").begin_array();
   for (const auto& f : report.findings) {
-    if (!first) line += ",";
-    first = false;
-    line += "{\"rule\":";
-    json::write_json_string(line, f.rule);
-    line += ",\"severity\":\"";
-    line += to_string(f.severity);
-    line += "\",\"code\":";
-    json::write_json_string(line, f.code);
-    line += ",\"pointer\":";
-    json::write_json_string(line, unmask_ ? f.pointer : mask_digits(f.pointer));
-    line += ",\"line\":" + std::to_string(f.line) + ",\"column\":" + std::to_string(f.column);
-    if (unmask_) {
-      line += ",\"message\":";
-      json::write_json_string(line, f.message);
-    }
-    line += "}";
+    w.begin_object().member("rule", f.rule).member("severity", to_string(f.severity)).member("code", f.code);
+    w.member("pointer", shown(f.pointer)).member("line", f.line).member("column", f.column);
+    if (unmask_) w.member("message", f.message);
+    w.end_object();
   }
-  line += "]";
-  if (report.input_error) {
-    line += ",\"input_error\":";
-    json::write_json_string(line, unmask_ ? report.input_error->message : mask_digits(report.input_error->message));
-  }
-  line += "}\n";
+  w.end_array();
+  if (report.input_error) w.member("input_error", shown(report.input_error->message));
+  w.end_object();
+  line += '\n';
   std::lock_guard lock(mutex_);
   std::fwrite(line.data(), 1, line.size(), file_);
   std::fflush(file_);  // a line per request; a crash loses at most the line being written

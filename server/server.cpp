@@ -8,7 +8,7 @@
 #include <cstdio>
 #include <map>
 
-#include "flowguard/json/document.hpp"
+#include "flowguard/json/writer.hpp"
 #include "http_session.hpp"
 #include "server_impl.hpp"
 #include "flowguard/reference_window.hpp"
@@ -173,12 +173,14 @@ void ServerImpl::session_closed(Session* s) {
 HttpResponse ServerImpl::readiness() const {
   std::lock_guard lock(generation_mutex_);
   if (!generation_) return json_status(503, "{\"ready\":false,\"reason\":\"loading plugins, schemas and rules\"}\n");
-  std::string body = "{\"ready\":true,\"generation\":" + std::to_string(generation_->id) +
-                     ",\"types\":" + std::to_string(generation_->types.size()) + ",\"workers\":" + std::to_string(workers_) +
-                     ",\"last_reload_error\":";
-  if (last_reload_error_.empty()) body += "null";
-  else json::write_json_string(body, last_reload_error_);
-  body += "}\n";
+  std::string body;
+  json::Writer w(body);
+  w.begin_object().member("ready", true).member("generation", generation_->id).member("types", generation_->types.size());
+  w.member("workers", workers_).key("last_reload_error");
+  if (last_reload_error_.empty()) w.null();
+  else w.string(last_reload_error_);
+  w.end_object();
+  body += '\n';
   return json_status(200, std::move(body));
 }
 

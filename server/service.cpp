@@ -4,7 +4,7 @@
 #include <ctime>
 #include <thread>
 
-#include "flowguard/json/document.hpp"
+#include "flowguard/json/writer.hpp"
 #include "flowguard/reference_window.hpp"
 
 namespace flowguard::server {
@@ -181,11 +181,8 @@ bool authorised(const Generation& generation, std::string_view key) {
 HttpResponse error_response(unsigned status, std::string_view code, std::string_view message) {
   HttpResponse r;
   r.status = status;
-  r.body = "{\"error\":{\"code\":";
-  json::write_json_string(r.body, code);
-  r.body += ",\"message\":";
-  json::write_json_string(r.body, message);
-  r.body += "}}\n";
+  json::Writer(r.body).begin_object().key("error").begin_object().member("code", code).member("message", message).end_object().end_object();
+  r.body += '\n';
   return r;
 }
 

@@ -11,6 +11,10 @@ packages=(
   libboost-dev libboost-filesystem-dev   # Boost.DLL plugin loading
   libspdlog-dev                          # logging
   prometheus-cpp-dev                     # serve: Prometheus metric model and text format (/metrics)
+  libsqlite3-dev                         # routing: the message journal (WAL, fsync'd commits)
+  libcurl4-openssl-dev                   # routing: the webhook sink (HTTP/1.1, TLS, mTLS)
+  libnats-dev                            # routing: the JetStream sink and `flowguard consume`
+  nats-server                            # tests: the real JetStream server the integration tests start
   catch2                                 # tests (v2)
 )
 

@@ -8,6 +8,8 @@
 #include <string>
 #include <vector>
 
+#include "flowguard/config/yaml_reader.hpp"
+
 namespace flowguard::server {
 
 struct Limits {
@@ -50,12 +52,7 @@ struct ServerConfig {
   std::uint32_t shutdown_timeout_ms = 10000;  // SIGTERM: how long in-flight requests may take to finish
 };
 
-struct ConfigDiagnostic {
-  std::filesystem::path file;
-  std::uint32_t line = 0, column = 0;  // 1-based; 0 when unknown
-  std::string message;
-  std::string to_string() const;       // "file:line:col: message"
-};
+using ConfigDiagnostic = config::Diagnostic;
 
 struct ConfigOutcome {
   std::optional<ServerConfig> config;      // set when errors is empty

@@ -86,6 +86,15 @@ void write_file(json::Writer& out, const FileReport& r) {
 
 }  // namespace
 
+std::string format_findings_json(std::span<const Finding* const> findings) {
+  std::string text;
+  json::Writer out(text);
+  out.begin_array();
+  for (const Finding* f : findings) write_finding(out, *f);
+  out.end_array();
+  return text;
+}
+
 std::string format_json(const std::vector<FileReport>& reports) {
   std::string text;
   json::Writer out(text);

@@ -17,6 +17,7 @@
 #include <istream>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -205,6 +206,9 @@ FLOWGUARD_API Summary summarize(const std::vector<FileReport>& reports);
 FLOWGUARD_API std::string format_text(const std::vector<FileReport>& reports, bool show_notes = true);
 // The JSON report described by schemas/report.schema.json.
 FLOWGUARD_API std::string format_json(const std::vector<FileReport>& reports);
+// Findings alone as the JSON report writes them (an array of {rule, severity, path, line, column,
+// message[, code]}): what the router attaches to a dead-lettered message.
+FLOWGUARD_API std::string format_findings_json(std::span<const Finding* const> findings);
 // The DIP's own StandardResponse, one per file, in a JSON array: one messageArray entry per message,
 // with the DIP's batch semantics (its level-1 validation accepts or rejects a submission whole).
 // `now` is the response timestamp, "YYYY-MM-DDThh:mm:ss+00:00".

@@ -57,9 +57,11 @@ class Reader {
   // A folder or a list of folders, each of which must exist.
   void folders(const YAML::Node& map, const char* key, std::vector<std::filesystem::path>& out);
 
- private:
+  // `n` as a string or a list of strings: `use` gets each with its node (for positions).
   void each_string(const YAML::Node& n, const char* key,
                    const std::function<void(const YAML::Node&, const std::string&)>& use);
+
+ private:
   bool whole_number(const YAML::Node& n, const char* key, long long& value, long double min, long double max);
 
   std::filesystem::path file_;

@@ -13,6 +13,7 @@ packages=(
   prometheus-cpp-dev                     # serve: Prometheus metric model and text format (/metrics)
   libsqlite3-dev                         # routing: the message journal (WAL, fsync'd commits)
   libcurl4-openssl-dev                   # routing: the webhook sink (HTTP/1.1, TLS, mTLS)
+  libssl-dev                             # serve: SHA-256 of request bodies for Idempotency-Key
   libnats-dev                            # routing: the JetStream sink and `flowguard consume`
   nats-server                            # tests: the real JetStream server the integration tests start
   catch2                                 # tests (v2)

@@ -44,7 +44,7 @@ ConfigOutcome parse_config(const std::string& text, const fs::path& file) {
     if (in.check_keys(root, "the config",
                       {"listen", "jobs", "io_threads", "api_keys_env", "metrics_require_key", "registry", "rules", "plugins",
                        "schemas", "strict_keys", "timestamp_skew_seconds", "limits", "dedupe", "decision_log",
-                       "watch_interval_ms", "shutdown_timeout_ms"})) {
+                       "watch_interval_ms", "shutdown_timeout_ms", "routing"})) {
       in.string(root, "listen", c.listen);
       if (root["listen"]) {
         std::string host;
@@ -94,6 +94,9 @@ ConfigOutcome parse_config(const std::string& text, const fs::path& file) {
           in.boolean(d, "unmask", c.decision_log.unmask);
         }
       }
+      std::string routing;
+      in.string(root, "routing", routing);
+      if (!routing.empty()) c.routing = in.path_of(routing);
       if (!c.api_keys_env.empty()) {
         const char* keys = std::getenv(c.api_keys_env.c_str());
         if (!keys || !*keys)

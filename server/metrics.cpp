@@ -2,12 +2,17 @@
 
 #include <prometheus/text_serializer.h>
 
+#include <algorithm>
+
 namespace flowguard::server {
 
 const char* route_name(Route route) noexcept {
   switch (route) {
     case Route::kValidate: return "validate";
     case Route::kCheck: return "check";
+    case Route::kMessages: return "messages";
+    case Route::kReplay: return "replay";
+    case Route::kRequeue: return "requeue";
     case Route::kHealth: return "healthz";
     case Route::kReady: return "readyz";
     case Route::kMetrics: return "metrics";
@@ -32,6 +37,11 @@ Metrics::Metrics() : registry_(std::make_shared<prometheus::Registry>()) {
   reload_failures_ = &BuildCounter().Name("flowguard_reload_failures_total").Help("Reloads refused because the new config, registry, plugins or rules did not load").Register(*registry_).Add({});
   window_entries_ = &BuildGauge().Name("flowguard_reference_window_entries").Help("senderUniqueReferences held for duplicate detection").Register(*registry_).Add({});
   window_bytes_ = &BuildGauge().Name("flowguard_reference_window_bytes").Help("Heap held by the duplicate-detection window (estimate)").Register(*registry_).Add({});
+  sink_events_ = &BuildCounter().Name("flowguard_sink_events_total").Help("Deliveries by sink and outcome (delivered, duplicate, retry, dead_lettered, failed)").Register(*registry_);
+  undelivered_ = &BuildGauge().Name("flowguard_routing_queue_depth").Help("Deliveries journaled and not yet delivered (pending or retrying)").Register(*registry_).Add({});
+  oldest_undelivered_ = &BuildGauge().Name("flowguard_routing_oldest_undelivered_seconds").Help("Age of the oldest undelivered message (0 when none)").Register(*registry_).Add({});
+  journal_messages_ = &BuildGauge().Name("flowguard_journal_messages").Help("Messages held in the journal").Register(*registry_).Add({});
+  journal_dead_lettered_ = &BuildGauge().Name("flowguard_journal_dead_lettered").Help("Messages in the journal that were dead-lettered").Register(*registry_).Add({});
   window_evicted_ = &BuildGauge().Name("flowguard_reference_window_evicted").Help("References evicted before their window ended because max_entries was reached").Register(*registry_).Add({});
 }
 
@@ -68,5 +78,27 @@ void Metrics::reference_window(std::size_t entries, std::size_t bytes, std::uint
 }
 
 std::string Metrics::render() const { return prometheus::TextSerializer().Serialize(registry_->Collect()); }
+
+void Metrics::routing(const std::map<std::string, SinkTotals>& sinks, std::uint64_t undelivered, double oldest_undelivered_seconds,
+                      std::uint64_t journal_messages, std::uint64_t journal_dead_lettered) {
+  std::lock_guard lock(mutex_);
+  for (const auto& [sink, now] : sinks) {
+    SinkTotals& seen = sink_seen_[sink];
+    auto raise = [&](const char* outcome, std::uint64_t to, std::uint64_t& from) {
+      if (to > from) sink_events_->Add({{"sink", sink}, {"outcome", outcome}}).Increment(static_cast<double>(to - from));
+      else if (from == 0) sink_events_->Add({{"sink", sink}, {"outcome", outcome}});  // shown at 0 from the start
+      from = std::max(from, to);
+    };
+    raise("delivered", now.delivered, seen.delivered);
+    raise("duplicate", now.duplicates, seen.duplicates);
+    raise("retry", now.retries, seen.retries);
+    raise("dead_lettered", now.dead_lettered, seen.dead_lettered);
+    raise("failed", now.failed, seen.failed);
+  }
+  undelivered_->Set(static_cast<double>(undelivered));
+  oldest_undelivered_->Set(oldest_undelivered_seconds);
+  journal_messages_->Set(static_cast<double>(journal_messages));
+  journal_dead_lettered_->Set(static_cast<double>(journal_dead_lettered));
+}
 
 }  // namespace flowguard::server

@@ -16,7 +16,7 @@
 
 namespace flowguard::server {
 
-enum class Route { kValidate, kCheck, kHealth, kReady, kMetrics, kOther, kCount };
+enum class Route { kValidate, kCheck, kMessages, kReplay, kRequeue, kHealth, kReady, kMetrics, kOther, kCount };
 const char* route_name(Route route) noexcept;
 
 class Metrics {
@@ -32,6 +32,13 @@ class Metrics {
   void generation(std::uint64_t id) { generation_->Set(static_cast<double>(id)); }
   void reload_failed() { reload_failures_->Increment(); }
   void reference_window(std::size_t entries, std::size_t bytes, std::uint64_t evicted);
+  // The router's state at scrape time: per-sink totals since start (exposed as counters) and the
+  // journal's backlog. Sink names come from the routes file, never from requests.
+  struct SinkTotals {
+    std::uint64_t delivered = 0, duplicates = 0, retries = 0, dead_lettered = 0, failed = 0;
+  };
+  void routing(const std::map<std::string, SinkTotals>& sinks, std::uint64_t undelivered, double oldest_undelivered_seconds,
+               std::uint64_t journal_messages, std::uint64_t journal_dead_lettered);
 
   std::string render() const;  // text exposition format 0.0.4
 
@@ -54,6 +61,12 @@ class Metrics {
   prometheus::Gauge* window_entries_;
   prometheus::Gauge* window_bytes_;
   prometheus::Gauge* window_evicted_;
+  prometheus::Family<prometheus::Counter>* sink_events_ = nullptr;
+  prometheus::Gauge* undelivered_ = nullptr;
+  prometheus::Gauge* oldest_undelivered_ = nullptr;
+  prometheus::Gauge* journal_messages_ = nullptr;
+  prometheus::Gauge* journal_dead_lettered_ = nullptr;
+  std::map<std::string, SinkTotals> sink_seen_;  // what the counters were last raised to
   std::mutex mutex_;
   std::map<std::string, prometheus::Counter*, std::less<>> request_cache_, message_cache_, finding_cache_;
 };

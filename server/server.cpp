@@ -10,6 +10,7 @@
 
 #include "flowguard/json/writer.hpp"
 #include "http_session.hpp"
+#include "messages.hpp"
 #include "server_impl.hpp"
 #include "flowguard/reference_window.hpp"
 
@@ -53,10 +54,12 @@ HttpResponse json_status(unsigned status, std::string body) {
 
 }  // namespace
 
-ServerImpl::ServerImpl(ServerConfig config, unsigned workers, std::shared_ptr<spdlog::logger> log)
+ServerImpl::ServerImpl(ServerConfig config, unsigned workers, std::shared_ptr<spdlog::logger> log,
+                       std::unique_ptr<routing::Router> router)
     : start_config_(std::move(config)),
       workers_(workers),
       log_(std::move(log)),
+      router_(std::move(router)),
       ioc_(static_cast<int>(start_config_.io_threads)),
       acceptor_(ioc_),
       signals_(ioc_, SIGINT, SIGTERM, SIGHUP),
@@ -213,6 +216,15 @@ void ServerImpl::on_request(const std::shared_ptr<Session>& session, http::reque
       return answer(Route::kMetrics, error_response(401, "unauthorised", "missing or unknown X-API-Key"));
     if (generation && generation->references)
       metrics_.reference_window(generation->references->size(), generation->references->memory_bytes(), generation->references->evicted());
+    if (router_) {
+      const auto stats = router_->stats();
+      std::map<std::string, Metrics::SinkTotals> sinks;
+      for (const auto& [name, c] : stats.sinks) sinks[name] = {c.delivered, c.duplicates, c.retries, c.dead_lettered, c.failed};
+      const double oldest = stats.journal.oldest_undelivered
+                                ? std::max(0.0, std::chrono::duration<double>(journal::Clock::now() - *stats.journal.oldest_undelivered).count())
+                                : 0.0;
+      metrics_.routing(sinks, stats.journal.undelivered, oldest, stats.journal.messages, stats.journal.dead_lettered);
+    }
     HttpResponse r;
     r.content_type = "text/plain; version=0.0.4; charset=utf-8";
     r.body = metrics_.render();
@@ -221,11 +233,17 @@ void ServerImpl::on_request(const std::shared_ptr<Session>& session, http::reque
   Route route = Route::kOther;
   if (path.rfind("/v1/validate/", 0) == 0) route = Route::kValidate;
   else if (path == "/v1/check") route = Route::kCheck;
+  else if (path == "/v1/messages") route = Route::kMessages;
+  else if (path == "/v1/replay") route = Route::kReplay;
+  else if (path == "/v1/requeue") route = Route::kRequeue;
   if (route == Route::kOther)
     return answer(route, error_response(404, "not-found",
                                         "no such endpoint " + std::string(path) +
                                             "; flowguard serves POST /v1/validate/{interface}/{eventCode}, POST /v1/check, "
-                                            "GET /healthz, /readyz, /metrics"));
+                                            "POST /v1/messages, /v1/replay, /v1/requeue (with routing), GET /healthz, /readyz, /metrics"));
+  if ((route == Route::kMessages || route == Route::kReplay || route == Route::kRequeue) && !router_)
+    return answer(route, error_response(404, "routing-not-configured",
+                                        "routing is not configured: add `routing: ROUTES.yaml` to the server's config (docs/routing.md)"));
   if (!post) return wrong_method(route, "POST");
   if (!generation) {
     HttpResponse r = error_response(503, "not-ready", "still loading plugins, schemas and rules");
@@ -256,8 +274,13 @@ void ServerImpl::on_request(const std::shared_ptr<Session>& session, http::reque
   const bool submitted = pool_->try_submit([this, session, request, generation, route, keep_alive, t0](unsigned worker) {
     HttpResponse r;
     try {
-      r = route == Route::kValidate ? handle_validate(*request, *generation, worker, metrics_, decision_log_.get())
-                                    : handle_check(*request, *generation, worker, metrics_, decision_log_.get());
+      switch (route) {
+        case Route::kValidate: r = handle_validate(*request, *generation, worker, metrics_, decision_log_.get()); break;
+        case Route::kMessages: r = handle_messages(*request, *generation, worker, metrics_, decision_log_.get(), *router_); break;
+        case Route::kReplay: r = handle_replay(*request, *router_, false); break;
+        case Route::kRequeue: r = handle_replay(*request, *router_, true); break;
+        default: r = handle_check(*request, *generation, worker, metrics_, decision_log_.get()); break;
+      }
     } catch (const std::exception& e) {  // a bug, not an expected path: this request fails, the server goes on
       log_->error("internal error on {}: {}", request->target, e.what());
       r = error_response(500, "internal", "internal error; the request was not checked");
@@ -302,6 +325,8 @@ void ServerImpl::reload(const char* why) {
     next.jobs = start_config_.jobs;
     next.io_threads = start_config_.io_threads;
     next.decision_log = start_config_.decision_log;
+    if (next.routing != start_config_.routing) log_->warn("reload: routing takes effect only on restart; kept as it started");
+    next.routing = start_config_.routing;
   }
   auto previous = current();
   std::uint64_t id;
@@ -429,7 +454,27 @@ int serve(const ServeOptions& options) {
   if (options.registry) config.registry = *options.registry;
   const unsigned workers = config.jobs ? config.jobs : std::max(1u, std::thread::hardware_concurrency());
   std::signal(SIGPIPE, SIG_IGN);  // a client that hangs up mid-answer is an error code, not a death
-  ServerImpl server(config, workers, log);
+  std::unique_ptr<routing::Router> router;
+  if (!config.routing.empty()) {
+    auto routes = routing::load_routes(config.routing);
+    if (!routes.config) {
+      for (const auto& e : routes.errors) log->error("{}", e.to_string());
+      return 2;
+    }
+    // The journal and the sinks start before the port opens: nothing is acknowledged that could
+    // not be kept. Undelivered messages from the last run resume now.
+    auto started = routing::Router::start(*routes.config);
+    if (!started) {
+      log->error("routing: {}", started.error().message);
+      return 3;
+    }
+    router = std::move(*started);
+    const auto stats = router->stats();
+    log->info("routing: journal {} holds {} messages, {} deliveries undelivered (resuming); {} sinks, {} routes",
+              routes.config->journal_path.string(), stats.journal.messages, stats.journal.undelivered, routes.config->sinks.size(),
+              routes.config->routes.size());
+  }
+  ServerImpl server(config, workers, log, std::move(router));
   if (!server.listen()) return 2;
   return server.run();
 }

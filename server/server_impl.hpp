@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "decision_log.hpp"
+#include "flowguard/routing/router.hpp"
 #include "metrics.hpp"
 #include "service.hpp"
 #include "worker_pool.hpp"
@@ -33,7 +34,9 @@ class Session;
 
 class ServerImpl {
  public:
-  ServerImpl(ServerConfig config, unsigned workers, std::shared_ptr<spdlog::logger> log);
+  // `router` is null without a routes file; it lives as long as the process (reloads keep it).
+  ServerImpl(ServerConfig config, unsigned workers, std::shared_ptr<spdlog::logger> log,
+             std::unique_ptr<routing::Router> router = nullptr);
   ~ServerImpl();
 
   bool listen();  // false: cannot bind (reason logged)
@@ -63,6 +66,7 @@ class ServerImpl {
   std::shared_ptr<spdlog::logger> log_;
   Metrics metrics_;
   std::unique_ptr<DecisionLog> decision_log_;
+  std::unique_ptr<routing::Router> router_;
 
   mutable std::mutex generation_mutex_;
   std::shared_ptr<Generation> generation_;

@@ -126,6 +126,7 @@ BuildOutcome build_generation(const ServerConfig& config, unsigned workers, std:
   const ReferenceWindow::Limits limits{config.dedupe.window_seconds, config.dedupe.window_seconds > 0 ? config.dedupe.max_entries : 0};
   const bool same = carry && carry->limits().window_seconds == limits.window_seconds && carry->limits().max_entries == limits.max_entries;
   g->references = same ? std::move(carry) : std::make_shared<ReferenceWindow>(limits);
+  g->no_references = std::make_shared<ReferenceWindow>(ReferenceWindow::Limits{0, 0});
   out.generation = std::move(g);
   return out;
 }

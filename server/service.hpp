@@ -44,6 +44,7 @@ struct Generation {
   std::unordered_set<std::string> types;         // the catalogue, for the validation path
   std::vector<std::string> api_keys;             // empty: no auth
   std::shared_ptr<ReferenceWindow> references;   // shared by the workers; remembers nothing when dedupe is off
+  std::shared_ptr<ReferenceWindow> no_references;  // remembers nothing: /v1/messages, whose journal finds repeats
 };
 
 // Builds a generation: every engine loaded in full (plugins, schemas, rules, registry), so a

@@ -48,6 +48,7 @@ struct ServerConfig {
   Limits limits;
   Dedupe dedupe;
   DecisionLogConfig decision_log;
+  std::filesystem::path routing;       // a routes file (docs/routing.md): enables /v1/messages, /v1/replay, /v1/requeue
   std::uint32_t watch_interval_ms = 1000;  // how often config, registry and rule files are checked for changes; 0: SIGHUP only
   std::uint32_t shutdown_timeout_ms = 10000;  // SIGTERM: how long in-flight requests may take to finish
 };

@@ -20,6 +20,7 @@
 #include "flowguard/engine.hpp"
 #include "flowguard/server/server.hpp"
 #include "flowguard/spec/dip_import.hpp"
+#include "route_command.hpp"
 
 namespace {
 
@@ -37,6 +38,9 @@ commands:
                             run the validation sidecar (HTTP; docs/server.md): POST
                             /v1/validate/{interface}/{eventCode}, POST /v1/check, GET /healthz,
                             /readyz, /metrics. SIGHUP reloads, SIGTERM drains and exits 0
+  route --routes FILE FILE...
+                            validate files, journal them and deliver them to the routes'
+                            sinks (docs/routing.md); `route --help` for its options
   spec import-dip SPEC_DIR --out DIR [--plugin-table FILE]
                             turn Elexon's DIP OpenAPI spec into JSON Schemas (one per variant)
   spec diff OLD_DIR NEW_DIR what changed per DIP variant between two imported schema folders
@@ -301,6 +305,7 @@ int main(int argc, char** argv) {
     if (command == "types") return run_types({});
     if (command == "serve") return run_serve(args);
     if (command == "spec") return run_spec(args);
+    if (command == "route") return flowguard::cli::run_route(args);
     if (command == "version" || command == "--version") {
       std::printf("flowguard %s\n", FLOWGUARD_VERSION);
       return kExitClean;

@@ -1,0 +1,11 @@
+// Subcommands that live in their own files (main.cpp dispatches to them).
+#pragma once
+
+#include <string_view>
+#include <vector>
+
+namespace flowguard::cli {
+
+int run_route(const std::vector<std::string_view>& args);  // `flowguard route`
+
+}  // namespace flowguard::cli

@@ -202,7 +202,7 @@ class SqliteJournal final : public Journal {
         FG_TRY(stmt, writer_.prepare(
                          "SELECT d.message_id, d.attempts, d.next_attempt, m.reference, m.type, m.body, m.findings_json, "
                          "m.dead_letter_reason FROM deliveries d JOIN messages m ON m.id = d.message_id "
-                         "WHERE d.sink = ?1 AND d.state = ?2 AND d.next_attempt <= ?3 ORDER BY d.next_attempt LIMIT ?4"));
+                         "WHERE d.sink = ?1 AND d.state = ?2 AND d.next_attempt <= ?3 ORDER BY d.next_attempt, d.queue_order LIMIT ?4"));
         // Pending is due at once (its next_attempt is when it became pending); retrying waits.
         const std::int64_t due = state == DeliveryState::kPending ? INT64_MAX : to_us(now);
         stmt->bind(1, sink).bind(2, to_string(state)).bind(3, due).bind(4, fetch);
@@ -306,8 +306,9 @@ class SqliteJournal final : public Journal {
           // The dead-letter copy: new, or a final one made pending again so this failure reaches it;
           // one already pending carries the message as it is.
           FG_TRY(dl, writer_.prepare(
-                         "INSERT INTO deliveries(message_id, sink, state, attempts, next_attempt) "
-                         "VALUES (?1, ?2, 'Pending', 0, ?3) ON CONFLICT(message_id, sink) DO UPDATE SET "
+                         "INSERT INTO deliveries(message_id, sink, state, attempts, next_attempt, queue_order) "
+                         "VALUES (?1, ?2, 'Pending', 0, ?3, (SELECT rowid FROM messages WHERE id = ?1)) "
+                         "ON CONFLICT(message_id, sink) DO UPDATE SET "
                          "state = 'Pending', attempts = 0, next_attempt = excluded.next_attempt "
                          "WHERE deliveries.state NOT IN ('Pending', 'Retrying')"));
           FG_CHECK(dl->bind(1, id).bind(2, dead_letter_sink).bind(3, now).run());
@@ -375,8 +376,9 @@ class SqliteJournal final : public Journal {
                                          "WHERE message_id = ?1 AND state = 'Delivered'"));
             FG_CHECK(stmt->bind(1, id).bind(2, now).run());
           } else {
-            FG_TRY(stmt, writer_.prepare("INSERT INTO deliveries(message_id, sink, state, attempts, next_attempt) "
-                                         "VALUES (?1, ?2, 'Pending', 0, ?3) ON CONFLICT(message_id, sink) DO UPDATE "
+            FG_TRY(stmt, writer_.prepare("INSERT INTO deliveries(message_id, sink, state, attempts, next_attempt, "
+                                         "queue_order) VALUES (?1, ?2, 'Pending', 0, ?3, (SELECT rowid FROM messages "
+                                         "WHERE id = ?1)) ON CONFLICT(message_id, sink) DO UPDATE "
                                          "SET state = 'Pending', attempts = 0, next_attempt = excluded.next_attempt"));
             FG_CHECK(stmt->bind(1, id).bind(2, sink).bind(3, now).run());
           }
@@ -633,10 +635,11 @@ class SqliteJournal final : public Journal {
       insert->bind(11, received).bind(12, validated).bind(13, now_us).bind(14, m.body);
       insert->bind(15, m.findings_json.empty() ? std::string("[]") : m.findings_json).bind(16, m.dead_letter_reason);
       FG_CHECK(insert->run());
+      const std::int64_t order = sqlite3_last_insert_rowid(writer_.handle());
       for (const auto& sink : sinks[i]) {
-        FG_TRY(d, writer_.prepare("INSERT INTO deliveries(message_id, sink, state, attempts, next_attempt) VALUES "
-                                  "(?1, ?2, 'Pending', 0, ?3)"));
-        FG_CHECK(d->bind(1, *id).bind(2, sink).bind(3, now_us).run());
+        FG_TRY(d, writer_.prepare("INSERT INTO deliveries(message_id, sink, state, attempts, next_attempt, "
+                                  "queue_order) VALUES (?1, ?2, 'Pending', 0, ?3, ?4)"));
+        FG_CHECK(d->bind(1, *id).bind(2, sink).bind(3, now_us).bind(4, order).run());
       }
       outcome.ids.push_back(std::move(*id));
     }

@@ -40,9 +40,10 @@ CREATE TABLE deliveries (
   next_attempt INTEGER,
   delivered_at INTEGER,
   last_error TEXT NOT NULL DEFAULT '',
+  queue_order INTEGER NOT NULL,  -- the message's rowid: ties in next_attempt go in acceptance order
   PRIMARY KEY (message_id, sink)
 ) WITHOUT ROWID;
-CREATE INDEX deliveries_claim ON deliveries(sink, state, next_attempt);
+CREATE INDEX deliveries_claim ON deliveries(sink, state, next_attempt, queue_order);
 CREATE TABLE idempotency (
   key TEXT PRIMARY KEY NOT NULL,
   body_sha256 TEXT NOT NULL,

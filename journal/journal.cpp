@@ -391,7 +391,7 @@ class SqliteJournal final : public Journal {
         return Ok{};
       });
       if (!s) return std::move(s).error();
-      undelivered_ += delta;
+      adjust_undelivered(delta);
       return affected;
     });
   }
@@ -418,7 +418,7 @@ class SqliteJournal final : public Journal {
         return Ok{};
       });
       if (!s) return std::move(s).error();
-      undelivered_ += delta;
+      adjust_undelivered(delta);
       return affected;
     });
   }
@@ -518,11 +518,13 @@ class SqliteJournal final : public Journal {
     std::optional<Error> group_error;
     try {
       const auto now = Clock::now();
-      const auto sequence_before = sequence_;
-      const auto undelivered_before = undelivered_;
       if (auto s = writer_.exec("BEGIN IMMEDIATE", "starting a group commit"); !s) {
         group_error = s.error();
+      } else if (auto r = refresh_if_changed(); !r) {
+        group_error = r.error();
       }
+      const auto sequence_before = sequence_;
+      const auto undelivered_before = undelivered_;
       std::size_t index = 0;
       for (; !group_error && index < jobs.size(); ++index) {
         Job* job = jobs[index];
@@ -690,9 +692,9 @@ class SqliteJournal final : public Journal {
   template <class F>
   Status in_transaction(const char* what, F&& body) {
     FG_CHECK(writer_.exec("BEGIN IMMEDIATE", what));
-    Status s = Ok{};
+    Status s = refresh_if_changed();
     try {
-      s = body();
+      if (s) s = body();
     } catch (const std::exception& e) {
       s = make_error(ErrorCode::kInternal, std::string("journal: internal error while ") + what + ": " + e.what() + ".");
     }
@@ -709,10 +711,31 @@ class SqliteJournal final : public Journal {
       for (const auto& id : ids) it->second.erase(id);
     }
     if (s) {
-      undelivered_ += delta;
+      adjust_undelivered(delta);
     } else {
       (void)load_counters();
     }
+  }
+
+  // Never below zero: a count that would go negative is stale, so it is read again.
+  void adjust_undelivered(std::int64_t delta) {
+    if (delta < 0 && static_cast<std::uint64_t>(-delta) > undelivered_) {
+      (void)load_counters();
+    } else {
+      undelivered_ = static_cast<std::uint64_t>(static_cast<std::int64_t>(undelivered_) + delta);
+    }
+  }
+
+  // Another connection (`flowguard journal requeue` beside the server) may have changed the
+  // counts; PRAGMA data_version tells, cheaply, and then they are read again. Called inside a
+  // write transaction, so nothing can change between the check and the work.
+  Status refresh_if_changed() {
+    FG_TRY(stmt, writer_.prepare("PRAGMA data_version"));
+    FG_TRY(row, stmt->step());
+    const std::int64_t version = *row ? stmt->i64(0) : 0;
+    if (version == data_version_) return Ok{};
+    data_version_ = version;
+    return load_counters();
   }
 
   Result<std::optional<DeliveryState>> delivery_state(const std::string& id, const std::string& sink) {
@@ -870,6 +893,7 @@ class SqliteJournal final : public Journal {
   std::unordered_map<std::string, std::unordered_set<std::string>> claims_;  // sink → ids handed out
   std::uint64_t undelivered_ = 0;  // pending + retrying deliveries, for max_undelivered
   std::int64_t sequence_ = 0;      // last T-FG-…-<sequence> handed out
+  std::int64_t data_version_ = -1;  // PRAGMA data_version when the counts were last read
 
   std::mutex queue_mutex_;
   std::condition_variable queue_cv_, done_cv_;

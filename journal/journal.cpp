@@ -346,7 +346,7 @@ class SqliteJournal final : public Journal {
     return guarded([&]() -> Result<std::optional<std::string>> {
       if (reference.empty()) return std::optional<std::string>();
       std::lock_guard lock(reader_mutex_);
-      FG_TRY(stmt, reader_.prepare("SELECT id FROM messages WHERE reference = ?1"));
+      FG_TRY(stmt, reader_.prepare("SELECT id FROM messages WHERE reference = ?1 AND reference <> ''"));
       stmt->bind(1, reference);
       FG_TRY(row, stmt->step());
       if (!*row) return std::optional<std::string>();
@@ -606,7 +606,7 @@ class SqliteJournal final : public Journal {
         outcome.duplicates.push_back(i);
         continue;
       }
-      FG_TRY(stmt, writer_.prepare("SELECT 1 FROM messages WHERE reference = ?1"));
+      FG_TRY(stmt, writer_.prepare("SELECT 1 FROM messages WHERE reference = ?1 AND reference <> ''"));
       stmt->bind(1, m.reference);
       FG_TRY(row, stmt->step());
       if (*row) outcome.duplicates.push_back(i);
@@ -824,7 +824,7 @@ class SqliteJournal final : public Journal {
       sql += ")";
     }
     if (!extra.empty()) sql += " AND " + extra;
-    sql += " ORDER BY received_at, id LIMIT ?" + std::to_string(++n);
+    sql += " ORDER BY received_at, rowid LIMIT ?" + std::to_string(++n);
     int_params.emplace_back(n, static_cast<std::int64_t>(std::min<std::size_t>(q.limit, INT64_MAX)));
     FG_TRY(stmt, db.prepare_once(sql));
     for (const auto& [i, v] : text_params) stmt->bind(i, v);

@@ -485,8 +485,8 @@ class SqliteJournal final : public Journal {
   // Queues the job and waits for the committer to finish it.
   void submit(Job& job) {
     std::unique_lock lock(queue_mutex_);
-    ++active_;
     queue_.push_back(&job);
+    ++active_;
     queue_cv_.notify_all();
     done_cv_.wait(lock, [&] { return job.done; });
     --active_;

@@ -675,3 +675,25 @@ TEST_CASE("journal: a writer SIGKILLed mid-accept loses nothing it reported, and
   CHECK(j->stats()->messages >= checked);
   CHECK(sql_text(path, "PRAGMA integrity_check") == "ok");
 }
+
+TEST_CASE("journal: id edge cases: 63-character references, a reference shaped like another's id, sinks") {
+  TempDir dir("edges");
+  auto j = open_ok(dir.file("j.db"));
+  const std::string fits(63, 'a'), too_long(64, 'a');
+  auto ids = accept_ok(*j, {message(fits, {"hook"}), message(too_long, {"hook"})});
+  CHECK(ids[0] == "T-" + fits);
+  CHECK(ids[0].size() == 65);
+  CHECK(ids[1].size() == 65);
+  CHECK(ids[1] != ids[0]);
+  // "FG-…-1" as a reference would be T-FG-…-1, which may be a generated id: both stay distinct.
+  const auto generated = accept_ok(*j, {message("", {"hook"})})[0];
+  const auto shaped = accept_ok(*j, {message(generated.substr(2), {"hook"})})[0];
+  CHECK(shaped != generated);
+  CHECK(shaped.size() <= 65);
+  CHECK(show_ok(*j, shaped).reference == generated.substr(2));
+  // A sink named twice is one delivery; no sinks at all is nothing to deliver.
+  const auto twice = accept_ok(*j, {message("twice", {"hook", "hook"}), message("none", {})});
+  CHECK(show_ok(*j, twice[0]).deliveries.size() == 1);
+  CHECK(show_ok(*j, twice[1]).state == MessageState::kDelivered);
+  CHECK(j->accept({}).ok());
+}

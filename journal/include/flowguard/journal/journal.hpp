@@ -49,13 +49,16 @@ struct NewMessage {
   std::string dead_letter_reason;  // why it goes to dead-letter, when it does
   // When the request arrived and when validation finished; the journal adds routed_at at commit.
   // (Received and Validated are in-process states: a message is journaled once it is validated
-  // and routed, because the sender's acknowledgement waits for the journal.)
+  // and routed, because the sender's acknowledgement waits for the journal.) Left at the epoch,
+  // received_at is the commit time and validated_at is received_at. Stored to the microsecond.
+  // A sink named twice is one delivery; a message with no sinks is Delivered at once.
   TimePoint received_at{}, validated_at{};
 };
 
 // What accept() did. All or nothing: when any reference is already journaled (or repeated within
 // the batch), nothing is committed, `ids` is empty and `duplicates` holds the indexes concerned
-// (the server answers MSG1006 for them, as the DIP does).
+// (the server answers MSG1006 for them, as the DIP does). Within a batch, the first use of a
+// reference is not a duplicate; its repeats are.
 struct AcceptOutcome {
   std::vector<std::string> ids;
   std::vector<std::size_t> duplicates;
@@ -70,7 +73,7 @@ struct JournalOptions {
 // A pending delivery handed to a sink's delivery thread.
 struct Claimed {
   std::string id;
-  std::string reference;
+  std::string reference;  // the sink's de-duplication key: the message's reference, else its id
   std::string type;
   std::string body;
   std::string findings_json;
@@ -124,10 +127,15 @@ class Journal {
   // next_attempt <= now), oldest first. A claimed delivery is not handed out again until it is
   // marked, or until the process restarts (claims are not persisted).
   virtual Result<std::vector<Claimed>> claim(const std::string& sink, std::size_t max, TimePoint now) = 0;
+  // Marks release the claims they name whatever their outcome (a failed mark leaves the delivery
+  // due again: at least once). Marking a delivery already final is a no-op; naming a message
+  // with no delivery to `sink` is kUsage and marks nothing. Each mark counts one attempt.
   virtual Status mark_delivered(const std::string& sink, const std::vector<std::string>& ids) = 0;
   virtual Status mark_retry(const std::string& sink, const std::string& id, TimePoint next_attempt,
                             const std::string& error) = 0;
-  // Permanent failure at `sink`; with a dead-letter sink, a delivery to it is added (same transaction).
+  // Permanent failure at `sink`; with a dead-letter sink, a delivery to it is added (same transaction)
+  // and the message's dead_letter_reason says why, unless it had one. The dead-letter sink itself
+  // failing permanently is Failed, never dead-lettered to itself.
   virtual Status mark_failed(const std::string& sink, const std::string& id, const std::string& error,
                              const std::string& dead_letter_sink) = 0;
 
@@ -136,11 +144,13 @@ class Journal {
   virtual Result<std::optional<std::string>> id_for_reference(const std::string& reference) = 0;
   // Replay: deliver matching Delivered messages again (to the sinks they went to, or `sink` alone).
   // Requeue: matching Failed/DeadLettered deliveries become Pending again with attempts reset.
-  // Both return the ids affected.
+  // Both return the ids affected, oldest first, at most query.limit; replay with a state filter
+  // other than Delivered is kUsage.
   virtual Result<std::vector<std::string>> replay(const MessageQuery& query, const std::string& sink) = 0;
   virtual Result<std::vector<std::string>> requeue(const MessageQuery& query) = 0;
 
   // Idempotency-Key: remembers (key → body hash, status, response) for the retention period.
+  // The first answer remembered for a key stays; remember() is group-committed like accept().
   struct Remembered {
     std::string body_sha256;
     unsigned status = 0;

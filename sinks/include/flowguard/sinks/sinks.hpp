@@ -22,7 +22,7 @@ namespace flowguard::sinks {
 Result<std::unique_ptr<Sink>> make_stdout_sink(std::string name, std::ostream& out);
 
 // JSON lines appended to a file, fsync'd before deliver() returns; rotated to
-// `<path>.<UTC yyyymmddThhmmss>[.n]` when it would pass rotate_bytes or is older than rotate_every.
+// `<path>.<UTC yyyymmddThhmmssZ>[.n]` when it would pass rotate_bytes or is older than rotate_every.
 struct FileOptions {
   std::filesystem::path path;
   std::uint64_t rotate_bytes = 64ull << 20;  // 0: no size rotation

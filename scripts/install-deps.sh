@@ -15,6 +15,7 @@ packages=(
   libcurl4-openssl-dev                   # routing: the webhook sink (HTTP/1.1, TLS, mTLS)
   libnats-dev                            # routing: the JetStream sink and `flowguard consume`
   nats-server                            # tests: the real JetStream server the integration tests start
+  libssl-dev openssl                     # tests: the webhook receiver's TLS (Asio SSL), certificates made by `openssl req`
   catch2                                 # tests (v2)
 )
 

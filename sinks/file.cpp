@@ -34,14 +34,19 @@ class FileSink final : public Sink {
     // Read access too, to find a half line at the end; a file we may only write is still used.
     Fd fd(::open(options_.path.c_str(), O_RDWR | O_APPEND | O_CREAT | O_CLOEXEC, 0644));
     if (!fd && errno == EACCES) fd = Fd(::open(options_.path.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644));
-    if (!fd) return make_error(ErrorCode::kIo, detail::errno_text("the file sink " + name_ + " cannot open", options_.path, errno));
+    if (!fd)
+      return make_error(ErrorCode::kIo,
+                        detail::errno_text("the file sink " + name_ + " cannot open", options_.path, errno));
     struct stat st {};
     if (::fstat(fd.get(), &st) != 0)
-      return make_error(ErrorCode::kIo, detail::errno_text("the file sink " + name_ + " cannot stat", options_.path, errno));
+      return make_error(ErrorCode::kIo,
+                        detail::errno_text("the file sink " + name_ + " cannot stat", options_.path, errno));
     std::uint64_t size = S_ISREG(st.st_mode) ? static_cast<std::uint64_t>(st.st_size) : 0;
     if (size > 0) {
-      if (auto cut = cut_partial_line(fd.get(), size); !cut.ok()) return std::move(cut).error();
-      else size = cut.value();
+      if (auto cut = cut_partial_line(fd.get(), size); !cut.ok())
+        return std::move(cut).error();
+      else
+        size = cut.value();
     }
     if (auto s = detail::fsync_directory(options_.path.parent_path()); !s.ok()) return s;
     fd_ = std::move(fd);
@@ -133,7 +138,8 @@ class FileSink final : public Sink {
       target = base + "." + std::to_string(n);
     }
     if (::rename(options_.path.c_str(), target.c_str()) != 0)
-      return make_error(ErrorCode::kIo, detail::errno_text("cannot rotate", options_.path, errno) + " (to " + target + ")");
+      return make_error(ErrorCode::kIo,
+                        detail::errno_text("cannot rotate", options_.path, errno) + " (to " + target + ")");
     fd_.reset();
     if (auto s = detail::fsync_directory(options_.path.parent_path()); !s.ok()) return s;
     return open();
@@ -162,7 +168,8 @@ class FileSink final : public Sink {
 
   std::optional<std::chrono::system_clock::time_point> birth_time() const {
     struct statx sx {};
-    if (::statx(fd_.get(), "", AT_EMPTY_PATH, STATX_BTIME, &sx) != 0 || !(sx.stx_mask & STATX_BTIME)) return std::nullopt;
+    if (::statx(fd_.get(), "", AT_EMPTY_PATH, STATX_BTIME, &sx) != 0 || !(sx.stx_mask & STATX_BTIME))
+      return std::nullopt;
     return std::chrono::system_clock::time_point(std::chrono::duration_cast<std::chrono::system_clock::duration>(
         std::chrono::seconds(sx.stx_btime.tv_sec) + std::chrono::nanoseconds(sx.stx_btime.tv_nsec)));
   }

@@ -8,9 +8,9 @@
 #include <fcntl.h>
 #include <unistd.h>
 
-#include <cstdio>
 #include <cerrno>
 #include <cstdint>
+#include <cstdio>
 
 #include "durable_file.hpp"
 #include "flowguard/sinks/sinks.hpp"
@@ -74,7 +74,8 @@ class SpoolSink final : public Sink {
     }
     const fs::path probe = options_.directory / (std::string(kTempPrefix) + "probe-" + std::to_string(::getpid()));
     Fd fd(::open(probe.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644));
-    if (!fd) return make_error(ErrorCode::kIo, detail::errno_text("cannot create a file in", options_.directory, errno));
+    if (!fd)
+      return make_error(ErrorCode::kIo, detail::errno_text("cannot create a file in", options_.directory, errno));
     fd.reset();
     ::unlink(probe.c_str());
     return Ok{};
@@ -162,7 +163,8 @@ class SpoolSink final : public Sink {
 Result<std::unique_ptr<Sink>> make_spool_sink(std::string name, const SpoolOptions& options) {
   if (options.directory.empty()) return make_error(ErrorCode::kUsage, "the spool sink " + name + " has no directory.");
   auto sink = std::make_unique<SpoolSink>(name, options);
-  if (auto s = sink->start(); !s.ok()) return make_error(ErrorCode::kIo, "the spool sink " + name + ": " + s.error().message);
+  if (auto s = sink->start(); !s.ok())
+    return make_error(ErrorCode::kIo, "the spool sink " + name + ": " + s.error().message);
   return std::unique_ptr<Sink>(std::move(sink));
 }
 

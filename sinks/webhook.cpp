@@ -33,7 +33,8 @@ bool retried_status(long status) {
 // Retry-After: delay-seconds or an HTTP date (RFC 9110 §10.2.3). Nothing when unparseable.
 std::optional<std::chrono::milliseconds> parse_retry_after(std::string_view value) {
   while (!value.empty() && (value.front() == ' ' || value.front() == '\t')) value.remove_prefix(1);
-  while (!value.empty() && (value.back() == ' ' || value.back() == '\t' || value.back() == '\r' || value.back() == '\n'))
+  while (!value.empty() &&
+         (value.back() == ' ' || value.back() == '\t' || value.back() == '\r' || value.back() == '\n'))
     value.remove_suffix(1);
   if (value.empty()) return std::nullopt;
   constexpr std::int64_t kMaxSeconds = 24 * 3600;  // a day: beyond that a server is not making sense
@@ -73,7 +74,9 @@ Status readable_file(const fs::path& path, std::string_view what) {
 class WebhookSink final : public Sink {
  public:
   WebhookSink(std::string name, const WebhookOptions& options, std::string display_url)
-      : name_(std::move(name)), options_(options), display_url_(std::move(display_url)),
+      : name_(std::move(name)),
+        options_(options),
+        display_url_(std::move(display_url)),
         max_bytes_(options.max_payload_kb * 1024) {}
 
   ~WebhookSink() override {
@@ -87,11 +90,13 @@ class WebhookSink final : public Sink {
 
   Status setup() {
     curl_ = curl_easy_init();
-    if (!curl_) return make_error(ErrorCode::kInternal, "libcurl could not create a handle for the webhook sink " + name_ + ".");
+    if (!curl_)
+      return make_error(ErrorCode::kInternal, "libcurl could not create a handle for the webhook sink " + name_ + ".");
     headers_ = curl_slist_append(headers_, "Content-Type: application/json");
     // No "Expect: 100-continue" round trip before a large body.
     headers_ = curl_slist_append(headers_, "Expect:");
-    for (const auto& [key, value] : options_.headers) headers_ = curl_slist_append(headers_, (key + ": " + value).c_str());
+    for (const auto& [key, value] : options_.headers)
+      headers_ = curl_slist_append(headers_, (key + ": " + value).c_str());
     if (!headers_) return make_error(ErrorCode::kInternal, "libcurl could not build the webhook sink's headers.");
 
     error_[0] = '\0';
@@ -136,8 +141,8 @@ class WebhookSink final : public Sink {
       if (group.empty()) return;
       DeliveryResult r = stop ? *stop : post(batch, group);
       if (!stop && r.outcome == Outcome::kRetry) {
-        stop = DeliveryResult{Outcome::kRetry,
-                              "not sent: an earlier request of the same batch failed (" + r.detail + ")", r.retry_after};
+        stop = DeliveryResult{
+            Outcome::kRetry, "not sent: an earlier request of the same batch failed (" + r.detail + ")", r.retry_after};
       }
       for (const std::size_t i : group) results[i] = r;
       group.clear();
@@ -149,7 +154,8 @@ class WebhookSink final : public Sink {
       if (size + 2 > max_bytes_) {
         results[i] = {Outcome::kFailed,
                       "message of " + std::to_string(size) + " bytes exceeds the webhook's max payload of " +
-                          std::to_string(max_bytes_) + " bytes (max_payload_kb " + std::to_string(options_.max_payload_kb) +
+                          std::to_string(max_bytes_) + " bytes (max_payload_kb " +
+                          std::to_string(options_.max_payload_kb) +
                           ", the body being the message in a JSON array: " + std::to_string(size + 2) + " bytes)",
                       std::nullopt};
         continue;
@@ -212,9 +218,9 @@ class WebhookSink final : public Sink {
     const std::size_t n = size * count;
     const std::string_view line(data, n);
     constexpr std::string_view kName = "retry-after:";
-    if (line.size() >= kName.size() &&
-        std::equal(kName.begin(), kName.end(), line.begin(),
-                   [](char a, char b) { return a == std::tolower(static_cast<unsigned char>(b)); }))
+    if (line.size() >= kName.size() && std::equal(kName.begin(), kName.end(), line.begin(), [](char a, char b) {
+          return a == std::tolower(static_cast<unsigned char>(b));
+        }))
       self->retry_after_ = std::string(line.substr(kName.size()));
     if (line.starts_with("HTTP/")) self->retry_after_.clear();  // a new response (after a 1xx)
     return n;
@@ -266,7 +272,8 @@ Result<std::string> checked_url(const std::string& name, const std::string& url)
 Result<std::unique_ptr<Sink>> make_webhook_sink(std::string name, const WebhookOptions& options) {
   std::call_once(g_curl_init, [] { g_curl_init_code = curl_global_init(CURL_GLOBAL_DEFAULT); });
   if (g_curl_init_code != CURLE_OK)
-    return make_error(ErrorCode::kInternal, std::string("libcurl failed to initialise: ") + curl_easy_strerror(g_curl_init_code) + ".");
+    return make_error(ErrorCode::kInternal,
+                      std::string("libcurl failed to initialise: ") + curl_easy_strerror(g_curl_init_code) + ".");
   if (options.max_message_count == 0)
     return make_error(ErrorCode::kUsage, "the webhook sink " + name + " has max_message_count 0; expected at least 1.");
   if (options.max_payload_kb == 0)
@@ -281,8 +288,9 @@ Result<std::unique_ptr<Sink>> make_webhook_sink(std::string name, const WebhookO
   const TlsOptions& tls = options.tls;
   if (!tls.client_key.empty() && tls.client_cert.empty())
     return make_error(ErrorCode::kUsage, "the webhook sink " + name + " has a client key but no client certificate.");
-  for (const auto& [path, what] : {std::pair{&tls.ca_file, "the CA file"}, std::pair{&tls.client_cert, "the client certificate"},
-                                   std::pair{&tls.client_key, "the client key"}}) {
+  for (const auto& [path, what] :
+       {std::pair{&tls.ca_file, "the CA file"}, std::pair{&tls.client_cert, "the client certificate"},
+        std::pair{&tls.client_key, "the client key"}}) {
     if (path->empty()) continue;
     if (auto s = readable_file(*path, what); !s.ok())
       return make_error(ErrorCode::kIo, "the webhook sink " + name + ": " + s.error().message);

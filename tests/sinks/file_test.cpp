@@ -1,10 +1,9 @@
-#include <catch2/catch.hpp>
-
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <catch2/catch.hpp>
 #include <chrono>
 #include <fstream>
 #include <thread>
@@ -43,7 +42,8 @@ std::vector<long> numbers_in(const fs::path& file) {
 }
 
 bool all_delivered(const std::vector<sinks::DeliveryResult>& results) {
-  return std::all_of(results.begin(), results.end(), [](const auto& r) { return r.outcome == sinks::Outcome::kDelivered; });
+  return std::all_of(results.begin(), results.end(),
+                     [](const auto& r) { return r.outcome == sinks::Outcome::kDelivered; });
 }
 
 }  // namespace

@@ -1,11 +1,10 @@
 // fg-webhook-receiver as its own process: what a test that kills flowguard keeps running. Every
 // request body is a line of --out before the request is answered.
-#include <catch2/catch.hpp>
-
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <catch2/catch.hpp>
 #include <cstdio>
 #include <string>
 
@@ -84,7 +83,8 @@ TEST_CASE("fg-webhook-receiver: every body a line of --out, answered with --stat
   CHECK(lines[1] == "[" + test::message(2).body + "]");
 }
 
-TEST_CASE("fg-webhook-receiver: --status 503 with --retry-after is kRetry with the delay", "[sinks][webhook][receiver]") {
+TEST_CASE("fg-webhook-receiver: --status 503 with --retry-after is kRetry with the delay",
+          "[sinks][webhook][receiver]") {
   ReceiverProcess p;
   start(p, {"--status", "503", "--retry-after", "3"});
   sinks::WebhookOptions options;

@@ -1,7 +1,6 @@
-#include <catch2/catch.hpp>
-
 #include <algorithm>
 #include <atomic>
+#include <catch2/catch.hpp>
 #include <fstream>
 #include <set>
 #include <thread>
@@ -32,8 +31,16 @@ TEST_CASE("spool sink: one file a message, named safely for any id", "[sinks][sp
   REQUIRE(sink.ok());
   CHECK((*sink)->kind() == "spool");
 
-  const std::vector<std::string> ids{"plain-1", "a/b", "a_b", "../escape", ".hidden", "", "spaces and \"quotes\"",
-                                     std::string(300, 'L'), std::string(299, 'L') + "M", "ünïcode"};
+  const std::vector<std::string> ids{"plain-1",
+                                     "a/b",
+                                     "a_b",
+                                     "../escape",
+                                     ".hidden",
+                                     "",
+                                     "spaces and \"quotes\"",
+                                     std::string(300, 'L'),
+                                     std::string(299, 'L') + "M",
+                                     "ünïcode"};
   std::vector<sinks::Delivery> batch;
   for (std::size_t i = 0; i < ids.size(); ++i) {
     batch.push_back(test::message(static_cast<int>(i)));
@@ -72,7 +79,8 @@ TEST_CASE("spool sink: a re-delivered message replaces its own file", "[sinks][s
   CHECK_THAT(test::read_file(dir.path() / "id-1.json"), Catch::Contains("second time"));
 }
 
-TEST_CASE("spool sink: leftovers of a crash are removed at start; an unusable directory is an error", "[sinks][spool]") {
+TEST_CASE("spool sink: leftovers of a crash are removed at start; an unusable directory is an error",
+          "[sinks][spool]") {
   test::TempDir dir;
   { std::ofstream(dir.path() / ".tmp-id-7") << "{\"half"; }
   { std::ofstream(dir.path() / "kept.json") << "{}"; }
@@ -123,7 +131,8 @@ static void poll_while_writing(bool batch_per_file) {
   constexpr int kMessages = 200;
   for (int from = 0; from < kMessages; from += 20) {
     std::vector<sinks::Delivery> batch;
-    for (int i = from; i < from + 20; ++i) batch.push_back(test::message(i, 100000));  // 100 KB: a write that takes a while
+    for (int i = from; i < from + 20; ++i)
+      batch.push_back(test::message(i, 100000));  // 100 KB: a write that takes a while
     for (const auto& r : (*sink)->deliver(batch)) REQUIRE(r.outcome == sinks::Outcome::kDelivered);
   }
   done = true;

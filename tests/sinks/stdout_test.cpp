@@ -1,5 +1,4 @@
 #include <catch2/catch.hpp>
-
 #include <sstream>
 #include <streambuf>
 
@@ -47,7 +46,8 @@ struct FailingBuf : std::streambuf {
 };
 }  // namespace
 
-TEST_CASE("stdout sink: a stream that cannot be written is kRetry, and a later good write delivers", "[sinks][stdout]") {
+TEST_CASE("stdout sink: a stream that cannot be written is kRetry, and a later good write delivers",
+          "[sinks][stdout]") {
   FailingBuf failing;
   std::ostream out(&failing);
   auto sink = sinks::make_stdout_sink("console", out);

@@ -1,6 +1,5 @@
-#include <catch2/catch.hpp>
-
 #include <algorithm>
+#include <catch2/catch.hpp>
 #include <chrono>
 #include <cstdlib>
 #include <ctime>
@@ -256,7 +255,8 @@ TEST_CASE("webhook sink: the payload bound counts the brackets and commas exactl
   CHECK(receiver->requests().at(0).body.size() == 1024);
 }
 
-TEST_CASE("webhook sink: a message bigger than the payload bound is kFailed and never sent; the rest go", "[sinks][webhook]") {
+TEST_CASE("webhook sink: a message bigger than the payload bound is kFailed and never sent; the rest go",
+          "[sinks][webhook]") {
   auto receiver = start_receiver();
   auto options = options_for(*receiver);
   options.max_payload_kb = 1;

@@ -2,7 +2,6 @@
 // file, client certificates (mTLS), the verify toggle. Certificates are made at test time by the
 // openssl command; without it the cases SKIP and say so.
 #include <catch2/catch.hpp>
-
 #include <cstdlib>
 #include <fstream>
 
@@ -23,13 +22,14 @@ bool make_certificates(const fs::path& dir) {
   const std::string key = " -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes";
   const std::string quiet = " >/dev/null 2>&1";
   const std::string commands[] = {
-      "openssl req -x509" + key + " -keyout " + d + "/ca.key -out " + d + "/ca.pem -days 2 -subj /CN=fg-test-ca" + quiet,
+      "openssl req -x509" + key + " -keyout " + d + "/ca.key -out " + d + "/ca.pem -days 2 -subj /CN=fg-test-ca" +
+          quiet,
       "openssl req" + key + " -keyout " + d + "/server.key -out " + d + "/server.csr -subj /CN=127.0.0.1" + quiet,
-      "openssl x509 -req -in " + d + "/server.csr -CA " + d + "/ca.pem -CAkey " + d + "/ca.key -CAcreateserial -out " + d +
-          "/server.pem -days 2 -extfile " + d + "/server.ext" + quiet,
+      "openssl x509 -req -in " + d + "/server.csr -CA " + d + "/ca.pem -CAkey " + d + "/ca.key -CAcreateserial -out " +
+          d + "/server.pem -days 2 -extfile " + d + "/server.ext" + quiet,
       "openssl req" + key + " -keyout " + d + "/client.key -out " + d + "/client.csr -subj /CN=fg-test-client" + quiet,
-      "openssl x509 -req -in " + d + "/client.csr -CA " + d + "/ca.pem -CAkey " + d + "/ca.key -CAcreateserial -out " + d +
-          "/client.pem -days 2" + quiet,
+      "openssl x509 -req -in " + d + "/client.csr -CA " + d + "/ca.pem -CAkey " + d + "/ca.key -CAcreateserial -out " +
+          d + "/client.pem -days 2" + quiet,
   };
   for (const auto& command : commands)
     if (std::system(command.c_str()) != 0) return false;

@@ -1,19 +1,19 @@
 #include "webhook_receiver.hpp"
 
-#include <utility>  // Boost 1.74 asio uses std::exchange without including it
+#include <openssl/ssl.h>
+#include <openssl/x509.h>
+
+#include <atomic>
 #include <boost/asio.hpp>
 #include <boost/asio/ssl.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/beast/ssl.hpp>
-#include <openssl/ssl.h>
-#include <openssl/x509.h>
-
-#include <atomic>
 #include <condition_variable>
 #include <deque>
 #include <mutex>
 #include <thread>
+#include <utility>  // Boost 1.74 asio uses std::exchange without including it
 
 namespace flowguard::test {
 
@@ -101,18 +101,19 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
   void read() {
     parser_.emplace();
     parser_->body_limit(std::uint64_t{1} << 30);
-    http::async_read_header(stream_, buffer_, *parser_, [self = this->shared_from_this()](beast::error_code ec, std::size_t) {
-      if (ec) return self->close();
-      if (beast::iequals(self->parser_->get()[http::field::expect], "100-continue")) {
-        self->continue_ = std::make_shared<http::response<http::empty_body>>(http::status::continue_, 11);
-        http::async_write(self->stream_, *self->continue_, [self](beast::error_code wec, std::size_t) {
-          if (wec) return self->close();
+    http::async_read_header(
+        stream_, buffer_, *parser_, [self = this->shared_from_this()](beast::error_code ec, std::size_t) {
+          if (ec) return self->close();
+          if (beast::iequals(self->parser_->get()[http::field::expect], "100-continue")) {
+            self->continue_ = std::make_shared<http::response<http::empty_body>>(http::status::continue_, 11);
+            http::async_write(self->stream_, *self->continue_, [self](beast::error_code wec, std::size_t) {
+              if (wec) return self->close();
+              self->read_body();
+            });
+            return;
+          }
           self->read_body();
         });
-        return;
-      }
-      self->read_body();
-    });
   }
 
   void read_body() {
@@ -149,19 +150,21 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
     response_->body() = reply.body;
     response_->keep_alive(keep_alive);
     response_->prepare_payload();
-    http::async_write(stream_, *response_, [self = this->shared_from_this(), keep_alive](beast::error_code ec, std::size_t) {
-      self->response_.reset();
-      if (ec || !keep_alive) return self->close();
-      self->read();
-    });
+    http::async_write(stream_, *response_,
+                      [self = this->shared_from_this(), keep_alive](beast::error_code ec, std::size_t) {
+                        self->response_.reset();
+                        if (ec || !keep_alive) return self->close();
+                        self->read();
+                      });
   }
 
   // Never answers: reads (and drops) whatever comes until the client gives up and closes.
   void hang() {
-    stream_.async_read_some(net::buffer(discard_), [self = this->shared_from_this()](beast::error_code ec, std::size_t) {
-      if (ec) return self->close();
-      self->hang();
-    });
+    stream_.async_read_some(net::buffer(discard_),
+                            [self = this->shared_from_this()](beast::error_code ec, std::size_t) {
+                              if (ec) return self->close();
+                              self->hang();
+                            });
   }
 
   void close() {
@@ -207,8 +210,8 @@ Result<std::unique_ptr<WebhookReceiver>> WebhookReceiver::start(ReceiverOptions 
     if (!ec && !t.client_ca.empty()) {
       impl->tls->load_verify_file(t.client_ca.string(), ec);
       if (!ec) {
-        impl->tls->set_verify_mode(ssl::verify_peer | (t.require_client_certificate ? ssl::verify_fail_if_no_peer_cert : 0),
-                                   ec);
+        impl->tls->set_verify_mode(
+            ssl::verify_peer | (t.require_client_certificate ? ssl::verify_fail_if_no_peer_cert : 0), ec);
       }
     }
     if (ec) return make_error(ErrorCode::kIo, "the webhook receiver's TLS setup failed: " + ec.message() + ".");
@@ -250,7 +253,8 @@ void WebhookReceiver::stop() {
 std::uint16_t WebhookReceiver::port() const { return impl_->port; }
 
 std::string WebhookReceiver::url(std::string_view target) const {
-  return std::string(impl_->tls ? "https" : "http") + "://127.0.0.1:" + std::to_string(impl_->port) + std::string(target);
+  return std::string(impl_->tls ? "https" : "http") + "://127.0.0.1:" + std::to_string(impl_->port) +
+         std::string(target);
 }
 
 void WebhookReceiver::set_reply(Reply reply) {

@@ -27,8 +27,8 @@ struct ReceivedRequest {
   std::vector<std::pair<std::string, std::string>> headers;  // as sent
   std::string body;
   std::chrono::system_clock::time_point at;
-  std::size_t connection = 0;          // 1 for the first connection accepted, 2 for the next…
-  std::string client_certificate;      // TLS: the subject of the client's verified certificate, else empty
+  std::size_t connection = 0;      // 1 for the first connection accepted, 2 for the next…
+  std::string client_certificate;  // TLS: the subject of the client's verified certificate, else empty
   // The first header of that name (compared ignoring case), or empty.
   std::string header(std::string_view name) const;
 };
@@ -40,8 +40,11 @@ struct Reply {
   std::vector<std::pair<std::string, std::string>> headers;
   std::string body;
 
-  static Reply answer(unsigned status, std::string body = {}, std::vector<std::pair<std::string, std::string>> headers = {});
-  static Reply retry_after(unsigned status, std::string value) { return answer(status, {}, {{"Retry-After", std::move(value)}}); }
+  static Reply answer(unsigned status, std::string body = {},
+                      std::vector<std::pair<std::string, std::string>> headers = {});
+  static Reply retry_after(unsigned status, std::string value) {
+    return answer(status, {}, {{"Retry-After", std::move(value)}});
+  }
   static Reply hang() { return Reply{Kind::kHang, 0, {}, {}}; }
   static Reply close() { return Reply{Kind::kClose, 0, {}, {}}; }
 };
@@ -49,7 +52,7 @@ struct Reply {
 struct ReceiverTls {
   std::filesystem::path certificate;  // PEM chain the receiver presents
   std::filesystem::path key;
-  std::filesystem::path client_ca;    // non-empty: client certificates are verified against it
+  std::filesystem::path client_ca;  // non-empty: client certificates are verified against it
   bool require_client_certificate = false;
 };
 

@@ -37,7 +37,7 @@ Result<std::unique_ptr<Sink>> make_file_sink(std::string name, const FileOptions
 struct SpoolOptions {
   std::filesystem::path directory;
   bool batch_per_file = false;
-  std::size_t max_batch = 100;  // with batch_per_file
+  std::size_t max_batch = 100;  // messages a file with batch_per_file; either way, files a directory fsync
 };
 Result<std::unique_ptr<Sink>> make_spool_sink(std::string name, const SpoolOptions& options);
 

@@ -13,9 +13,10 @@ packages=(
   prometheus-cpp-dev                     # serve: Prometheus metric model and text format (/metrics)
   libsqlite3-dev                         # routing: the message journal (WAL, fsync'd commits)
   libcurl4-openssl-dev                   # routing: the webhook sink (HTTP/1.1, TLS, mTLS)
-  libssl-dev                             # serve: SHA-256 of request bodies for Idempotency-Key
+  libssl-dev                             # serve: SHA-256 of bodies for Idempotency-Key; tests: the receiver's TLS (Asio SSL)
   libnats-dev                            # routing: the JetStream sink and `flowguard consume`
   nats-server                            # tests: the real JetStream server the integration tests start
+  openssl                                # tests: certificates for the webhook receiver's TLS, made by `openssl req`
   catch2                                 # tests (v2)
 )
 

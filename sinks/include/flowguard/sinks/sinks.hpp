@@ -22,7 +22,7 @@ namespace flowguard::sinks {
 Result<std::unique_ptr<Sink>> make_stdout_sink(std::string name, std::ostream& out);
 
 // JSON lines appended to a file, fsync'd before deliver() returns; rotated to
-// `<path>.<UTC yyyymmddThhmmss>[.n]` when it would pass rotate_bytes or is older than rotate_every.
+// `<path>.<UTC yyyymmddThhmmssZ>[.n]` when it would pass rotate_bytes or is older than rotate_every.
 struct FileOptions {
   std::filesystem::path path;
   std::uint64_t rotate_bytes = 64ull << 20;  // 0: no size rotation
@@ -37,7 +37,7 @@ Result<std::unique_ptr<Sink>> make_file_sink(std::string name, const FileOptions
 struct SpoolOptions {
   std::filesystem::path directory;
   bool batch_per_file = false;
-  std::size_t max_batch = 100;  // with batch_per_file
+  std::size_t max_batch = 100;  // messages a file with batch_per_file; either way, files a directory fsync
 };
 Result<std::unique_ptr<Sink>> make_spool_sink(std::string name, const SpoolOptions& options);
 

@@ -12,6 +12,8 @@
 #include <nats/nats.h>
 
 #include <atomic>
+#include <cstdlib>
+#include <string_view>
 #include <fstream>
 #include <sstream>
 #include <thread>
@@ -20,12 +22,30 @@ namespace flowguard::test {
 namespace fs = std::filesystem;
 using namespace std::chrono_literals;
 
-fs::path nats_server_exe() { return "/usr/bin/nats-server"; }
+// Debian's package installs /usr/sbin/nats-server; other installs put it in /usr/bin or on PATH.
+// FLOWGUARD_NATS_SERVER names another binary.
+fs::path nats_server_exe() {
+  if (const char* env = std::getenv("FLOWGUARD_NATS_SERVER"); env != nullptr && *env) return env;
+  std::vector<fs::path> candidates = {"/usr/sbin/nats-server", "/usr/bin/nats-server"};
+  if (const char* path = std::getenv("PATH"); path != nullptr) {
+    std::string_view rest(path);
+    while (!rest.empty()) {
+      const auto colon = rest.find(':');
+      const std::string_view dir = rest.substr(0, colon);
+      if (!dir.empty()) candidates.push_back(fs::path(std::string(dir)) / "nats-server");
+      rest = colon == std::string_view::npos ? std::string_view() : rest.substr(colon + 1);
+    }
+  }
+  for (const auto& c : candidates)
+    if (::access(c.c_str(), X_OK) == 0) return c;
+  return "/usr/sbin/nats-server";
+}
 
 bool nats_server_available() { return ::access(nats_server_exe().c_str(), X_OK) == 0; }
 
 std::string nats_server_missing_message() {
-  return nats_server_exe().string() + " is not installed (Debian package nats-server): the JetStream integration tests need it.";
+  return "nats-server is not installed (Debian package nats-server; looked in /usr/sbin, /usr/bin, PATH and "
+         "$FLOWGUARD_NATS_SERVER): the JetStream integration tests need it.";
 }
 
 namespace {
@@ -343,6 +363,17 @@ std::int64_t stream_message_count(const std::vector<std::string>& servers, const
   const auto count = static_cast<std::int64_t>(info->State.Msgs);
   jsStreamInfo_Destroy(info);
   return count;
+}
+
+std::string stream_leader(const std::vector<std::string>& servers, const std::string& stream) {
+  Admin admin(servers);
+  if (!admin.error.empty()) return {};
+  jsStreamInfo* info = nullptr;
+  jsErrCode jerr = static_cast<jsErrCode>(0);
+  if (js_GetStreamInfo(&info, admin.js, stream.c_str(), nullptr, &jerr) != NATS_OK) return {};
+  std::string leader = info->Cluster != nullptr && info->Cluster->Leader != nullptr ? info->Cluster->Leader : "";
+  jsStreamInfo_Destroy(info);
+  return leader;
 }
 
 }  // namespace flowguard::test

@@ -1,4 +1,4 @@
-// The real nats-server (/usr/bin/nats-server) for integration tests: one JetStream server, or a
+// The real nats-server (Debian: /usr/sbin/nats-server) for integration tests: one JetStream server, or a
 // 3-node JetStream cluster, on loopback ephemeral ports with their stores in a temporary directory.
 // Tests SKIP when the binary is absent (nats_server_available()).
 #pragma once
@@ -101,4 +101,16 @@ std::string create_stream(const std::vector<std::string>& servers, const StreamS
 std::int64_t stream_message_count(const std::vector<std::string>& servers, const std::string& stream,
                                   std::string* error = nullptr);
 
+// The server name of the stream's leader in a cluster ("" when unknown).
+std::string stream_leader(const std::vector<std::string>& servers, const std::string& stream);
+
 }  // namespace flowguard::test
+
+// Catch2 v2 has no SKIP: a test without the server says why and returns (used in a TEST_CASE body).
+#define FLOWGUARD_SKIP_WITHOUT_NATS_SERVER()                                          \
+  do {                                                                                \
+    if (!::flowguard::test::nats_server_available()) {                                \
+      WARN("skipped: " << ::flowguard::test::nats_server_missing_message());          \
+      return;                                                                         \
+    }                                                                                 \
+  } while (false)

@@ -96,6 +96,7 @@ class JetStreamSink final : public Sink, public JetStreamCounters {
 
   std::vector<DeliveryResult> deliver(std::span<const Delivery> batch) override {
     std::vector<DeliveryResult> results(batch.size());
+    if (batch.empty()) return results;
     try {
       publish_and_wait(batch, results);
     } catch (...) {
@@ -187,8 +188,15 @@ class JetStreamSink final : public Sink, public JetStreamCounters {
   // Whatever libnats still waits on is given up (its result stays "no PubAck"); a late PubAck for
   // it finds no batch to file into. Re-publishing it is safe: the stream de-duplicates on Nats-Msg-Id.
   void abandon_pending() {
+    bool waiting = false;
+    {
+      std::lock_guard lock(mutex_);
+      waiting = !inflight_.empty();
+    }
+    // Only when something is pending: libnats 3.4.1 crashes in GetPendingList on a context that
+    // never published asynchronously.
     natsMsgList pending{};
-    if (js_PublishAsyncGetPendingList(&pending, js_.get()) == NATS_OK) natsMsgList_Destroy(&pending);
+    if (waiting && js_PublishAsyncGetPendingList(&pending, js_.get()) == NATS_OK) natsMsgList_Destroy(&pending);
     std::lock_guard lock(mutex_);
     inflight_.clear();
     results_ = nullptr;

@@ -332,6 +332,7 @@ std::string create_stream(const std::vector<std::string>& servers, const StreamS
       cfg.Replicas = spec.replicas;
       cfg.Storage = spec.file_storage ? js_FileStorage : js_MemoryStorage;
       cfg.MaxMsgSize = static_cast<int32_t>(spec.max_msg_size);
+      if (spec.work_queue) cfg.Retention = js_WorkQueuePolicy;
       cfg.Duplicates = std::chrono::duration_cast<std::chrono::nanoseconds>(spec.duplicate_window).count();
       jsStreamInfo* info = nullptr;
       jsErrCode jerr = static_cast<jsErrCode>(0);

@@ -94,6 +94,7 @@ struct StreamSpec {
   bool file_storage = true;
   std::int64_t max_msg_size = -1;
   std::chrono::seconds duplicate_window{120};
+  bool work_queue = false;  // retention: an ack removes the message
 };
 std::string create_stream(const std::vector<std::string>& servers, const StreamSpec& spec,
                           std::chrono::milliseconds timeout = std::chrono::seconds(20));

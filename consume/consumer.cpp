@@ -37,7 +37,8 @@ struct Consumer::Impl {
   int busy_count = 0;
   bool keeper_stop = false;
 
-  std::atomic<std::uint64_t> fetched{0}, acked{0}, naked{0}, termed{0}, in_progress{0}, settle_errors{0}, handler_errors{0};
+  std::atomic<std::uint64_t> fetched{0}, acked{0}, naked{0}, termed{0}, in_progress{0}, settle_errors{0},
+      handler_errors{0};
 
   ~Impl() {
     if (sub != nullptr) {
@@ -73,7 +74,8 @@ struct Consumer::Impl {
     }
   }
 
-  std::vector<Decision> call_handler(const Handler& handler, std::span<const InboundMessage> inbound, natsMsgList& list) {
+  std::vector<Decision> call_handler(const Handler& handler, std::span<const InboundMessage> inbound,
+                                     natsMsgList& list) {
     {
       std::lock_guard lock(mutex);
       busy = list.Msgs;
@@ -157,11 +159,13 @@ struct Consumer::Impl {
       if (s == NATS_TIMEOUT) continue;  // nothing to do right now
       if (s != NATS_OK) {
         if (s == NATS_CONNECTION_CLOSED || s == NATS_INVALID_SUBSCRIPTION)
-          return make_error(ErrorCode::kIo, nats_error_text(s, "Consumer \"" + options.durable + "\": fetching failed") +
-                                                "; the NATS connection is closed.");
+          return make_error(ErrorCode::kIo,
+                            nats_error_text(s, "Consumer \"" + options.durable + "\": fetching failed") +
+                                "; the NATS connection is closed.");
         if (jerr == JSConsumerNotFoundErr || jerr == JSStreamNotFoundErr)
           return make_error(ErrorCode::kIo, nats_error_text(s, "Consumer \"" + options.durable + "\" on stream \"" +
-                                                                   options.stream + "\" is gone") + ".");
+                                                                   options.stream + "\" is gone") +
+                                                ".");
         // Disconnected, reconnecting, a leader election: wait a little and fetch again.
         for (int i = 0; i < 4 && !stop.load(); ++i) std::this_thread::sleep_for(milliseconds(50));
         continue;
@@ -199,7 +203,8 @@ Consumer::~Consumer() = default;
 Result<std::unique_ptr<Consumer>> Consumer::create(const ConsumerOptions& options) {
   try {
     const std::string who = "Consumer \"" + options.durable + "\"";
-    if (options.stream.empty()) return make_error(ErrorCode::kUsage, who + ": no stream given; expected the JetStream stream to read.");
+    if (options.stream.empty())
+      return make_error(ErrorCode::kUsage, who + ": no stream given; expected the JetStream stream to read.");
     if (options.durable.empty())
       return make_error(ErrorCode::kUsage, "Consumer: no durable name given; expected a name the instances share.");
     if (options.ack_wait.count() <= 0) return make_error(ErrorCode::kUsage, who + ": ack_wait must be positive.");
@@ -219,7 +224,8 @@ Result<std::unique_ptr<Consumer>> Consumer::create(const ConsumerOptions& option
 
     jsCtx* js = nullptr;
     natsStatus s = natsConnection_JetStream(&js, impl->connection->get(), nullptr);
-    if (s != NATS_OK) return make_error(ErrorCode::kIo, nats_error_text(s, who + ": cannot open a JetStream context") + ".");
+    if (s != NATS_OK)
+      return make_error(ErrorCode::kIo, nats_error_text(s, who + ": cannot open a JetStream context") + ".");
     impl->js.reset(js);
 
     jsConsumerInfo* info = nullptr;
@@ -249,9 +255,11 @@ Result<std::unique_ptr<Consumer>> Consumer::create(const ConsumerOptions& option
       jsConsumerInfo_Destroy(info);
       // Another instance may have created it meanwhile with the same settings: that is success.
       if (s != NATS_OK && jerr != JSConsumerNameExistErr && jerr != JSConsumerExistingActiveErr)
-        return make_error(ErrorCode::kIo, nats_error_text(s, who + ": creating it on stream \"" + options.stream + "\" failed") + ".");
+        return make_error(ErrorCode::kIo,
+                          nats_error_text(s, who + ": creating it on stream \"" + options.stream + "\" failed") + ".");
     } else {
-      return make_error(ErrorCode::kIo, nats_error_text(s, who + ": looking it up on stream \"" + options.stream + "\" failed") + ".");
+      return make_error(ErrorCode::kIo,
+                        nats_error_text(s, who + ": looking it up on stream \"" + options.stream + "\" failed") + ".");
     }
 
     jsSubOptions so;
@@ -261,7 +269,8 @@ Result<std::unique_ptr<Consumer>> Consumer::create(const ConsumerOptions& option
     so.ManualAck = true;
     s = js_PullSubscribe(&impl->sub, js, options.filter_subject.empty() ? nullptr : options.filter_subject.c_str(),
                          options.durable.c_str(), nullptr, &so, &jerr);
-    if (s != NATS_OK) return make_error(ErrorCode::kIo, nats_error_text(s, who + ": binding a pull subscription failed") + ".");
+    if (s != NATS_OK)
+      return make_error(ErrorCode::kIo, nats_error_text(s, who + ": binding a pull subscription failed") + ".");
     return std::unique_ptr<Consumer>(new Consumer(std::move(impl)));
   } catch (const std::exception& e) {
     return make_error(ErrorCode::kInternal, std::string("Creating the JetStream consumer failed: ") + e.what() + ".");
@@ -280,8 +289,8 @@ Status Consumer::run(const Handler& handler, const std::atomic<bool>& stop) {
 
 ConsumerStats Consumer::stats() const {
   const Impl& i = *impl_;
-  return {i.fetched.load(), i.acked.load(), i.naked.load(), i.termed.load(), i.in_progress.load(), i.settle_errors.load(),
-          i.handler_errors.load()};
+  return {i.fetched.load(),     i.acked.load(),         i.naked.load(),         i.termed.load(),
+          i.in_progress.load(), i.settle_errors.load(), i.handler_errors.load()};
 }
 
 }  // namespace flowguard::consume

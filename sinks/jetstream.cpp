@@ -2,6 +2,8 @@
 // reference), then every PubAck is awaited within ack_timeout. libnats calls the context's
 // AckHandler once per message (a PubAck, a server error, or its own MaxWait timeout) on its
 // subscription thread; the handler files the outcome under the message's index in the batch.
+#include "flowguard/sinks/jetstream.hpp"
+
 #include <atomic>
 #include <condition_variable>
 #include <mutex>
@@ -9,7 +11,6 @@
 #include <unordered_map>
 #include <utility>
 
-#include "flowguard/sinks/jetstream.hpp"
 #include "flowguard/sinks/nats_connection.hpp"
 #include "flowguard/sinks/sinks.hpp"
 
@@ -70,7 +71,8 @@ class JetStreamSink final : public Sink, public JetStreamCounters {
     jsCtx* js = nullptr;
     natsStatus s = natsConnection_JetStream(&js, connection_->get(), &jo);
     if (s != NATS_OK)
-      return make_error(ErrorCode::kIo, nats_error_text(s, "Sink \"" + name_ + "\": cannot open a JetStream context") + ".");
+      return make_error(ErrorCode::kIo,
+                        nats_error_text(s, "Sink \"" + name_ + "\": cannot open a JetStream context") + ".");
     js_.reset(js);
     if (options_.stream.empty()) return Ok{};
     jsStreamInfo* info = nullptr;
@@ -81,13 +83,15 @@ class JetStreamSink final : public Sink, public JetStreamCounters {
     if (s == NATS_NOT_FOUND || jerr == JSStreamNotFoundErr)
       return make_error(ErrorCode::kUsage, "Sink \"" + name_ + "\": the JetStream stream \"" + options_.stream +
                                                "\" does not exist on the NATS server; expected a stream that "
-                                               "captures the subject \"" + options_.subject +
-                                               "\" (create it, or leave `stream` empty).");
+                                               "captures the subject \"" +
+                                               options_.subject + "\" (create it, or leave `stream` empty).");
     if (jerr == JSNotEnabledErr || s == NATS_NO_RESPONDERS)
-      return make_error(ErrorCode::kUsage, "Sink \"" + name_ + "\": the NATS server does not answer JetStream "
+      return make_error(ErrorCode::kUsage, "Sink \"" + name_ +
+                                               "\": the NATS server does not answer JetStream "
                                                "requests; expected a server started with JetStream enabled (-js).");
-    return make_error(ErrorCode::kIo,
-                      nats_error_text(s, "Sink \"" + name_ + "\": looking up the JetStream stream \"" + options_.stream + "\" failed") + ".");
+    return make_error(ErrorCode::kIo, nats_error_text(s, "Sink \"" + name_ + "\": looking up the JetStream stream \"" +
+                                                             options_.stream + "\" failed") +
+                                          ".");
   }
 
   const std::string& name() const override { return name_; }
@@ -134,14 +138,20 @@ class JetStreamSink final : public Sink, public JetStreamCounters {
       const std::string& msg_id = d.reference.empty() ? d.id : d.reference;
       const std::string subject = render_subject(options_.subject, d.type);
       if (!valid_subject(subject)) {
-        results[i] = {Outcome::kFailed, "the subject \"" + subject + "\" (from \"" + options_.subject + "\" and type \"" +
-                                            d.type + "\") is not a valid NATS publish subject", {}};
+        results[i] = {Outcome::kFailed,
+                      "the subject \"" + subject + "\" (from \"" + options_.subject + "\" and type \"" + d.type +
+                          "\") is not a valid NATS publish subject",
+                      {}};
         continue;
       }
       const std::size_t size = d.body.size() + header_bytes(d, msg_id);
       if (max_payload > 0 && size > static_cast<std::size_t>(max_payload)) {
-        results[i] = {Outcome::kFailed, "the message is " + std::to_string(size) + " bytes with its headers, over the NATS "
-                                        "server's max_payload of " + std::to_string(max_payload) + " bytes", {}};
+        results[i] = {Outcome::kFailed,
+                      "the message is " + std::to_string(size) +
+                          " bytes with its headers, over the NATS "
+                          "server's max_payload of " +
+                          std::to_string(max_payload) + " bytes",
+                      {}};
         continue;
       }
       natsMsg* msg = nullptr;
@@ -174,7 +184,9 @@ class JetStreamSink final : public Sink, public JetStreamCounters {
         }
         natsMsg_Destroy(msg);
         const bool too_big = s == NATS_MAX_PAYLOAD;
-        results[i] = {too_big ? Outcome::kFailed : Outcome::kRetry, nats_error_text(s, "publishing to \"" + subject + "\" failed"), {}};
+        results[i] = {too_big ? Outcome::kFailed : Outcome::kRetry,
+                      nats_error_text(s, "publishing to \"" + subject + "\" failed"),
+                      {}};
       }
     }
     jsPubOptions wait;
@@ -218,19 +230,26 @@ class JetStreamSink final : public Sink, public JetStreamCounters {
 
   static DeliveryResult classify(const jsPubAck* ack, const jsPubAckErr* err, const JetStreamOptions& options) {
     if (ack != nullptr) {
-      const std::string where = std::string("stream ") + (ack->Stream ? ack->Stream : "?") + " sequence " + std::to_string(ack->Sequence);
+      const std::string where =
+          std::string("stream ") + (ack->Stream ? ack->Stream : "?") + " sequence " + std::to_string(ack->Sequence);
       if (ack->Duplicate) return {Outcome::kDuplicate, "already in " + where, {}};
       return {Outcome::kDelivered, where, {}};
     }
     if (err == nullptr) return {Outcome::kRetry, "JetStream gave neither a PubAck nor an error", {}};
     const std::string text = err->ErrText != nullptr && *err->ErrText ? err->ErrText : natsStatus_GetText(err->Err);
     if (err->Err == NATS_TIMEOUT)
-      return {Outcome::kRetry, "no PubAck from JetStream within " + std::to_string(options.ack_timeout.count()) + " ms", {}};
+      return {Outcome::kRetry,
+              "no PubAck from JetStream within " + std::to_string(options.ack_timeout.count()) + " ms",
+              {}};
     if (err->Err == NATS_NO_RESPONDERS)
-      return {Outcome::kRetry, "no JetStream stream answered (no responders): no stream captures the subject, or it has no leader yet", {}};
+      return {Outcome::kRetry,
+              "no JetStream stream answered (no responders): no stream captures the subject, or it has no leader yet",
+              {}};
     if (err->ErrCode == JSStreamMessageExceedsMaximumErr)
       return {Outcome::kFailed, "the stream refused the message as too large: " + text, {}};
-    return {Outcome::kRetry, "JetStream refused the message: " + text + " (error code " + std::to_string(err->ErrCode) + ")", {}};
+    return {Outcome::kRetry,
+            "JetStream refused the message: " + text + " (error code " + std::to_string(err->ErrCode) + ")",
+            {}};
   }
 
   std::string name_;
@@ -250,8 +269,9 @@ class JetStreamSink final : public Sink, public JetStreamCounters {
 Result<std::unique_ptr<Sink>> make_jetstream_sink(std::string name, const JetStreamOptions& options) {
   try {
     if (options.subject.empty())
-      return make_error(ErrorCode::kUsage, "Sink \"" + name + "\": no subject given; expected a NATS subject such as "
-                                           "\"flowguard.{type}\".");
+      return make_error(ErrorCode::kUsage, "Sink \"" + name +
+                                               "\": no subject given; expected a NATS subject such as "
+                                               "\"flowguard.{type}\".");
     if (!valid_subject(render_subject(options.subject, "t")))
       return make_error(ErrorCode::kUsage, "Sink \"" + name + "\": the subject \"" + options.subject +
                                                "\" is not a valid NATS publish subject; expected dot-separated tokens "

@@ -21,7 +21,8 @@ std::string nats_error_text(natsStatus status, std::string_view what) {
 
 Result<std::unique_ptr<NatsConnection>> NatsConnection::connect(const NatsConnectOptions& options) {
   if (options.servers.empty())
-    return make_error(ErrorCode::kUsage, "No NATS server given; expected at least one URL such as nats://127.0.0.1:4222.");
+    return make_error(ErrorCode::kUsage,
+                      "No NATS server given; expected at least one URL such as nats://127.0.0.1:4222.");
   natsOptions* opts = nullptr;
   natsStatus s = natsOptions_Create(&opts);
   std::vector<const char*> urls;
@@ -43,7 +44,8 @@ Result<std::unique_ptr<NatsConnection>> NatsConnection::connect(const NatsConnec
   if (!options.credentials.empty()) {
     s = natsOptions_SetUserCredentialsFromFiles(opts, options.credentials.c_str(), nullptr);
     if (s != NATS_OK) {
-      std::string text = nats_error_text(s, "The NATS credentials file " + options.credentials.string() + " cannot be used");
+      std::string text =
+          nats_error_text(s, "The NATS credentials file " + options.credentials.string() + " cannot be used");
       natsOptions_Destroy(opts);
       return make_error(ErrorCode::kIo, text + "; expected a .creds file with a user JWT and an NKey seed.");
     }

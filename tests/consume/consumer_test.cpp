@@ -1,19 +1,19 @@
 // The JetStream pull consumer against a real nats-server: settlement semantics (Ack, Nak with a
 // delay, Term, max_deliver), InProgress for slow handlers, and two instances sharing one durable.
-#include <catch2/catch.hpp>
+#include "flowguard/consume/consumer.hpp"
 
 #include <fcntl.h>
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <catch2/catch.hpp>
 #include <chrono>
 #include <map>
 #include <mutex>
 #include <set>
 #include <thread>
 
-#include "flowguard/consume/consumer.hpp"
 #include "flowguard/sinks/sinks.hpp"
 #include "nats_server.hpp"
 
@@ -44,7 +44,8 @@ struct Fixture {
     auto sink = fs::make_jetstream_sink("in", o);
     if (!sink) return false;
     std::vector<fs::Delivery> batch;
-    for (int i = from; i < to; ++i) batch.push_back({"id-" + std::to_string(i), "m-" + std::to_string(i), "t", "body-" + std::to_string(i), "", ""});
+    for (int i = from; i < to; ++i)
+      batch.push_back({"id-" + std::to_string(i), "m-" + std::to_string(i), "t", "body-" + std::to_string(i), "", ""});
     for (const auto& r : (*sink)->deliver(batch))
       if (r.outcome != fs::Outcome::kDelivered) return false;
     return true;
@@ -111,10 +112,13 @@ TEST_CASE("consumer: Ack removes the message, and run() returns soon after stop"
   REQUIRE(f.ready);
   auto consumer = make(f.options());
   std::vector<fc::InboundMessage> seen;
-  run_until(*consumer, [&](std::span<const fc::InboundMessage> b) {
+  run_until(
+      *consumer,
+      [&](std::span<const fc::InboundMessage> b) {
         seen.insert(seen.end(), b.begin(), b.end());
         return std::vector<fc::Decision>(b.size(), fc::Decision::ack());
-      }, [&] { return seen.size() >= 20; }, 10s);
+      },
+      [&] { return seen.size() >= 20; }, 10s);
   REQUIRE(seen.size() == 20);
   for (const auto& m : seen) {
     CHECK(m.delivered_count == 1);
@@ -134,10 +138,12 @@ TEST_CASE("consumer: Ack removes the message, and run() returns soon after stop"
     stop = true;
   });
   const auto before = Clock::now();
-  CHECK(consumer->run([&](std::span<const fc::InboundMessage> b) {
-    more += b.size();
-    return std::vector<fc::Decision>(b.size(), fc::Decision::ack());
-  }, stop));
+  CHECK(consumer->run(
+      [&](std::span<const fc::InboundMessage> b) {
+        more += b.size();
+        return std::vector<fc::Decision>(b.size(), fc::Decision::ack());
+      },
+      stop));
   stopper.join();
   CHECK(Clock::now() - before < 2s);
   CHECK(more == 0);
@@ -151,14 +157,17 @@ TEST_CASE("consumer: Nak(delay) redelivers no sooner than the delay, with delive
   o.ack_wait = 10s;  // so only the Nak can bring it back this soon
   auto consumer = make(o);
   std::vector<std::pair<Clock::time_point, std::uint64_t>> deliveries;
-  run_until(*consumer, [&](std::span<const fc::InboundMessage> b) {
+  run_until(
+      *consumer,
+      [&](std::span<const fc::InboundMessage> b) {
         std::vector<fc::Decision> d;
         for (const auto& m : b) {
           deliveries.emplace_back(Clock::now(), m.delivered_count);
           d.push_back(m.delivered_count == 1 ? fc::Decision::nak(1500ms) : fc::Decision::ack());
         }
         return d;
-      }, [&] { return deliveries.size() >= 2; }, 8s);
+      },
+      [&] { return deliveries.size() >= 2; }, 8s);
   REQUIRE(deliveries.size() == 2);
   CHECK(deliveries[0].second == 1);
   CHECK(deliveries[1].second == 2);
@@ -176,14 +185,17 @@ TEST_CASE("consumer: Term is never redelivered, and max_deliver caps Nak'd redel
   std::map<std::string, int> handled;
   // m-0 is terminated; m-1 is always Nak'd (50 ms): the server stops after 3 deliveries. The run
   // lasts well past ack_wait (1 s) and the Nak delays, so any further redelivery would show.
-  run_until(*consumer, [&](std::span<const fc::InboundMessage> b) {
+  run_until(
+      *consumer,
+      [&](std::span<const fc::InboundMessage> b) {
         std::vector<fc::Decision> d;
         for (const auto& m : b) {
           ++handled[m.msg_id];
           d.push_back(m.msg_id == "m-0" ? fc::Decision::term() : fc::Decision::nak(50ms));
         }
         return d;
-      }, [] { return false; }, 3500ms);
+      },
+      [] { return false; }, 3500ms);
   CHECK(handled["m-0"] == 1);
   CHECK(handled["m-1"] == 3);
   CHECK(consumer->stats().termed == 1);
@@ -198,19 +210,24 @@ TEST_CASE("consumer: a slow handler keeps its messages with InProgress") {
   std::atomic<int> slow_seen{0}, other_seen{0};
   std::atomic<bool> other_stop{false};
   std::thread other_thread([&] {
-    CHECK(other->run([&](std::span<const fc::InboundMessage> b) {
-      other_seen += static_cast<int>(b.size());
-      return std::vector<fc::Decision>(b.size(), fc::Decision::ack());
-    }, other_stop));
+    CHECK(other->run(
+        [&](std::span<const fc::InboundMessage> b) {
+          other_seen += static_cast<int>(b.size());
+          return std::vector<fc::Decision>(b.size(), fc::Decision::ack());
+        },
+        other_stop));
   });
   // The slow instance takes all three, then works 2.5 × ack_wait on them before acking.
   std::vector<std::uint64_t> counts;
-  run_until(*slow, [&](std::span<const fc::InboundMessage> b) {
+  run_until(
+      *slow,
+      [&](std::span<const fc::InboundMessage> b) {
         slow_seen += static_cast<int>(b.size());
         for (const auto& m : b) counts.push_back(m.delivered_count);
         std::this_thread::sleep_for(2500ms);
         return std::vector<fc::Decision>(b.size(), fc::Decision::ack());
-      }, [&] { return slow_seen + other_seen >= 3; }, 10s);
+      },
+      [&] { return slow_seen + other_seen >= 3; }, 10s);
   std::this_thread::sleep_for(1500ms);  // past another ack_wait: a lost message would reappear at `other`
   other_stop = true;
   other_thread.join();
@@ -235,16 +252,18 @@ TEST_CASE("consumer: two instances on one durable split the work, each message a
     o.fetch_batch = 10;
     auto consumer = fc::Consumer::create(o);
     REQUIRE(consumer);
-    CHECK((*consumer)->run([&](std::span<const fc::InboundMessage> b) {
-      {
-        std::lock_guard lock(mutex);
-        for (const auto& m : b) handled.insert(m.msg_id);
-        per_instance[instance] += static_cast<int>(b.size());
-        if (handled.size() >= kMessages) stop = true;
-      }
-      std::this_thread::sleep_for(5ms);  // some work, so both instances take turns
-      return std::vector<fc::Decision>(b.size(), fc::Decision::ack());
-    }, stop));
+    CHECK((*consumer)->run(
+        [&](std::span<const fc::InboundMessage> b) {
+          {
+            std::lock_guard lock(mutex);
+            for (const auto& m : b) handled.insert(m.msg_id);
+            per_instance[instance] += static_cast<int>(b.size());
+            if (handled.size() >= kMessages) stop = true;
+          }
+          std::this_thread::sleep_for(5ms);  // some work, so both instances take turns
+          return std::vector<fc::Decision>(b.size(), fc::Decision::ack());
+        },
+        stop));
   };
   std::thread a(worker, 0), b(worker, 1);
   std::thread watchdog([&] {
@@ -289,9 +308,12 @@ TEST_CASE("consumer: what a killed instance held is redelivered to the other aft
   while (text.find("READY\n") == std::string::npos && Clock::now() < deadline) {
     char buf[256];
     const ssize_t n = ::read(out[0], buf, sizeof buf);
-    if (n > 0) text.append(buf, static_cast<std::size_t>(n));
-    else if (n == 0) break;
-    else std::this_thread::sleep_for(10ms);
+    if (n > 0)
+      text.append(buf, static_cast<std::size_t>(n));
+    else if (n == 0)
+      break;
+    else
+      std::this_thread::sleep_for(10ms);
   }
   ::close(out[0]);
   std::set<std::string> held;
@@ -323,7 +345,9 @@ TEST_CASE("consumer: what a killed instance held is redelivered to the other aft
     ::kill(pid, SIGKILL);
     killed = true;
   });
-  run_until(*survivor, [&](std::span<const fc::InboundMessage> b) {
+  run_until(
+      *survivor,
+      [&](std::span<const fc::InboundMessage> b) {
         std::lock_guard lock(mutex);
         for (const auto& m : b) {
           if (held.count(m.msg_id) && !killed) held_seen_early = true;
@@ -332,10 +356,12 @@ TEST_CASE("consumer: what a killed instance held is redelivered to the other aft
         }
         if (acked.size() >= kMessages - 5) rest_done = true;
         return std::vector<fc::Decision>(b.size(), fc::Decision::ack());
-      }, [&] {
+      },
+      [&] {
         std::lock_guard lock(mutex);
         return acked.size() >= kMessages;
-      }, 25s);
+      },
+      25s);
   killer.join();
   int raw = 0;
   ::kill(pid, SIGKILL);

@@ -1,8 +1,7 @@
 // The JetStream sink against a 3-node cluster with an R3 file stream while the stream's leader is
 // SIGKILLed mid-run: whatever the sink reported kDelivered/kDuplicate must be in the stream after.
-#include <catch2/catch.hpp>
-
 #include <atomic>
+#include <catch2/catch.hpp>
 #include <chrono>
 #include <set>
 #include <thread>
@@ -89,7 +88,9 @@ TEST_CASE("jetstream sink on a 3-node cluster: no confirmed publish is lost when
     ++retry_rounds;
     if (!retry.empty()) std::this_thread::sleep_for(250ms);
   }
-  WARN("kRetry answers during the run: " << retries_seen << " in " << retry_rounds << " retry rounds (first: " << first_retry << "); killed node fg-n" << victim << " (leader " << leader << ")");
+  WARN("kRetry answers during the run: " << retries_seen << " in " << retry_rounds
+                                         << " retry rounds (first: " << first_retry << "); killed node fg-n" << victim
+                                         << " (leader " << leader << ")");
   REQUIRE(retry.empty());
   REQUIRE(confirmed.size() == kBatches * kPerBatch);
 
@@ -106,8 +107,10 @@ TEST_CASE("jetstream sink on a 3-node cluster: no confirmed publish is lost when
   std::unique_ptr<fc::Consumer> consumer;
   for (int attempt = 0; attempt < 40 && !consumer; ++attempt) {  // the consumer's creation needs the meta leader
     auto made = fc::Consumer::create(co);
-    if (made) consumer = std::move(made).value();
-    else std::this_thread::sleep_for(250ms);
+    if (made)
+      consumer = std::move(made).value();
+    else
+      std::this_thread::sleep_for(250ms);
   }
   REQUIRE(consumer);
   std::multiset<std::string> seen;

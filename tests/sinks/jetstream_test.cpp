@@ -1,12 +1,12 @@
 // The JetStream sink against a real nats-server on a loopback ephemeral port.
-#include <catch2/catch.hpp>
+#include "flowguard/sinks/jetstream.hpp"
 
+#include <catch2/catch.hpp>
 #include <chrono>
 #include <set>
 #include <thread>
 
 #include "flowguard/consume/consumer.hpp"
-#include "flowguard/sinks/jetstream.hpp"
 #include "flowguard/sinks/sinks.hpp"
 #include "nats_server.hpp"
 
@@ -179,8 +179,10 @@ TEST_CASE("jetstream sink: a stopped server gives kRetry within the timeout, and
     results = (*sink)->deliver(todo);
     std::vector<fs::Delivery> again;
     for (std::size_t i = 0; i < todo.size(); ++i)
-      if (results[i].outcome == fs::Outcome::kRetry) again.push_back(todo[i]);
-      else CHECK((results[i].outcome == fs::Outcome::kDelivered || results[i].outcome == fs::Outcome::kDuplicate));
+      if (results[i].outcome == fs::Outcome::kRetry)
+        again.push_back(todo[i]);
+      else
+        CHECK((results[i].outcome == fs::Outcome::kDelivered || results[i].outcome == fs::Outcome::kDuplicate));
     todo = std::move(again);
     if (!todo.empty()) std::this_thread::sleep_for(200ms);
   }

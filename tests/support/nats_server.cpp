@@ -2,6 +2,7 @@
 
 #include <arpa/inet.h>
 #include <fcntl.h>
+#include <nats/nats.h>
 #include <netinet/in.h>
 #include <signal.h>
 #include <sys/prctl.h>
@@ -9,13 +10,11 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include <nats/nats.h>
-
 #include <atomic>
 #include <cstdlib>
-#include <string_view>
 #include <fstream>
 #include <sstream>
+#include <string_view>
 #include <thread>
 
 namespace flowguard::test {
@@ -132,7 +131,8 @@ std::uint16_t free_port() {
   return port;
 }
 
-NatsServer::NatsServer(std::string name, fs::path store_dir) : name_(std::move(name)), store_dir_(std::move(store_dir)) {
+NatsServer::NatsServer(std::string name, fs::path store_dir)
+    : name_(std::move(name)), store_dir_(std::move(store_dir)) {
   if (store_dir_.empty()) {
     store_dir_ = fresh_temp_dir(name_);
     own_store_ = true;
@@ -178,10 +178,21 @@ bool NatsServer::start() {
 
 bool NatsServer::launch() {
   error_.clear();
-  std::vector<std::string> args = {nats_server_exe().string(), "-js", "-a", "127.0.0.1", "-p", std::to_string(port_),
-                                   "--server_name", name_, "-sd", store_dir_.string(), "-l", log_file_.string()};
+  std::vector<std::string> args = {nats_server_exe().string(),
+                                   "-js",
+                                   "-a",
+                                   "127.0.0.1",
+                                   "-p",
+                                   std::to_string(port_),
+                                   "--server_name",
+                                   name_,
+                                   "-sd",
+                                   store_dir_.string(),
+                                   "-l",
+                                   log_file_.string()};
   if (cluster_port_ != 0) {
-    args.insert(args.end(), {"--cluster_name", cluster_name_, "--cluster", "nats://127.0.0.1:" + std::to_string(cluster_port_)});
+    args.insert(args.end(),
+                {"--cluster_name", cluster_name_, "--cluster", "nats://127.0.0.1:" + std::to_string(cluster_port_)});
     std::string routes;
     for (const auto& r : routes_) routes += (routes.empty() ? "" : ",") + r;
     if (!routes.empty()) args.insert(args.end(), {"--routes", routes});
@@ -316,7 +327,8 @@ std::string wait_jetstream_ready(const std::vector<std::string>& servers, std::c
   return "JetStream not ready within " + std::to_string(timeout.count()) + " ms: " + last;
 }
 
-std::string create_stream(const std::vector<std::string>& servers, const StreamSpec& spec, std::chrono::milliseconds timeout) {
+std::string create_stream(const std::vector<std::string>& servers, const StreamSpec& spec,
+                          std::chrono::milliseconds timeout) {
   const auto deadline = std::chrono::steady_clock::now() + timeout;
   std::string last;
   do {
@@ -348,7 +360,8 @@ std::string create_stream(const std::vector<std::string>& servers, const StreamS
   return last;
 }
 
-std::int64_t stream_message_count(const std::vector<std::string>& servers, const std::string& stream, std::string* error) {
+std::int64_t stream_message_count(const std::vector<std::string>& servers, const std::string& stream,
+                                  std::string* error) {
   Admin admin(servers);
   if (!admin.error.empty()) {
     if (error) *error = admin.error;

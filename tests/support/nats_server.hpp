@@ -108,10 +108,10 @@ std::string stream_leader(const std::vector<std::string>& servers, const std::st
 }  // namespace flowguard::test
 
 // Catch2 v2 has no SKIP: a test without the server says why and returns (used in a TEST_CASE body).
-#define FLOWGUARD_SKIP_WITHOUT_NATS_SERVER()                                          \
-  do {                                                                                \
-    if (!::flowguard::test::nats_server_available()) {                                \
-      WARN("skipped: " << ::flowguard::test::nats_server_missing_message());          \
-      return;                                                                         \
-    }                                                                                 \
+#define FLOWGUARD_SKIP_WITHOUT_NATS_SERVER()                                 \
+  do {                                                                       \
+    if (!::flowguard::test::nats_server_available()) {                       \
+      WARN("skipped: " << ::flowguard::test::nats_server_missing_message()); \
+      return;                                                                \
+    }                                                                        \
   } while (false)

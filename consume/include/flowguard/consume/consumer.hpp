@@ -30,7 +30,7 @@ struct ConsumerOptions {
   // How long the server waits for a settlement before redelivering. While the handler runs, an
   // InProgress is sent every ack_wait/3, so a slow handler does not cause a redelivery.
   std::chrono::milliseconds ack_wait{30000};
-  int max_deliver = 5;                // deliveries per message at most; -1: unlimited
+  int max_deliver = 5;  // deliveries per message at most; -1: unlimited
   std::size_t fetch_batch = 64;
   // One fetch waits at most this long for messages (and never more than 1 s, so run() sees a stop).
   std::chrono::milliseconds fetch_timeout{1000};
@@ -45,9 +45,9 @@ struct ConsumerOptions {
 struct InboundMessage {
   std::string subject;
   std::string data;
-  std::string msg_id;                  // the Nats-Msg-Id header; empty when absent
+  std::string msg_id;  // the Nats-Msg-Id header; empty when absent
   std::uint64_t stream_sequence = 0;
-  std::uint64_t delivered_count = 0;   // 1 on the first delivery
+  std::uint64_t delivered_count = 0;  // 1 on the first delivery
 };
 
 struct Decision {
@@ -66,10 +66,10 @@ using Handler = std::function<std::vector<Decision>(std::span<const InboundMessa
 
 struct ConsumerStats {
   std::uint64_t fetched = 0;
-  std::uint64_t acked = 0;        // confirmed by the server
+  std::uint64_t acked = 0;  // confirmed by the server
   std::uint64_t naked = 0;
   std::uint64_t termed = 0;
-  std::uint64_t in_progress = 0;  // InProgress signals sent for slow handlers
+  std::uint64_t in_progress = 0;    // InProgress signals sent for slow handlers
   std::uint64_t settle_errors = 0;  // an ack/nak/term that failed: the server redelivers after ack_wait
   std::uint64_t handler_errors = 0;
 };

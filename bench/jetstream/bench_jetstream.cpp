@@ -1,0 +1,174 @@
+// The "without flowguard" JetStream baseline: M messages of real DIP message sizes (the corpus's
+// valid messages, each wrapped as one {"payload": …} element as the router delivers them)
+// published to a file-storage stream with bare js_PublishAsync, then every PubAck awaited.
+// bench/jetstream/run.sh starts the nats-server and runs this; see docs/jetstream.md.
+//
+//   fg_bench_jetstream --url URL --corpus DIR [--messages M] [--batch N] [--stream S] [--no-msg-id] [--via-sink]
+//
+// --batch 0 (default): one pipelined run (at most 4096 PubAcks outstanding), one wait at the end.
+// --batch N: publish N, wait for their PubAcks, repeat (the JetStream sink's pattern, max_batch).
+// --via-sink: the same messages through flowguard's JetStream sink (deliver() of --batch messages,
+// default 256), to tell the sink's own cost from the broker's.
+// Prints one JSON line: messages, bytes, seconds, messages_per_s, mb_per_s.
+#include <nats/nats.h>
+
+#include <chrono>
+#include <cstdio>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "flowguard/sinks/sinks.hpp"
+
+namespace {
+
+int fail(const char* what, natsStatus s) {
+  std::fprintf(stderr, "fg_bench_jetstream: %s: %s (%s)\n", what, natsStatus_GetText(s), nats_GetLastError(nullptr));
+  return 1;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::string url = "nats://127.0.0.1:4222", corpus, stream = "BENCH";
+  long messages = 100000, batch = 0;
+  bool msg_id = true, via_sink = false;
+  for (int i = 1; i < argc; ++i) {
+    const std::string a = argv[i];
+    auto next = [&]() -> std::string { return i + 1 < argc ? argv[++i] : ""; };
+    if (a == "--url")
+      url = next();
+    else if (a == "--corpus")
+      corpus = next();
+    else if (a == "--messages")
+      messages = std::stol(next());
+    else if (a == "--batch")
+      batch = std::stol(next());
+    else if (a == "--stream")
+      stream = next();
+    else if (a == "--no-msg-id")
+      msg_id = false;
+    else if (a == "--via-sink")
+      via_sink = true;
+    else {
+      std::fprintf(
+          stderr,
+          "usage: fg_bench_jetstream --url URL --corpus DIR [--messages M] [--batch N] [--stream S] [--no-msg-id]\n");
+      return 2;
+    }
+  }
+  std::vector<std::string> bodies;
+  std::error_code ec;
+  for (const auto& e : std::filesystem::recursive_directory_iterator(corpus, ec)) {
+    if (e.path().filename() != "valid.json") continue;
+    std::ifstream in(e.path(), std::ios::binary);
+    std::ostringstream text;
+    text << in.rdbuf();
+    bodies.push_back("{\"payload\":" + text.str() + "}");
+  }
+  if (bodies.empty()) {
+    std::fprintf(stderr, "fg_bench_jetstream: no valid.json under --corpus %s\n", corpus.c_str());
+    return 2;
+  }
+
+  natsConnection* nc = nullptr;
+  natsStatus s = natsConnection_ConnectTo(&nc, url.c_str());
+  if (s != NATS_OK) return fail("connect", s);
+  jsOptions jo;
+  jsOptions_Init(&jo);
+  jo.PublishAsync.MaxPending = 4096;
+  jo.PublishAsync.StallWait = 10000;
+  jsCtx* js = nullptr;
+  if ((s = natsConnection_JetStream(&js, nc, &jo)) != NATS_OK) return fail("jetstream", s);
+  js_DeleteStream(js, stream.c_str(), nullptr, nullptr);  // a fresh stream each run
+  jsStreamConfig cfg;
+  jsStreamConfig_Init(&cfg);
+  cfg.Name = stream.c_str();
+  const std::string subject_filter = "bench.>";
+  const char* subjects[] = {subject_filter.c_str()};
+  cfg.Subjects = subjects;
+  cfg.SubjectsLen = 1;
+  cfg.Storage = js_FileStorage;
+  jsStreamInfo* si = nullptr;
+  if ((s = js_AddStream(&si, js, &cfg, nullptr, nullptr)) != NATS_OK) return fail("add stream", s);
+  jsStreamInfo_Destroy(si);
+
+  jsPubOptions wait;
+  jsPubOptions_Init(&wait);
+  wait.MaxWait = 60000;
+  std::uint64_t bytes = 0;
+  char id[32];
+  auto started = std::chrono::steady_clock::now();
+  if (via_sink) {
+    flowguard::sinks::JetStreamOptions so;
+    so.servers = {url};
+    so.subject = "bench.dip";
+    so.stream = stream;
+    so.ack_timeout = std::chrono::milliseconds(60000);
+    if (batch > 0) so.max_batch = static_cast<std::size_t>(batch);
+    batch = static_cast<long>(so.max_batch);
+    auto sink = flowguard::sinks::make_jetstream_sink("bench", so);
+    if (!sink) {
+      std::fprintf(stderr, "fg_bench_jetstream: %s\n", sink.error().message.c_str());
+      return 1;
+    }
+    std::vector<flowguard::sinks::Delivery> chunk;
+    started = std::chrono::steady_clock::now();
+    for (long m = 0; m < messages;) {
+      chunk.clear();
+      for (; m < messages && chunk.size() < so.max_batch; ++m) {
+        flowguard::sinks::Delivery d;
+        d.id = "fg-" + std::to_string(m);
+        d.reference = "bench-" + std::to_string(m);
+        d.type = "dip";
+        d.body = bodies[static_cast<std::size_t>(m) % bodies.size()];
+        bytes += d.body.size();
+        chunk.push_back(std::move(d));
+      }
+      for (const auto& r : (*sink)->deliver(chunk))
+        if (r.outcome != flowguard::sinks::Outcome::kDelivered) {
+          std::fprintf(stderr, "fg_bench_jetstream: the sink answered %s\n", r.detail.c_str());
+          return 1;
+        }
+    }
+  }
+  for (long m = 0; m < messages && !via_sink; ++m) {
+    const std::string& body = bodies[static_cast<std::size_t>(m) % bodies.size()];
+    jsPubOptions po;
+    jsPubOptions_Init(&po);
+    if (msg_id) {
+      std::snprintf(id, sizeof id, "bench-%ld", m);
+      po.MsgId = id;
+    }
+    if ((s = js_PublishAsync(js, "bench.dip", body.data(), static_cast<int>(body.size()), &po)) != NATS_OK)
+      return fail("publish", s);
+    bytes += body.size();
+    if (batch > 0 && (m + 1) % batch == 0 && (s = js_PublishAsyncComplete(js, &wait)) != NATS_OK)
+      return fail("wait for PubAcks", s);
+  }
+  if ((s = js_PublishAsyncComplete(js, &wait)) != NATS_OK) return fail("wait for PubAcks", s);
+  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+
+  if ((s = js_GetStreamInfo(&si, js, stream.c_str(), nullptr, nullptr)) != NATS_OK) return fail("stream info", s);
+  const auto stored = si->State.Msgs;
+  jsStreamInfo_Destroy(si);
+  js_DeleteStream(js, stream.c_str(), nullptr, nullptr);
+  jsCtx_Destroy(js);
+  natsConnection_Destroy(nc);
+  if (stored != static_cast<std::uint64_t>(messages)) {
+    std::fprintf(stderr, "fg_bench_jetstream: the stream holds %llu messages, expected %ld\n",
+                 static_cast<unsigned long long>(stored), messages);
+    return 1;
+  }
+  std::printf(
+      "{\"path\":\"%s\",\"messages\":%ld,\"batch\":%ld,\"msg_id\":%s,\"bytes\":%llu,\"avg_bytes\":%.0f,\"seconds\":%."
+      "3f,"
+      "\"messages_per_s\":%.0f,\"mb_per_s\":%.1f}\n",
+      via_sink ? "flowguard-sink" : "bare", messages, batch, msg_id ? "true" : "false",
+      static_cast<unsigned long long>(bytes), static_cast<double>(bytes) / static_cast<double>(messages), seconds,
+      static_cast<double>(messages) / seconds, static_cast<double>(bytes) / seconds / 1e6);
+  return 0;
+}

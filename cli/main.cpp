@@ -20,7 +20,8 @@
 #include "flowguard/engine.hpp"
 #include "flowguard/server/server.hpp"
 #include "flowguard/spec/dip_import.hpp"
-#include "route_command.hpp"
+#include "flowguard/journal/journal_cli.hpp"
+#include "commands.hpp"
 
 namespace {
 
@@ -41,6 +42,11 @@ commands:
   route --routes FILE FILE...
                             validate files, journal them and deliver them to the routes'
                             sinks (docs/routing.md); `route --help` for its options
+  consume --config FILE     validate, route and deliver messages from a JetStream durable
+                            consumer, acking each once delivered; `consume --help`
+  journal list|show|replay|requeue|prune|stats --db FILE
+                            the routing journal: message states, dead letters, redelivery
+                            (docs/journal.md); `journal --help` for the filters
   spec import-dip SPEC_DIR --out DIR [--plugin-table FILE]
                             turn Elexon's DIP OpenAPI spec into JSON Schemas (one per variant)
   spec diff OLD_DIR NEW_DIR what changed per DIP variant between two imported schema folders
@@ -306,6 +312,9 @@ int main(int argc, char** argv) {
     if (command == "serve") return run_serve(args);
     if (command == "spec") return run_spec(args);
     if (command == "route") return flowguard::cli::run_route(args);
+    if (command == "consume") return flowguard::cli::run_consume(args);
+    if (command == "journal")
+      return flowguard::journal::run_journal_command(std::vector<std::string>(args.begin(), args.end()), std::cout, std::cerr);
     if (command == "version" || command == "--version") {
       std::printf("flowguard %s\n", FLOWGUARD_VERSION);
       return kExitClean;

@@ -1,6 +1,6 @@
 // `flowguard route`: validate files, journal them and deliver them to the routes' sinks, as
 // POST /v1/messages does for a sidecar (docs/routing.md).
-#include "route_command.hpp"
+#include "commands.hpp"
 
 #include <charconv>
 #include <cstdio>

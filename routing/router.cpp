@@ -289,23 +289,22 @@ Result<Submitted> Router::submit(const std::vector<Incoming>& messages, bool bat
 
 std::vector<sinks::DeliveryResult> Router::deliver_now(const std::vector<Incoming>& messages, bool batch_valid) {
   std::vector<sinks::DeliveryResult> out(messages.size(), {sinks::Outcome::kDelivered, "", std::nullopt});
-  // Per sink, the indexes of the messages it must take.
-  std::map<std::string, std::vector<std::size_t>> per_sink;
   std::vector<Selection> selections;
+  std::map<std::string, std::vector<std::size_t>> per_sink;  // the indexes of the messages each sink takes
   for (std::size_t i = 0; i < messages.size(); ++i) {
     selections.push_back(select_sinks(impl_->config, messages[i].facts, batch_valid));
     for (const auto& s : selections.back().sinks) per_sink[s].push_back(i);
   }
-  for (const auto& [name, indexes] : per_sink) {
+  auto deliver = [&](const std::string& name, const std::vector<std::size_t>& indexes) {
     Impl::Lane* lane = impl_->lane(name);
-    if (!lane) continue;
+    if (!lane) return;
     const bool is_dead_letter = name == impl_->config.dead_letter;
     for (std::size_t from = 0; from < indexes.size(); from += lane->sink->max_batch()) {
       std::vector<sinks::Delivery> batch;
       const std::size_t to = std::min(indexes.size(), from + lane->sink->max_batch());
       for (std::size_t k = from; k < to; ++k) {
         const Incoming& m = messages[indexes[k]];
-        std::string id = m.facts.reference.empty() ? "T-FG-direct-" + std::to_string(++impl_->direct_ids) : "T-" + m.facts.reference;
+        const std::string id = m.facts.reference.empty() ? "T-FG-direct-" + std::to_string(++impl_->direct_ids) : "T-" + m.facts.reference;
         batch.push_back({id, m.facts.reference.empty() ? id : m.facts.reference, m.facts.type, m.body,
                          is_dead_letter ? selections[indexes[k]].dead_letter_reason : std::string(),
                          is_dead_letter ? m.findings_json : std::string()});
@@ -332,6 +331,22 @@ std::vector<sinks::DeliveryResult> Router::deliver_now(const std::vector<Incomin
         impl_->count(name, [&](SinkCounters& c) { ++(r.outcome == sinks::Outcome::kRetry ? c.retries : c.failed); });
       }
     }
+  };
+  for (const auto& [name, indexes] : per_sink) deliver(name, indexes);
+  // A permanent failure at a sink dead-letters the message there and then (with the reason), so the
+  // caller can settle it; only a failure of the dead-letter sink itself is left as kFailed/kRetry.
+  std::vector<std::size_t> failed;
+  for (std::size_t i = 0; i < out.size(); ++i)
+    if (out[i].outcome == sinks::Outcome::kFailed &&
+        std::find(selections[i].sinks.begin(), selections[i].sinks.end(), impl_->config.dead_letter) == selections[i].sinks.end()) {
+      selections[i].dead_letter_reason = "delivery failed permanently: " + out[i].detail;
+      out[i] = {sinks::Outcome::kDelivered, "", std::nullopt};
+      failed.push_back(i);
+    }
+  if (!failed.empty()) {
+    deliver(impl_->config.dead_letter, failed);
+    for (std::size_t i : failed)
+      if (out[i].outcome == sinks::Outcome::kDelivered) out[i].detail = "dead-lettered: " + selections[i].dead_letter_reason;
   }
   return out;
 }

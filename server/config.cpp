@@ -44,7 +44,7 @@ ConfigOutcome parse_config(const std::string& text, const fs::path& file) {
     if (in.check_keys(root, "the config",
                       {"listen", "jobs", "io_threads", "api_keys_env", "metrics_require_key", "registry", "rules", "plugins",
                        "schemas", "strict_keys", "timestamp_skew_seconds", "limits", "dedupe", "decision_log",
-                       "watch_interval_ms", "shutdown_timeout_ms", "routing"})) {
+                       "watch_interval_ms", "shutdown_timeout_ms", "routing", "consume"})) {
       in.string(root, "listen", c.listen);
       if (root["listen"]) {
         std::string host;
@@ -97,6 +97,31 @@ ConfigOutcome parse_config(const std::string& text, const fs::path& file) {
       std::string routing;
       in.string(root, "routing", routing);
       if (!routing.empty()) c.routing = in.path_of(routing);
+      if (const YAML::Node k = root["consume"]) {
+        ConsumeConfig cc;
+        if (in.check_keys(k, "consume", {"servers", "credentials", "stream", "durable", "filter_subject", "ack_wait_ms",
+                                         "max_deliver", "fetch_batch", "nak_delay_ms", "type"})) {
+          if (k["servers"]) {
+            cc.servers.clear();
+            in.strings(k, "servers", cc.servers);
+          }
+          std::string creds;
+          in.string(k, "credentials", creds);
+          if (!creds.empty()) cc.credentials = in.path_of(creds);
+          in.string(k, "stream", cc.stream);
+          in.string(k, "durable", cc.durable);
+          in.string(k, "filter_subject", cc.filter_subject);
+          in.string(k, "type", cc.type);
+          if (cc.stream.empty()) in.error(k, "consume needs a stream (the JetStream stream messages arrive on)");
+          if (cc.durable.empty()) in.error(k, "consume needs a durable (the consumer name the instances share)");
+          in.number(k, "ack_wait_ms", cc.ack_wait_ms, 100, 3'600'000);
+          in.number(k, "max_deliver", cc.max_deliver, -1, 1'000'000);
+          if (cc.max_deliver == 0) in.error(k["max_deliver"], "max_deliver is 0; expected -1 (unlimited) or at least 1");
+          in.number(k, "fetch_batch", cc.fetch_batch, 1, 10'000);
+          in.number(k, "nak_delay_ms", cc.nak_delay_ms, 0, 3'600'000);
+        }
+        c.consume = cc;
+      }
       if (!c.api_keys_env.empty()) {
         const char* keys = std::getenv(c.api_keys_env.c_str());
         if (!keys || !*keys)

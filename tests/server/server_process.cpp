@@ -1,5 +1,7 @@
 #include "server_process.hpp"
 
+#include <regex>
+
 #include <fcntl.h>
 #include <signal.h>
 #include <sys/wait.h>
@@ -202,5 +204,16 @@ int ServerProcess::wait(std::chrono::milliseconds timeout) {
 }
 
 std::string ServerProcess::log() const { return slurp(log_file_); }
+
+std::string envelope(const std::string& message) { return "[{\"payload\":" + message + "}]"; }
+
+std::string dip_message(const std::string& variant_dir, const char* which) {
+  return slurp(std::filesystem::path(FLOWGUARD_SOURCE_DIR) / "tests/corpus/dip" / variant_dir / which);
+}
+
+std::string with_reference(const std::string& message, const std::string& suffix) {
+  static const std::regex reference("(\"senderUniqueReference\"\\s*:\\s*\"[^\"]*-)[0-9A-Za-z]+\"");
+  return std::regex_replace(message, reference, "$1" + suffix + "\"", std::regex_constants::format_first_only);
+}
 
 }  // namespace flowguard::test

@@ -74,6 +74,11 @@ std::filesystem::path flowguard_exe();
 std::filesystem::path scratch_dir(const std::string& name);  // a fresh folder under the temp dir
 std::string slurp(const std::filesystem::path& file);
 void write_file(const std::filesystem::path& file, const std::string& text);
+// DIP test messages: a variant's corpus message, wrapped as a DIPMessageArray, and the same with
+// the tail of its senderUniqueReference replaced (so sending it again is not MSG1006).
+std::string dip_message(const std::string& variant_dir, const char* which = "valid.json");
+std::string envelope(const std::string& message);
+std::string with_reference(const std::string& message, const std::string& suffix);
 // Polls `condition` every 50 ms until it holds or `timeout` passes.
 bool eventually(const std::function<bool()>& condition, std::chrono::milliseconds timeout);
 

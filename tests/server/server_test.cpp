@@ -21,19 +21,6 @@ namespace {
 
 const fs::path kSource(FLOWGUARD_SOURCE_DIR);
 
-std::string envelope(const std::string& message) { return "[{\"payload\":" + message + "}]"; }
-
-std::string dip_message(const std::string& variant_dir, const char* which = "valid.json") {
-  return slurp(kSource / "tests/corpus/dip" / variant_dir / which);
-}
-
-// The message with the last part of its senderUniqueReference replaced, so that sending it again
-// is not a repeated reference (MSG1006).
-std::string with_reference(const std::string& message, const std::string& suffix) {
-  static const std::regex reference("(\"senderUniqueReference\"\\s*:\\s*\"[^\"]*-)[0-9A-Za-z]+\"");
-  return std::regex_replace(message, reference, "$1" + suffix + "\"", std::regex_constants::format_first_only);
-}
-
 Document parse(const std::string& body) {
   auto doc = Document::parse(body);
   INFO(body);

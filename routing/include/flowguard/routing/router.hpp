@@ -59,7 +59,8 @@ class Router {
 
   // Delivers synchronously without the journal (the consume command, whose durable queue is the
   // JetStream stream): kDelivered when every selected sink took it (dead-letter included, for
-  // invalid ones), kRetry when any sink asks for a retry, with the earliest retry_after.
+  // invalid ones, and for a message a sink refused for good: it is dead-lettered on the spot, the
+  // detail saying so); kRetry when any sink asks for a retry, with its retry_after.
   std::vector<sinks::DeliveryResult> deliver_now(const std::vector<Incoming>& messages, bool batch_valid);
 
   // Waits until nothing is undelivered or `timeout` passes; true when drained.

@@ -34,6 +34,18 @@ struct DecisionLogConfig {
   bool unmask = false;         // log MPANs, names, addresses and free text as sent (never by default)
 };
 
+// `flowguard consume`: the JetStream durable pull consumer it takes messages from (docs/jetstream.md).
+struct ConsumeConfig {
+  std::vector<std::string> servers{"nats://127.0.0.1:4222"};
+  std::filesystem::path credentials;
+  std::string stream, durable, filter_subject;
+  std::uint32_t ack_wait_ms = 30000;
+  std::int32_t max_deliver = 5;        // -1: unlimited
+  std::size_t fetch_batch = 64;
+  std::uint32_t nak_delay_ms = 1000;
+  std::string type;                    // type hint for the engine; empty: recognised from content
+};
+
 struct ServerConfig {
   std::filesystem::path source;        // the YAML file it came from; empty for command-line defaults
   std::string listen = "127.0.0.1:8080";
@@ -49,6 +61,7 @@ struct ServerConfig {
   Dedupe dedupe;
   DecisionLogConfig decision_log;
   std::filesystem::path routing;       // a routes file (docs/routing.md): enables /v1/messages, /v1/replay, /v1/requeue
+  std::optional<ConsumeConfig> consume;  // the `consume:` section, for `flowguard consume`
   std::uint32_t watch_interval_ms = 1000;  // how often config, registry and rule files are checked for changes; 0: SIGHUP only
   std::uint32_t shutdown_timeout_ms = 10000;  // SIGTERM: how long in-flight requests may take to finish
 };

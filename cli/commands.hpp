@@ -6,6 +6,7 @@
 
 namespace flowguard::cli {
 
-int run_route(const std::vector<std::string_view>& args);  // `flowguard route`
+int run_route(const std::vector<std::string_view>& args);    // `flowguard route`
+int run_consume(const std::vector<std::string_view>& args);  // `flowguard consume`
 
 }  // namespace flowguard::cli

@@ -762,8 +762,17 @@ class SqliteJournal final : public Journal {
       if (!*row) break;
       if (auto s = delivery_state_from(stmt->text(0))) counts[*s] += stmt->i64(1);
     }
+    MessageState state = derive(counts);
+    if (state == MessageState::kDelivered) {
+      // Delivered to where it was sent, but that was the dead-letter sink (an invalid message, a
+      // rejected batch, no route): to an operator it is a dead letter.
+      FG_TRY(why, writer_.prepare("SELECT dead_letter_reason <> '' FROM messages WHERE id = ?1"));
+      why->bind(1, id);
+      FG_TRY(row, why->step());
+      if (*row && why->i64(0) != 0) state = MessageState::kDeadLettered;
+    }
     FG_TRY(update, writer_.prepare("UPDATE messages SET state = ?2, updated_at = ?3 WHERE id = ?1"));
-    return update->bind(1, id).bind(2, to_string(derive(counts))).bind(3, now).run();
+    return update->bind(1, id).bind(2, to_string(state)).bind(3, now).run();
   }
 
   Status load_counters() {

@@ -217,7 +217,8 @@ HttpResponse handle_messages(const HttpRequest& request, Generation& generation,
         Finding f;
         f.rule = "DIP-SENDER-UNIQUE-REFERENCE-REPEATED";
         f.code = "MSG1006";
-        f.pointer = (i < report.messages.size() ? report.messages[i].pointer : "") + "/payload/CommonBlock/S1/senderUniqueReference";
+        f.pointer = (i < report.messages.size() ? report.messages[i].pointer : "/" + std::to_string(i) + "/payload") +
+                    "/CommonBlock/S1/senderUniqueReference";
         f.message = "senderUniqueReference " + messages[i].facts.reference +
                     " was already accepted (it is in the journal); a new message needs a new reference";
         report.findings.push_back(std::move(f));

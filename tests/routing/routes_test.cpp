@@ -88,13 +88,13 @@ TEST_CASE("routes: without dead_letter, an implicit spool beside the journal tak
 TEST_CASE("routes: unknown sinks, kinds and fields are refused at load with their position") {
   const std::string head = "journal: {path: j.db}\nsinks:\n  out: {kind: stdout}\n";
   CHECK(errors_of(head + "routes:\n  - sinks: [otu]\n").at(0) ==
-        "/etc/flowguard/routes.yaml:5:12: route route@5 names the sink \"otu\", which is not defined under sinks; did you mean \"out\"?");
+        "/etc/flowguard/routes.yaml:5:13: route route@5 names the sink \"otu\", which is not defined under sinks; did you mean \"out\"?");
   CHECK(errors_of(head + "routes:\n  - sinks: [out]\n    mtach: {type: dip.*}\n").at(0) ==
         "/etc/flowguard/routes.yaml:6:5: unknown key \"mtach\" in a route; did you mean \"match\"? (expected one of: name, match, sinks, continue)");
   CHECK_THAT(errors_of("journal: {path: j.db}\nsinks:\n  out: {kind: stdot}\nroutes: [{sinks: [out]}]\n").at(0),
              Catch::Contains("3:15: sink out has kind \"stdot\"; did you mean \"stdout\"?"));
   CHECK_THAT(errors_of(head + "routes:\n  - sinks: [out]\n    match: {verdict: maybe}\n").at(0),
-             Catch::Contains("6:23: verdict is \"maybe\"; expected valid, invalid or any"));
+             Catch::Contains("6:22: verdict is \"maybe\"; expected valid, invalid or any"));
   CHECK_THAT(errors_of("sinks: {out: {kind: stdout}}\nroutes: [{sinks: [out]}]\n").at(0), Catch::Contains("have no journal"));
   CHECK_THAT(errors_of(head + "dead_letter: nowhere\nroutes: [{sinks: [out]}]\n").at(0),
              Catch::Contains("4:14: dead_letter names the sink \"nowhere\""));

@@ -66,7 +66,7 @@ std::vector<long> numbers_received(const test::WebhookReceiver& receiver) {
 
 }  // namespace
 
-TEST_CASE("webhook sink: a 2xx delivers; the body is the DIP's array of elements", "[sinks][webhook]") {
+TEST_CASE("webhook sink: a 2xx delivers, the body is the DIP's array of elements", "[sinks][webhook]") {
   auto receiver = start_receiver();
   auto options = options_for(*receiver);
   options.headers = {{"X-API-Key", "secret-1"}};
@@ -255,7 +255,7 @@ TEST_CASE("webhook sink: the payload bound counts the brackets and commas exactl
   CHECK(receiver->requests().at(0).body.size() == 1024);
 }
 
-TEST_CASE("webhook sink: a message bigger than the payload bound is kFailed and never sent; the rest go",
+TEST_CASE("webhook sink: a message bigger than the payload bound is kFailed and never sent, the rest go",
           "[sinks][webhook]") {
   auto receiver = start_receiver();
   auto options = options_for(*receiver);
@@ -274,7 +274,7 @@ TEST_CASE("webhook sink: a message bigger than the payload bound is kFailed and 
   CHECK(numbers_received(*receiver) == std::vector<long>{0, 3});
 }
 
-TEST_CASE("webhook sink: each request's answer applies to its messages; after a transient failure the rest waits",
+TEST_CASE("webhook sink: each request's answer applies to its messages, after a transient failure the rest waits",
           "[sinks][webhook]") {
   auto receiver = start_receiver();
   auto options = options_for(*receiver);

@@ -42,12 +42,7 @@ class FileSink final : public Sink {
       return make_error(ErrorCode::kIo,
                         detail::errno_text("the file sink " + name_ + " cannot stat", options_.path, errno));
     std::uint64_t size = S_ISREG(st.st_mode) ? static_cast<std::uint64_t>(st.st_size) : 0;
-    if (size > 0) {
-      if (auto cut = cut_partial_line(fd.get(), size); !cut.ok())
-        return std::move(cut).error();
-      else
-        size = cut.value();
-    }
+    if (size > 0) size = cut_partial_line(fd.get(), size);
     if (auto s = detail::fsync_directory(options_.path.parent_path()); !s.ok()) return s;
     fd_ = std::move(fd);
     regular_ = S_ISREG(st.st_mode);
@@ -145,14 +140,18 @@ class FileSink final : public Sink {
     return open();
   }
 
-  // The size to keep: up to and including the last '\n'.
-  static Result<std::uint64_t> cut_partial_line(int fd, std::uint64_t size) {
+  // The size to keep: up to and including the last '\n'. A file it cannot read or truncate is
+  // kept as it is (a device, a file opened write-only), and so is one with no '\n' in its last
+  // 16 MiB: no record is that long, so that is not a half record of ours.
+  static std::uint64_t cut_partial_line(int fd, std::uint64_t size) {
+    constexpr std::uint64_t kMaxTail = 16ull << 20;
     char buf[4096];
     std::uint64_t end = size;
     while (end > 0) {
+      if (size - end >= kMaxTail) return size;
       const std::uint64_t n = end < sizeof buf ? end : sizeof buf;
       const ssize_t got = ::pread(fd, buf, n, static_cast<off_t>(end - n));
-      if (got != static_cast<ssize_t>(n)) return size;  // unreadable (write-only device): keep as it is
+      if (got != static_cast<ssize_t>(n)) return size;
       for (std::uint64_t i = n; i > 0; --i) {
         if (buf[i - 1] == '\n') {
           const std::uint64_t keep = end - n + i;
@@ -162,8 +161,7 @@ class FileSink final : public Sink {
       }
       end -= n;
     }
-    if (::ftruncate(fd, 0) != 0) return size;
-    return std::uint64_t{0};
+    return ::ftruncate(fd, 0) == 0 ? 0 : size;
   }
 
   std::optional<std::chrono::system_clock::time_point> birth_time() const {

@@ -1,8 +1,11 @@
 #include <signal.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <cstring>
 #include <catch2/catch.hpp>
 #include <chrono>
 #include <fstream>
@@ -88,6 +91,47 @@ TEST_CASE("file sink: what deliver() reported is in the file even if the process
   std::vector<long> expected(50);
   for (int i = 0; i < 50; ++i) expected[i] = i;
   CHECK(numbers_in(path) == expected);
+}
+
+TEST_CASE("file sink: a write cut short leaves no half line, and the retry completes the file", "[sinks][file]") {
+  // RLIMIT_FSIZE makes the kernel cut a write at the limit (then EFBIG), as a full disk would:
+  // in a child process, so the limit stays there.
+  test::TempDir dir;
+  const fs::path path = dir.path() / "messages.jsonl";
+  const pid_t child = ::fork();
+  REQUIRE(child >= 0);
+  if (child == 0) {
+    ::signal(SIGXFSZ, SIG_IGN);
+    sinks::FileOptions options;
+    options.path = path;
+    auto sink = sinks::make_file_sink("archive", options);
+    if (!sink.ok()) ::_exit(3);
+    const auto first = messages(0, 3, 200);
+    if (!all_delivered((*sink)->deliver(first))) ::_exit(4);
+    struct stat st {};
+    ::stat(path.c_str(), &st);
+    const auto good = static_cast<rlim_t>(st.st_size);
+    rlimit limit{};
+    ::getrlimit(RLIMIT_FSIZE, &limit);
+    const rlimit saved = limit;
+    limit.rlim_cur = good + 300;  // the next batch fits in part only
+    ::setrlimit(RLIMIT_FSIZE, &limit);
+    const auto second = messages(3, 3, 200);
+    for (const auto& r : (*sink)->deliver(second)) {
+      if (r.outcome != sinks::Outcome::kRetry) ::_exit(5);
+      if (r.detail.find("File too large") == std::string::npos) ::_exit(6);
+    }
+    ::stat(path.c_str(), &st);
+    if (static_cast<rlim_t>(st.st_size) != good) ::_exit(7);  // the partial write was truncated back
+    ::setrlimit(RLIMIT_FSIZE, &saved);
+    if (!all_delivered((*sink)->deliver(second))) ::_exit(8);
+    ::_exit(0);
+  }
+  int status = 0;
+  ::waitpid(child, &status, 0);
+  REQUIRE(WIFEXITED(status));
+  CHECK(WEXITSTATUS(status) == 0);
+  CHECK(numbers_in(path) == std::vector<long>{0, 1, 2, 3, 4, 5});
 }
 
 TEST_CASE("file sink: rotation by size keeps every file within the limit and every line once, in order",

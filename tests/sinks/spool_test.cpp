@@ -79,7 +79,7 @@ TEST_CASE("spool sink: a re-delivered message replaces its own file", "[sinks][s
   CHECK_THAT(test::read_file(dir.path() / "id-1.json"), Catch::Contains("second time"));
 }
 
-TEST_CASE("spool sink: leftovers of a crash are removed at start; an unusable directory is an error",
+TEST_CASE("spool sink: leftovers of a crash are removed at start, an unusable directory is an error",
           "[sinks][spool]") {
   test::TempDir dir;
   { std::ofstream(dir.path() / ".tmp-id-7") << "{\"half"; }

@@ -66,7 +66,7 @@ std::vector<long> numbers_received(const test::WebhookReceiver& receiver) {
 
 }  // namespace
 
-TEST_CASE("webhook sink: a 2xx delivers; the body is the DIP's array of elements", "[sinks][webhook]") {
+TEST_CASE("webhook sink: a 2xx delivers, the body is the DIP's array of elements", "[sinks][webhook]") {
   auto receiver = start_receiver();
   auto options = options_for(*receiver);
   options.headers = {{"X-API-Key", "secret-1"}};
@@ -172,11 +172,12 @@ TEST_CASE("webhook sink: a dropped connection and a refused one are kRetry", "[s
   const std::string url = receiver->url();
   receiver->stop();  // nothing listens there now
   sinks::WebhookOptions options;
-  options.url = url;
+  options.url = "http://someone:hunter2@" + url.substr(std::string("http://").size());
   auto refused = webhook(options);
   r = refused->deliver(messages(0, 1))[0];
   CHECK(r.outcome == Outcome::kRetry);
   CHECK_THAT(r.detail, Catch::Contains("127.0.0.1"));
+  CHECK_THAT(r.detail, !Catch::Contains("hunter2"));  // the URL's password stays out of logs
 }
 
 TEST_CASE("webhook sink: fail three times, then 201", "[sinks][webhook]") {
@@ -226,6 +227,11 @@ TEST_CASE("webhook sink: max_message_count and max_payload_kb bound every reques
     const auto requests = receiver->requests();
     REQUIRE(requests.size() == 4);  // 3 + 3 + 3 + 1
     CHECK(numbers_received(*receiver) == std::vector<long>{0, 1, 2, 3, 4, 5, 6, 7, 8, 9});
+
+    receiver->clear();  // handed more than max_batch() in one call, it still splits by count
+    for (const auto& r : by_count->deliver(more)) CHECK(r.outcome == Outcome::kDelivered);
+    CHECK(receiver->request_count() == 4);
+    CHECK(numbers_received(*receiver) == std::vector<long>{0, 1, 2, 3, 4, 5, 6, 7, 8, 9});
   }
 }
 
@@ -255,7 +261,7 @@ TEST_CASE("webhook sink: the payload bound counts the brackets and commas exactl
   CHECK(receiver->requests().at(0).body.size() == 1024);
 }
 
-TEST_CASE("webhook sink: a message bigger than the payload bound is kFailed and never sent; the rest go",
+TEST_CASE("webhook sink: a message bigger than the payload bound is kFailed and never sent, the rest go",
           "[sinks][webhook]") {
   auto receiver = start_receiver();
   auto options = options_for(*receiver);
@@ -274,7 +280,7 @@ TEST_CASE("webhook sink: a message bigger than the payload bound is kFailed and 
   CHECK(numbers_received(*receiver) == std::vector<long>{0, 3});
 }
 
-TEST_CASE("webhook sink: each request's answer applies to its messages; after a transient failure the rest waits",
+TEST_CASE("webhook sink: each request's answer applies to its messages, after a transient failure the rest waits",
           "[sinks][webhook]") {
   auto receiver = start_receiver();
   auto options = options_for(*receiver);

@@ -122,7 +122,7 @@ TEST_CASE("max-findings caps the output with a note") {
   CHECK_THAT(r.out, Catch::Contains("not shown (--max-findings 1)"));
 }
 
-TEST_CASE("a broken rule directory is reported and exits 3; the other rules still run") {
+TEST_CASE("a broken rule directory is reported and exits 3, the other rules still run") {
   const fs::path dir = fs::temp_directory_path() / "flowguard-cli-tests" / "broken-rules";
   fs::create_directories(dir);
   std::ofstream(dir / "syntax.lua") << "return { id = \"X\", \n severity = \"error\" description }\n";

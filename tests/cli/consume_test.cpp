@@ -53,7 +53,7 @@ std::size_t files_in(const fs::path& dir) {
 
 }  // namespace
 
-TEST_CASE("consume: two instances share a durable; one is SIGKILLed; nothing is lost or delivered twice") {
+TEST_CASE("consume: two instances share a durable, one is SIGKILLed, nothing is lost or delivered twice") {
   FLOWGUARD_SKIP_WITHOUT_NATS_SERVER();
   NatsServer nats;
   REQUIRE(nats.start());

@@ -135,7 +135,7 @@ TEST_CASE("journal cli: replay and requeue act on the matching messages only") {
   CHECK((*claimed)[1].id == "T-C");
 }
 
-TEST_CASE("journal cli: the journal open in a server is requeued from the CLI; the server sees the new work") {
+TEST_CASE("journal cli: the journal open in a server is requeued from the CLI, the server sees the new work") {
   TempDir dir("cli-beside");
   const auto db = make_journal(dir);
   JournalOptions options;

@@ -153,7 +153,7 @@ TEST_CASE("messages: Idempotency-Key replays the first answer, and refuses anoth
   CHECK(s.receiver->request_count() == 1);
 }
 
-TEST_CASE("messages: 5xx and 429 are retried until the webhook recovers; 400 dead-letters; requeue redelivers") {
+TEST_CASE("messages: 5xx and 429 are retried until the webhook recovers, 400 dead-letters, requeue redelivers") {
   Setup s("fg-messages-retry");
   s.receiver->set_sequence({Reply::answer(500), Reply::retry_after(429, "0"), Reply::answer(503)}, Reply::answer(201));
   ServerProcess server(s.args());
@@ -187,7 +187,7 @@ TEST_CASE("messages: 5xx and 429 are retried until the webhook recovers; 400 dea
   }, std::chrono::seconds(10)));
 }
 
-TEST_CASE("messages: replay answers the messages as a DIPMessageEgressArray; a bad MessageRequest is 400") {
+TEST_CASE("messages: replay answers the messages as a DIPMessageEgressArray, a bad MessageRequest is 400") {
   Setup s("fg-messages-replay");
   ServerProcess server(s.args());
   REQUIRE(server.ready());

@@ -96,7 +96,7 @@ TEST_CASE("every error at once, with pointer, line and column") {
                        [](const auto& a, const auto& b) { return a.line < b.line; }));
 }
 
-TEST_CASE("a rule that loops yields one finding naming it; the other rules still run") {
+TEST_CASE("a rule that loops yields one finding naming it, the other rules still run") {
   auto engine = make_engine();
   const auto r = engine->check(R"({"data": [{"name": "a"}, {"name": "b", "count": 2}]})", "report.json");
   INFO(describe(r));
@@ -227,7 +227,7 @@ TEST_CASE("document rules beside the record stage (several jobs) report what the
   }
 }
 
-TEST_CASE("a streamed array gives the same report as a parsed one; NDJSON the same findings") {
+TEST_CASE("a streamed array gives the same report as a parsed one, NDJSON the same findings") {
   std::string array = "[\n", ndjson;
   for (int i = 0; i < 2600; ++i) {  // more than two chunks
     const bool faulty = i % 9 == 0;

@@ -25,7 +25,7 @@ engine::TypeEntry type_of(std::string plugin) {
 
 }  // namespace
 
-TEST_CASE("family registry: the DIP is registered by its plugin name; other plugins get the defaults") {
+TEST_CASE("family registry: the DIP is registered by its plugin name, other plugins get the defaults") {
   const engine::Family* dip = engine::find_family("dip");
   REQUIRE(dip);
   CHECK(dip->name() == "dip");
@@ -57,7 +57,7 @@ TEST_CASE("DIP family: the payload envelope is unwrapped only when it is the ite
   CHECK(messages[3].pointer() == "/3");
 }
 
-TEST_CASE("DIP family: S1 described ignoring key case, an exact key preferred; ordering by senderTimestamp") {
+TEST_CASE("DIP family: S1 described ignoring key case, an exact key preferred, ordering by senderTimestamp") {
   const engine::Family& dip = *engine::find_family("dip");
   auto doc = parse(R"({"commonBlock":{"s1":{"SENDERTIMESTAMP":"2025-03-17T09:00:00+00:00",
       "senderUniqueReference":"S-1","SENDERUNIQUEREFERENCE":"S-2","senderDIPID":7}}})");

@@ -67,7 +67,7 @@ TEST_CASE("when full, the oldest entries are evicted first and counted", "[windo
   CHECK(w.evicted() == 2);
 }
 
-TEST_CASE("max_entries 0 remembers nothing; a negative window is 0", "[window]") {
+TEST_CASE("max_entries 0 remembers nothing, a negative window is 0", "[window]") {
   ReferenceWindow none({100, 0});
   none.insert("a", 1);
   CHECK(none.size() == 0);

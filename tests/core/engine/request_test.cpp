@@ -85,7 +85,7 @@ TEST_CASE("a per-call now decides a DIP timestamp-in-the-future finding", "[requ
   CHECK(count(engine->check(doc, "m.json", "", early), "DIP-TIMESTAMP-FUTURE") == 1);
 }
 
-TEST_CASE("a request without now uses the clock at the call; a now that is not a date-time is an error value",
+TEST_CASE("a request without now uses the clock at the call, a now that is not a date-time is an error value",
           "[request]") {
   auto engine = shipped_engine();
   // The corpus message is from 2025: in the past by the clock.
@@ -125,7 +125,7 @@ TEST_CASE("per-call headers reach the SSI header rules, in place of the engine's
   CHECK(count(with_headers->check(doc, "a.json", "", good), "SSI-HEADER-IDEMPOTENCY-KEY") == 0);
 }
 
-TEST_CASE("a per-call max_findings caps what is kept, not what is counted; strict_keys per call", "[request]") {
+TEST_CASE("a per-call max_findings caps what is kept, not what is counted, strict_keys per call", "[request]") {
   auto engine = shipped_engine();
   const std::string doc = corpus("dip/key-case/discriminators-and-s1.json");
   // Each check with a window of its own: checked again without one, the document would repeat

@@ -626,7 +626,7 @@ TEST_CASE("LineIndex on a large text where CRs are rare (the 64-byte blocks with
   check_large_text(text, state);
 }
 
-TEST_CASE("Document lines() is lazy and stable; default and moved documents", "[json]") {
+TEST_CASE("Document lines() is lazy and stable, default and moved documents", "[json]") {
   const Document doc = parse_ok("{\n\"a\": 1}");
   const LineIndex& a = doc.lines();
   const LineIndex& b = doc.lines();

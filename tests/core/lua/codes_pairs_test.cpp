@@ -53,7 +53,7 @@ TEST_CASE("pair checks load with exactly two fields", "[lua][load][pairs]") {
   CHECK(host->rules().size() == 1);
 }
 
-TEST_CASE("rules carry an optional code; report{code=} overrides it", "[lua][codes]") {
+TEST_CASE("rules carry an optional code, report{code=} overrides it", "[lua][codes]") {
   TempDir dir;
   auto host = make_host();
   load_ok(*host, dir, "c.lua", rule_with(R"(code = "RCP1008",

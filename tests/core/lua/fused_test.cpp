@@ -15,7 +15,7 @@ std::vector<std::size_t> all_rules(const RuleHost& host) {
 
 }  // namespace
 
-TEST_CASE("fused dispatch runs every rule on the record; a failing rule in the middle fails alone",
+TEST_CASE("fused dispatch runs every rule on the record, a failing rule in the middle fails alone",
           "[lua][fused]") {
   TempDir dir;
   auto host = make_host();
@@ -64,7 +64,7 @@ TEST_CASE("fused dispatch runs every rule on the record; a failing rule in the m
   CHECK(failures[0].error.code == flowguard::ErrorCode::kUsage);
 }
 
-TEST_CASE("fused dispatch shares one view per record; views die with the call", "[lua][fused]") {
+TEST_CASE("fused dispatch shares one view per record, views die with the call", "[lua][fused]") {
   TempDir dir;
   auto host = make_host();
   load_ok(*host, dir, "a.lua", R"(

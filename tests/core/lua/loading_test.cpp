@@ -66,7 +66,7 @@ return {
   CHECK(rules[1].severity == flowguard::Severity::kInfo);
 }
 
-TEST_CASE("a single rule table (not a list) loads; a fields-only rule gets the return line", "[lua][load]") {
+TEST_CASE("a single rule table (not a list) loads, a fields-only rule gets the return line", "[lua][load]") {
   TempDir dir;
   auto host = make_host();
   load_ok(*host, dir, "one.lua",
@@ -197,7 +197,7 @@ TEST_CASE("load errors name the file and line and say what is wrong", "[lua][loa
   CHECK(host->rules().size() <= 1);
 }
 
-TEST_CASE("load_directory loads every *.lua in name order; bad files do not stop the others", "[lua][load]") {
+TEST_CASE("load_directory loads every *.lua in name order, bad files do not stop the others", "[lua][load]") {
   TempDir dir;
   auto host = make_host();
   dir.write("30-c.lua", record_rule("C", ""));

@@ -76,7 +76,7 @@ TEST_CASE("flowguard.dates, mpan and util answer as documented", "[lua][modules]
   CHECK(run(*host, "MODS", d).empty());
 }
 
-TEST_CASE("dip.each walks a document's messages once for every rule; report{path} spells keys as the message does",
+TEST_CASE("dip.each walks a document's messages once for every rule, report{path} spells keys as the message does",
           "[lua][modules]") {
   TempDir dir;
   auto host = make_host();

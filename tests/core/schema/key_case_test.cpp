@@ -107,7 +107,7 @@ TEST_CASE("key case: values under a case-deviant key are validated against the p
   CHECK(v[1].pointer == "/payload/CommonBlock/S0/INTERFACEID");
 }
 
-TEST_CASE("key case: only ASCII case folds; other differences stay unknown properties") {
+TEST_CASE("key case: only ASCII case folds, other differences stay unknown properties") {
   auto schema = compile(kSchema);
   auto doc = parse(R"({"CommonBlock": {"S0": {"interface_ID": "IF-031", "eventCode": "[MSApp]"}}})");
   auto v = check(schema, doc, kCi);

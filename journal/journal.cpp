@@ -413,6 +413,9 @@ class SqliteJournal final : public Journal {
           FG_CHECK(stmt->bind(1, id).bind(2, now).run());
           delta += writer_.changes();
           affected.push_back(id);
+          // Requeued, it is no longer a dead letter once delivered (the deliveries keep last_error).
+          FG_TRY(clear, writer_.prepare("UPDATE messages SET dead_letter_reason = '' WHERE id = ?1"));
+          FG_CHECK(clear->bind(1, id).run());
           FG_CHECK(update_message_state(id, now));
         }
         return Ok{};

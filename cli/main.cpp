@@ -12,6 +12,7 @@
 #include <cstdio>
 #include <iostream>
 #include <iterator>
+#include <new>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -27,6 +28,10 @@ constexpr int kExitClean = 0;
 constexpr int kExitFindings = 1;
 constexpr int kExitUsage = 2;
 constexpr int kExitLoad = 3;
+// Last lines of defence, not expected paths (docs/hardening.md): memory ran out although every input
+// is bounded (71), or an unexpected exception (a bug: 70, EX_SOFTWARE).
+constexpr int kExitInternal = 70;
+constexpr int kExitOutOfMemory = 71;
 
 constexpr const char* kUsage = R"(usage: flowguard <command> [options]
 
@@ -59,6 +64,8 @@ check options:
   --flows                   follow the metering-service appointment flow across the files, in
                             the order of their sender timestamps
   --timestamp-skew SECONDS  how far a senderTimestamp may lie in the future (default 300)
+  --now DATE-TIME           the time the time rules (and --format dip's timestamp) use, such as
+                            2027-01-14T09:00:00Z, for reproducible reports; default: the clock
   --header NAME=VALUE       an HTTP header sent with the payload (repeatable), e.g. the SSI
                             appointment's X-API-KEY and X-IDEMPOTENCY-KEY
   --no-rules                schema only: skip the Lua rules and native rule checks
@@ -66,7 +73,8 @@ check options:
   --jobs N                  check large documents on N threads (default 1)
   --quiet                   text format: findings only, no notes or summary
 
-exit status: 0 no errors, 1 error findings, 2 usage or input error, 3 a plugin/schema/rule failed to load
+exit status: 0 no errors, 1 error findings, 2 usage or input error, 3 a plugin/schema/rule failed to load,
+             70 internal error (a bug; please report it), 71 out of memory
 )";
 
 int usage_error(const std::string& message) {
@@ -202,7 +210,7 @@ int run_check(const std::vector<std::string_view>& args) {
     };
     if (arg == "--type" || arg == "--format" || arg == "--rules" || arg == "--max-findings" || arg == "--plugins" ||
         arg == "--schemas" || arg == "--lua-instructions" || arg == "--lua-memory" || arg == "--jobs" ||
-        arg == "--registry" || arg == "--timestamp-skew" || arg == "--header") {
+        arg == "--registry" || arg == "--timestamp-skew" || arg == "--header" || arg == "--now") {
       auto v = value(arg);
       if (!v) return usage_error(std::string(arg) + " needs a value");
       if (arg == "--type") type = *v;
@@ -211,6 +219,7 @@ int run_check(const std::vector<std::string_view>& args) {
       else if (arg == "--plugins") options.plugin_dirs.emplace_back(*v);
       else if (arg == "--schemas") options.schema_dirs.emplace_back(*v);
       else if (arg == "--registry") options.registry = *v;
+      else if (arg == "--now") options.now = *v;
       else if (arg == "--header") {
         const auto eq = v->find('=');
         if (eq == std::string::npos || eq == 0) return usage_error("--header expects NAME=VALUE, got \"" + *v + "\"");
@@ -271,7 +280,7 @@ int run_check(const std::vector<std::string_view>& args) {
   print_load_issues(engine, *log);
 
   const std::string out = format == "json"  ? flowguard::format_json(reports)
-                          : format == "dip" ? flowguard::format_dip(reports, flowguard::utc_now("+00:00"))
+                          : format == "dip" ? flowguard::format_dip(reports, options.now.empty() ? flowguard::utc_now("+00:00") : options.now)
                                             : flowguard::format_text(reports, !quiet);
   std::fwrite(out.data(), 1, out.size(), stdout);
   std::fflush(stdout);
@@ -305,10 +314,16 @@ int main(int argc, char** argv) {
       std::printf("flowguard %s\n", FLOWGUARD_VERSION);
       return kExitClean;
     }
+  } catch (const std::bad_alloc&) {
+    // Every input is bounded, so this should not happen; if it does, say so without allocating.
+    std::fputs("flowguard: error: out of memory: checking needed more memory than the machine gave; nothing more "
+               "was checked or printed (exit status 71)\n",
+               stderr);
+    return kExitOutOfMemory;
   } catch (const std::exception& e) {
     // Expected failures are values; this is the last line of defence against a bug.
     std::fprintf(stderr, "flowguard: internal error: %s\n", e.what());
-    return 70;
+    return kExitInternal;
   }
   return usage_error("unknown command \"" + std::string(command) + "\"");
 }

@@ -3,6 +3,8 @@
 // `max_body_kbs` must not silently leave the default in force).
 #include "flowguard/server/config.hpp"
 
+#include "flowguard/registry/yaml_bounds.hpp"
+
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
@@ -162,6 +164,13 @@ ConfigOutcome parse_config(const std::string& text, const fs::path& file) {
   } catch (const YAML::Exception& e) {
     outcome.errors.push_back({file, static_cast<std::uint32_t>(e.mark.line + 1), static_cast<std::uint32_t>(e.mark.column + 1),
                               "not valid YAML: " + e.msg});
+    return outcome;
+  }
+  if (const auto bounds = registry::check_yaml_nodes(root, registry::yaml_node_limit(text.size())); !bounds.ok) {
+    const auto& m = bounds.mark;
+    outcome.errors.push_back({file, m.line >= 0 ? static_cast<std::uint32_t>(m.line + 1) : 0,
+                              m.column >= 0 ? static_cast<std::uint32_t>(m.column + 1) : 0,
+                              registry::yaml_nodes_message(registry::yaml_node_limit(text.size()))});
     return outcome;
   }
   if (!root || root.IsNull()) {

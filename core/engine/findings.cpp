@@ -93,8 +93,22 @@ std::pair<std::string, std::uint64_t> place_of(const lua::RuleReport& rep, const
 Finding rule_finding(const lua::RuleInfo& rule, lua::RuleReport& rep, const json::Value& root,
                      const std::vector<RecordRef>& records) {
   auto [pointer, offset] = place_of(rep, root, records);
-  return make_finding(rule.id, rep.severity.value_or(rule.severity), std::move(pointer),
-                      with_spec(std::move(rep.message), rule.spec), offset, rep.code.value_or(rule.code));
+  Finding f = make_finding(rule.id, rep.severity.value_or(rule.severity), std::move(pointer),
+                           with_spec(std::move(rep.message), rule.spec), offset, rep.code.value_or(rule.code));
+  f.more = rep.more;
+  return f;
+}
+
+void FindingCap::add(std::vector<Finding>& out, Finding f) {
+  Entry& e = rules_[f.rule];
+  std::size_t& tally = e.tally[static_cast<std::size_t>(f.severity) % 3];
+  if (e.kept >= limit_ && tally < out.size() && out[tally].rule == f.rule && out[tally].severity == f.severity) {
+    out[tally].more += 1 + f.more;
+    return;
+  }
+  if (e.kept >= limit_) tally = out.size();  // kept, and counts those after it
+  ++e.kept;
+  out.push_back(std::move(f));
 }
 
 }  // namespace flowguard::engine

@@ -112,10 +112,14 @@ void DocumentCheck::document_schema() {
 
 void DocumentCheck::finish() {
   sort_findings(findings_);
-  for (const auto& f : findings_)
-    ++(f.severity == Severity::kError ? report_.errors : f.severity == Severity::kWarning ? report_.warnings : report_.infos);
+  for (const auto& f : findings_) {
+    (f.severity == Severity::kError ? report_.errors : f.severity == Severity::kWarning ? report_.warnings : report_.infos) +=
+        1 + f.more;
+    if (f.more) add_capped(report_.findings_capped, f.rule, f.more);
+  }
+  for (const auto& [rule, n] : report_.findings_capped) report_.findings_not_shown += n;
   if (findings_.size() > call_.max_findings) {
-    report_.findings_not_shown = findings_.size() - call_.max_findings;
+    report_.findings_not_shown += findings_.size() - call_.max_findings;
     findings_.resize(call_.max_findings);
   }
   if (!findings_.empty()) {  // the line index costs a pass over the input: only when something is reported

@@ -71,8 +71,9 @@ std::string format_text(const std::vector<FileReport>& reports, bool show_notes)
       // Every field is printed through append_printable: one finding, one line.
       const std::string& msg = r.input_error->message;
       append_printable(out, r.path);
-      const std::size_t colon = msg.rfind(r.path + ":", 0) == 0 ? msg.find(": ", r.path.size() + 1) : std::string::npos;
-      if (colon != std::string::npos) {
+      const bool has_path = msg.rfind(r.path + ":", 0) == 0;
+      const std::size_t colon = has_path ? msg.find(": ", r.path.size()) : std::string::npos;
+      if (colon != std::string::npos) {  // "FILE: what" or "FILE:LINE:COL: what"
         append_printable(out, std::string_view(msg).substr(r.path.size(), colon - r.path.size()));
         out += ": error: ";
         append_printable(out, std::string_view(msg).substr(colon + 2));

@@ -96,7 +96,11 @@ std::shared_ptr<spdlog::logger> make_logger() {
 }
 
 void print_load_issues(const flowguard::Engine& engine, spdlog::logger& log) {
-  for (const auto& issue : engine.load_issues()) log.warn("{}: {}", issue.source, issue.message);
+  // Printable: a rule file's error text could hold control characters too.
+  for (const auto& warning : engine.load_warnings())
+    log.warn("{}: {}", flowguard::printable(warning.source), flowguard::printable(warning.message));
+  for (const auto& issue : engine.load_issues())
+    log.warn("{}: {}", flowguard::printable(issue.source), flowguard::printable(issue.message));
 }
 
 int run_types(const flowguard::EngineOptions& options) {

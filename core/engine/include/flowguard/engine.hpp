@@ -144,6 +144,9 @@ class FLOWGUARD_API Engine {
   static Result<std::unique_ptr<Engine>> create(const EngineOptions& options);
 
   const std::vector<LoadIssue>& load_issues() const noexcept;
+  // What loaded but deserves a word (a plugin file or folder anyone may write to); no effect on
+  // the exit status.
+  const std::vector<LoadIssue>& load_warnings() const noexcept;
   std::vector<TypeInfo> types() const;
   // Loads every type's schema and rules now, so that load problems surface (e.g. `flowguard rules`).
   void preload();

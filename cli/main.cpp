@@ -89,6 +89,28 @@ std::optional<std::size_t> parse_count(std::string_view text) {
   return value;
 }
 
+// YYYY-MM-DDThh:mm:ss[.fff](Z|+hh:mm|-hh:mm): the shape --now must have. The engine ignores a --now
+// it cannot read (a time rule then does not run), which would defeat a reproducible report.
+bool is_date_time(std::string_view s) {
+  auto digits = [&](std::size_t at, std::size_t n) {
+    if (at + n > s.size()) return false;
+    for (std::size_t i = at; i < at + n; ++i)
+      if (s[i] < '0' || s[i] > '9') return false;
+    return true;
+  };
+  if (s.size() < 20 || !digits(0, 4) || s[4] != '-' || !digits(5, 2) || s[7] != '-' || !digits(8, 2) || s[10] != 'T' ||
+      !digits(11, 2) || s[13] != ':' || !digits(14, 2) || s[16] != ':' || !digits(17, 2))
+    return false;
+  std::size_t i = 19;
+  if (i < s.size() && s[i] == '.') {
+    ++i;
+    if (!digits(i, 1)) return false;
+    while (i < s.size() && s[i] >= '0' && s[i] <= '9') ++i;
+  }
+  if (i + 1 == s.size() && s[i] == 'Z') return true;
+  return i + 6 == s.size() && (s[i] == '+' || s[i] == '-') && digits(i + 1, 2) && s[i + 3] == ':' && digits(i + 4, 2);
+}
+
 std::shared_ptr<spdlog::logger> make_logger() {
   auto logger = spdlog::stderr_color_st("flowguard");
   logger->set_pattern("flowguard: %l: %v");
@@ -223,7 +245,12 @@ int run_check(const std::vector<std::string_view>& args) {
       else if (arg == "--plugins") options.plugin_dirs.emplace_back(*v);
       else if (arg == "--schemas") options.schema_dirs.emplace_back(*v);
       else if (arg == "--registry") options.registry = *v;
-      else if (arg == "--now") options.now = *v;
+      else if (arg == "--now") {
+        if (!is_date_time(*v))
+          return usage_error("--now expects a date-time such as 2027-01-14T09:00:00Z (or with an offset, +01:00), got \"" +
+                             *v + "\"");
+        options.now = *v;
+      }
       else if (arg == "--header") {
         const auto eq = v->find('=');
         if (eq == std::string::npos || eq == 0) return usage_error("--header expects NAME=VALUE, got \"" + *v + "\"");

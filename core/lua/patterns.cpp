@@ -22,6 +22,7 @@ constexpr std::ptrdiff_t kUnfinished = -1;
 constexpr std::ptrdiff_t kPosition = -2;
 constexpr std::uint64_t kChargeEvery = 1024;  // steps counted locally between charges to the budget
 constexpr const char kSpecials[] = "^$*+?.([%-";
+constexpr std::ptrdiff_t kSetBytesPerStep = 32;  // reading a set: one step per this many bytes of it
 
 struct Capture {
   const char* start;
@@ -96,6 +97,7 @@ const char* class_end(Matcher& m, const char* p) {
     return p + 1;
   }
   if (c != '[') return p;
+  const char* const set = p;
   if (p < e && *p == '^') ++p;
   // The first character of a set never closes it: "[]]" and "[^]]" hold ']'.
   do {
@@ -105,6 +107,7 @@ const char* class_end(Matcher& m, const char* p) {
       ++p;
     }
   } while (p >= e || *p != ']');
+  step(m, static_cast<std::uint64_t>(p - set) / kSetBytesPerStep);  // a long set costs its length
   return p + 1;
 }
 
@@ -131,13 +134,15 @@ bool set_match(int c, const char* p, const char* last) {
   return !in;
 }
 
-bool single_match(const Matcher& m, const char* s, const char* p, const char* ep) {
+bool single_match(Matcher& m, const char* s, const char* p, const char* ep) {
   if (s >= m.src_end) return false;
   const int c = uc(*s);
   switch (*p) {
     case '.': return true;
     case '%': return class_match(c, uc(p[1]));
-    case '[': return set_match(c, p, ep - 1);
+    case '[':
+      step(m, static_cast<std::uint64_t>(ep - p) / kSetBytesPerStep);
+      return set_match(c, p, ep - 1);
     default: return uc(*p) == c;
   }
 }

@@ -335,7 +335,7 @@ TEST_CASE("numbers beyond double range are input errors at their line and column
   CHECK_THAT(t.out, Catch::Contains(tiny.string() + ":1:15: error: input exceeds a limit: the number -1e-400 is too small to tell from zero"));
 }
 
-TEST_CASE("--now pins the clock of the time rules and of the DIP response") {
+TEST_CASE("the option --now pins the clock of the time rules and of the DIP response") {
   const auto r = run("check --format dip --now 2027-01-14T09:00:00Z " + example("bid-submission.json"));
   INFO(r.out);
   CHECK(r.status == 0);

@@ -123,6 +123,7 @@ TEST_CASE("pathological patterns stop at the rule's instruction budget", "[lua][
       "pcall(string.find, ('a'):rep(150), ('.-'):rep(5) .. 'b') report(nil, 'escaped')",
       "local s = ('a'):rep(100000) for i = 1, 1000 do s:find(('a'):rep(500) .. 'b', 1, true) end",
       "local s = ('x'):rep(1000) for i = 1, 1e6 do s:gsub('x', 'y') end",
+      "local set = '[' .. ('b'):rep(60000) .. 'a]' string.find(('a'):rep(3000), set .. '*x')",
   };
   int n = 0;
   for (const char* body : bodies) {

@@ -50,17 +50,20 @@ bool pointer_to(const json::Value& root, const json::Value* target, std::string&
 }
 
 void add_schema_findings(std::vector<schema::Violation>& violations, const TypeEntry& type, bool strict_keys,
-                         std::vector<Finding>& out, std::unordered_set<std::string>& flagged) {
+                         std::vector<Finding>& out, std::unordered_set<std::string>& flagged, FindingCap* cap) {
+  auto add = [&](Finding f) {
+    if (cap) cap->add(out, std::move(f));
+    else out.push_back(std::move(f));
+  };
   for (auto& v : violations) {
     if (v.keyword == "keyCase") {
-      out.push_back(make_finding("schema.key-case", strict_keys ? Severity::kError : Severity::kWarning,
-                                 std::move(v.pointer), std::move(v.message), v.offset,
-                                 strict_keys ? type.schema_error_code : std::string()));
+      add(make_finding("schema.key-case", strict_keys ? Severity::kError : Severity::kWarning, std::move(v.pointer),
+                       std::move(v.message), v.offset, strict_keys ? type.schema_error_code : std::string()));
       continue;
     }
     flagged.insert(v.pointer);
-    out.push_back(make_finding("schema." + v.keyword, Severity::kError, std::move(v.pointer), std::move(v.message),
-                               v.offset, type.schema_error_code));
+    add(make_finding("schema." + v.keyword, Severity::kError, std::move(v.pointer), std::move(v.message), v.offset,
+                     type.schema_error_code));
   }
   violations.clear();
 }

@@ -32,8 +32,9 @@ bool pointer_to(const json::Value& root, const json::Value* target, std::string&
 // Schema violations as findings, emptying `violations`. `flagged` collects the pointers of the
 // violations proper (a native check then stays quiet on the same field); a key-case deviation is
 // accepted on ingress (the DIP ignores key case) and is a warning unless exact keys were asked for.
+class FindingCap;
 void add_schema_findings(std::vector<schema::Violation>& violations, const TypeEntry& type, bool strict_keys,
-                         std::vector<Finding>& out, std::unordered_set<std::string>& flagged);
+                         std::vector<Finding>& out, std::unordered_set<std::string>& flagged, FindingCap* cap = nullptr);
 
 // The pointer and offset a rule's report points at: the field when present, else the record, else
 // the nearest existing ancestor of an explicit pointer.

@@ -106,7 +106,8 @@ void DocumentCheck::document_schema() {
   if (!fast_paths || !schema->accepts(root_, how)) {
     std::vector<schema::Violation> violations;
     schema->validate(root_, "", violations, SIZE_MAX, how);
-    add_schema_findings(violations, *type_, call_.strict_keys, findings_, schema_flagged_);
+    FindingCap cap(findings_per_rule(call_.max_findings));
+    add_schema_findings(violations, *type_, call_.strict_keys, findings_, schema_flagged_, &cap);
   }
 }
 

@@ -88,8 +88,8 @@ void run_record_stage(const RecordStage& stage, const RulePool& pool, std::size_
     json::append_pointer(pointer, field);
     if (stage.document_flagged.count(pointer) || record_flagged.count(pointer)) return;  // one finding per field: the schema's
     const auto& rule = rules[r];
-    out.push_back(make_finding(rule.id, rule.severity, std::move(pointer), with_spec(std::move(message), rule.spec),
-                               value.offset(), rule.code));
+    cap.add(out, make_finding(rule.id, rule.severity, std::move(pointer), with_spec(std::move(message), rule.spec),
+                              value.offset(), rule.code));
   };
   for (std::size_t i = begin; i < end; ++i) {
     const TypeEntry* type = stage.plans[i].type;
@@ -103,7 +103,7 @@ void run_record_stage(const RecordStage& stage, const RulePool& pool, std::size_
       how.key_shapes = &key_shapes;
       if (!stage.fast_paths || !schema->accepts(record, how)) {
         schema->validate(record, records[i].pointer(), violations, SIZE_MAX, how);
-        add_schema_findings(violations, *type, stage.call.strict_keys, out, record_flagged);
+        add_schema_findings(violations, *type, stage.call.strict_keys, out, record_flagged, &cap);
       }
     }
     if (!stage.run_rules || !record.is_object()) continue;  // the schema says why a record is not an object

@@ -247,8 +247,8 @@ int run_check(const std::vector<std::string_view>& args) {
       else if (arg == "--registry") options.registry = *v;
       else if (arg == "--now") {
         if (!is_date_time(*v))
-          return usage_error("--now expects a date-time such as 2027-01-14T09:00:00Z (or with an offset, +01:00), got \"" +
-                             *v + "\"");
+          return usage_error("--now expects a date-time such as 2027-01-14T09:00:00Z (or with an offset, +01:00), "
+                             "got \"" + *v + "\"");
         options.now = *v;
       }
       else if (arg == "--header") {
@@ -310,8 +310,9 @@ int run_check(const std::vector<std::string_view>& args) {
   // Load problems surface after checking: rule sets and schemas load when a type first needs them.
   print_load_issues(engine, *log);
 
+  const std::string dip_now = options.now.empty() ? flowguard::utc_now("+00:00") : options.now;
   const std::string out = format == "json"  ? flowguard::format_json(reports)
-                          : format == "dip" ? flowguard::format_dip(reports, options.now.empty() ? flowguard::utc_now("+00:00") : options.now)
+                          : format == "dip" ? flowguard::format_dip(reports, dip_now)
                                             : flowguard::format_text(reports, !quiet);
   std::fwrite(out.data(), 1, out.size(), stdout);
   std::fflush(stdout);

@@ -34,7 +34,8 @@ bool pointer_to(const json::Value& root, const json::Value* target, std::string&
 // accepted on ingress (the DIP ignores key case) and is a warning unless exact keys were asked for.
 class FindingCap;
 void add_schema_findings(std::vector<schema::Violation>& violations, const TypeEntry& type, bool strict_keys,
-                         std::vector<Finding>& out, std::unordered_set<std::string>& flagged, FindingCap* cap = nullptr);
+                         std::vector<Finding>& out, std::unordered_set<std::string>& flagged,
+                         FindingCap* cap = nullptr);
 
 // The pointer and offset a rule's report points at: the field when present, else the record, else
 // the nearest existing ancestor of an explicit pointer.
@@ -64,7 +65,8 @@ class FindingCap {
 };
 
 // Adds `n` findings of `rule` counted past a cap to a report's list (FileReport::findings_capped).
-inline void add_capped(std::vector<std::pair<std::string, std::size_t>>& capped, const std::string& rule, std::size_t n) {
+inline void add_capped(std::vector<std::pair<std::string, std::size_t>>& capped, const std::string& rule,
+                       std::size_t n) {
   for (auto& [id, count] : capped)
     if (id == rule) {
       count += n;

@@ -114,8 +114,10 @@ void DocumentCheck::document_schema() {
 void DocumentCheck::finish() {
   sort_findings(findings_);
   for (const auto& f : findings_) {
-    (f.severity == Severity::kError ? report_.errors : f.severity == Severity::kWarning ? report_.warnings : report_.infos) +=
-        1 + f.more;
+    auto& total = f.severity == Severity::kError     ? report_.errors
+                  : f.severity == Severity::kWarning ? report_.warnings
+                                                     : report_.infos;
+    total += 1 + f.more;
     if (f.more) add_capped(report_.findings_capped, f.rule, f.more);
   }
   for (const auto& [rule, n] : report_.findings_capped) report_.findings_not_shown += n;

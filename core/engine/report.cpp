@@ -86,8 +86,8 @@ std::string format_text(const std::vector<FileReport>& reports, bool show_notes)
     }
     const std::string path = printable(r.path);
     if (show_notes && !r.type.empty())
-      out += path + ": note: checked as " + printable(r.type) + (r.type_from_content ? " (recognised from content)" : "") +
-             ", " + plural(r.records, "record") + "\n";
+      out += path + ": note: checked as " + printable(r.type) +
+             (r.type_from_content ? " (recognised from content)" : "") + ", " + plural(r.records, "record") + "\n";
     for (const auto& f : r.findings) {
       out += path;
       if (f.line) out += ":" + std::to_string(f.line) + ":" + std::to_string(f.column);

@@ -228,7 +228,8 @@ void LineIndex::scan_to(std::uint64_t offset) const noexcept {
       floor = p;
       floor_start = start;
       try {
-        marks_.push_back({static_cast<std::uint64_t>(p - begin), cursor_.line + static_cast<std::uint32_t>(lines), start});
+        marks_.push_back(
+            {static_cast<std::uint64_t>(p - begin), cursor_.line + static_cast<std::uint32_t>(lines), start});
       } catch (...) {
       }
       next_mark = static_cast<std::uint64_t>(p - begin) + kMarkEvery;
@@ -1012,8 +1013,11 @@ bool Parser::parse_number(const char*& p, Value& v) {
     const std::string text(start, static_cast<std::size_t>(std::min<std::ptrdiff_t>(p - start, 40)));
     const std::string shown = text + (p - start > 40 ? "..." : "");
     if (magnitude > 0)
-      return fail(start, "the number " + shown + " is beyond the range of a double (magnitude up to 1.7976931348623157e308); "
-                  "expected a number within it", true);
+      return fail(start,
+                  "the number " + shown +
+                      " is beyond the range of a double (magnitude up to 1.7976931348623157e308); expected a number "
+                      "within it",
+                  true);
     return fail(start, "the number " + shown + " is too small to tell from zero in a double (below 4.9e-324); "
                 "expected 0 or a number within double range", true);
   }

@@ -12,6 +12,7 @@
 #include <cstdio>
 #include <iostream>
 #include <iterator>
+#include <new>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -29,6 +30,10 @@ constexpr int kExitClean = 0;
 constexpr int kExitFindings = 1;
 constexpr int kExitUsage = 2;
 constexpr int kExitLoad = 3;
+// Last lines of defence, not expected paths (docs/hardening.md): memory ran out although every input
+// is bounded (71), or an unexpected exception (a bug: 70, EX_SOFTWARE).
+constexpr int kExitInternal = 70;
+constexpr int kExitOutOfMemory = 71;
 
 constexpr const char* kUsage = R"(usage: flowguard <command> [options]
 
@@ -69,6 +74,8 @@ check options:
   --flows                   follow the metering-service appointment flow across the files, in
                             the order of their sender timestamps
   --timestamp-skew SECONDS  how far a senderTimestamp may lie in the future (default 300)
+  --now DATE-TIME           the time the time rules (and --format dip's timestamp) use, such as
+                            2027-01-14T09:00:00Z, for reproducible reports; default: the clock
   --header NAME=VALUE       an HTTP header sent with the payload (repeatable), e.g. the SSI
                             appointment's X-API-KEY and X-IDEMPOTENCY-KEY
   --no-rules                schema only: skip the Lua rules and native rule checks
@@ -76,7 +83,8 @@ check options:
   --jobs N                  check large documents on N threads (default 1)
   --quiet                   text format: findings only, no notes or summary
 
-exit status: 0 no errors, 1 error findings, 2 usage or input error, 3 a plugin/schema/rule failed to load
+exit status: 0 no errors, 1 error findings, 2 usage or input error, 3 a plugin/schema/rule failed to load,
+             70 internal error (a bug; please report it), 71 out of memory
 )";
 
 int usage_error(const std::string& message) {
@@ -91,6 +99,28 @@ std::optional<std::size_t> parse_count(std::string_view text) {
   return value;
 }
 
+// YYYY-MM-DDThh:mm:ss[.fff](Z|+hh:mm|-hh:mm): the shape --now must have. The engine ignores a --now
+// it cannot read (a time rule then does not run), which would defeat a reproducible report.
+bool is_date_time(std::string_view s) {
+  auto digits = [&](std::size_t at, std::size_t n) {
+    if (at + n > s.size()) return false;
+    for (std::size_t i = at; i < at + n; ++i)
+      if (s[i] < '0' || s[i] > '9') return false;
+    return true;
+  };
+  if (s.size() < 20 || !digits(0, 4) || s[4] != '-' || !digits(5, 2) || s[7] != '-' || !digits(8, 2) || s[10] != 'T' ||
+      !digits(11, 2) || s[13] != ':' || !digits(14, 2) || s[16] != ':' || !digits(17, 2))
+    return false;
+  std::size_t i = 19;
+  if (i < s.size() && s[i] == '.') {
+    ++i;
+    if (!digits(i, 1)) return false;
+    while (i < s.size() && s[i] >= '0' && s[i] <= '9') ++i;
+  }
+  if (i + 1 == s.size() && s[i] == 'Z') return true;
+  return i + 6 == s.size() && (s[i] == '+' || s[i] == '-') && digits(i + 1, 2) && s[i + 3] == ':' && digits(i + 4, 2);
+}
+
 std::shared_ptr<spdlog::logger> make_logger() {
   auto logger = spdlog::stderr_color_st("flowguard");
   logger->set_pattern("flowguard: %l: %v");
@@ -98,7 +128,11 @@ std::shared_ptr<spdlog::logger> make_logger() {
 }
 
 void print_load_issues(const flowguard::Engine& engine, spdlog::logger& log) {
-  for (const auto& issue : engine.load_issues()) log.warn("{}: {}", issue.source, issue.message);
+  // Printable: a rule file's error text could hold control characters too.
+  for (const auto& warning : engine.load_warnings())
+    log.warn("{}: {}", flowguard::printable(warning.source), flowguard::printable(warning.message));
+  for (const auto& issue : engine.load_issues())
+    log.warn("{}: {}", flowguard::printable(issue.source), flowguard::printable(issue.message));
 }
 
 int run_types(const flowguard::EngineOptions& options) {
@@ -212,7 +246,7 @@ int run_check(const std::vector<std::string_view>& args) {
     };
     if (arg == "--type" || arg == "--format" || arg == "--rules" || arg == "--max-findings" || arg == "--plugins" ||
         arg == "--schemas" || arg == "--lua-instructions" || arg == "--lua-memory" || arg == "--jobs" ||
-        arg == "--registry" || arg == "--timestamp-skew" || arg == "--header") {
+        arg == "--registry" || arg == "--timestamp-skew" || arg == "--header" || arg == "--now") {
       auto v = value(arg);
       if (!v) return usage_error(std::string(arg) + " needs a value");
       if (arg == "--type") type = *v;
@@ -221,6 +255,12 @@ int run_check(const std::vector<std::string_view>& args) {
       else if (arg == "--plugins") options.plugin_dirs.emplace_back(*v);
       else if (arg == "--schemas") options.schema_dirs.emplace_back(*v);
       else if (arg == "--registry") options.registry = *v;
+      else if (arg == "--now") {
+        if (!is_date_time(*v))
+          return usage_error("--now expects a date-time such as 2027-01-14T09:00:00Z (or with an offset, +01:00), "
+                             "got \"" + *v + "\"");
+        options.now = *v;
+      }
       else if (arg == "--header") {
         const auto eq = v->find('=');
         if (eq == std::string::npos || eq == 0) return usage_error("--header expects NAME=VALUE, got \"" + *v + "\"");
@@ -280,8 +320,9 @@ int run_check(const std::vector<std::string_view>& args) {
   // Load problems surface after checking: rule sets and schemas load when a type first needs them.
   print_load_issues(engine, *log);
 
+  const std::string dip_now = options.now.empty() ? flowguard::utc_now("+00:00") : options.now;
   const std::string out = format == "json"  ? flowguard::format_json(reports)
-                          : format == "dip" ? flowguard::format_dip(reports, flowguard::utc_now("+00:00"))
+                          : format == "dip" ? flowguard::format_dip(reports, dip_now)
                                             : flowguard::format_text(reports, !quiet);
   std::fwrite(out.data(), 1, out.size(), stdout);
   std::fflush(stdout);
@@ -319,10 +360,16 @@ int main(int argc, char** argv) {
       std::printf("flowguard %s\n", FLOWGUARD_VERSION);
       return kExitClean;
     }
+  } catch (const std::bad_alloc&) {
+    // Every input is bounded, so this should not happen; if it does, say so without allocating.
+    std::fputs("flowguard: error: out of memory: checking needed more memory than the machine gave; nothing more "
+               "was checked or printed (exit status 71)\n",
+               stderr);
+    return kExitOutOfMemory;
   } catch (const std::exception& e) {
     // Expected failures are values; this is the last line of defence against a bug.
     std::fprintf(stderr, "flowguard: internal error: %s\n", e.what());
-    return 70;
+    return kExitInternal;
   }
   return usage_error("unknown command \"" + std::string(command) + "\"");
 }

@@ -3,6 +3,7 @@
 // `max_body_kbs` must not silently leave the default in force).
 #include "flowguard/server/config.hpp"
 
+
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>

@@ -68,6 +68,7 @@ struct HostState {
   std::uint64_t remaining = 0;  // instructions left in this call
   int step = 0;                  // count the hook was armed with (the budget may exceed INT_MAX)
   Stop stop = Stop::kNone;
+  bool stop_in_pattern = false;  // the budget ran out inside string pattern matching (patterns.cpp)
   bool loading = false;         // the return hook records the line of the chunk's return
   const char* loading_source = nullptr;
   int return_line = 0;
@@ -82,6 +83,11 @@ struct HostState {
   const std::function<std::string(std::size_t)>* record_pointer = nullptr;
   std::vector<RuleReport>* out = nullptr;
   std::size_t current_rule = 0;   // rule whose code is running (RuleReport::rule)
+  // Reports kept in this rule call (Limits::max_reports_per_call), and past it the kept report each
+  // further one is counted on: by the severity given (0-2), 3 for the rule's own.
+  std::size_t call_reports = 0;
+  static constexpr std::size_t kNoTally = static_cast<std::size_t>(-1);
+  std::size_t tally[4] = {kNoTally, kNoTally, kNoTally, kNoTally};
   std::span<const json::Value* const> records;  // document mode: the document's records
   const json::Value* root = nullptr;             // document mode: the whole document
 
@@ -141,6 +147,13 @@ void disarm(HostState* h);
 void rule_done(HostState* h);
 // True when the error that ended a protected call with `status` was a budget or memory stop.
 Stop classify_stop(HostState* h, int status);
+// Charges `steps` of work done in C (pattern matching) to the call's instruction budget; raises the
+// budget stop when it runs out. Outside a call into rule code nothing is charged.
+void charge_budget(lua_State* L, std::uint64_t steps);
+
+// --- patterns.cpp
+// Replaces find, match, gmatch and gsub in the string library table at `strlib` by budgeted versions.
+void install_patterns(lua_State* L, int strlib);
 
 // --- views.cpp
 void register_views(lua_State* L);

@@ -146,6 +146,22 @@ ConfigOutcome load_config(const fs::path& file) {
   return parse_config(*text, fs::absolute(file, ec));
 }
 
+EngineOptions engine_options(const ServerConfig& c) {
+  EngineOptions o;
+  o.rule_dirs = c.rules;
+  o.plugin_dirs = c.plugins;
+  o.schema_dirs = c.schemas;
+  o.max_findings = c.limits.max_findings;
+  o.lua_instructions_per_call = c.limits.lua_instructions;
+  o.lua_memory_bytes = c.limits.lua_memory_mb << 20;
+  o.load_all_rules = true;
+  o.strict_keys = c.strict_keys;
+  o.registry = c.registry;
+  o.timestamp_skew_seconds = c.timestamp_skew_seconds;
+  o.jobs = 1;  // parallelism is across requests (or messages): one engine per worker
+  return o;
+}
+
 std::vector<fs::path> watched_paths(const ServerConfig& config) {
   std::vector<fs::path> out;
   if (!config.source.empty()) out.push_back(config.source);

@@ -186,8 +186,10 @@ return {
               report { record = m.index, path = PATH.transaction, message = ("transactionID %s has date %s, which does not exist; expected yyyymmdd")
                   :format(show(v), ymd) }
             end
+            -- Identifiers cannot carry an interface's letter suffix (DT-995's pattern allows only digits
+            -- after IF-/REP-), so REP-002 is how a REP-002A or REP-002B message names its interface.
             local interface = m.interface
-            if interface and interface ~= iface then
+            if interface and interface ~= iface and interface:match("^(.-)%u$") ~= iface then
               report { record = m.index, path = PATH.transaction, message = ("transactionID %s names interface %s but the message is %s")
                   :format(show(v), iface, interface) }
             end

@@ -17,6 +17,7 @@
 
 #include <lua.hpp>
 
+#include "flowguard/key_index.hpp"
 #include "flowguard/lua/rule_host.hpp"
 
 namespace flowguard::lua::detail {
@@ -51,6 +52,23 @@ struct DipMemo {
   std::size_t count = 0;
   const json::Value* root = nullptr;
   std::vector<DipMessage> messages;        // one per record (unused for records that are not objects)
+  // Per message, the key-set filters (HostState::dip_key_sets) with a hit that fails its test: bit k
+  // for set k, kKeysWalked once the message's one walk for all sets is done.
+  static constexpr std::uint32_t kKeysWalked = 0x80000000u;
+  std::vector<std::uint32_t> key_hits;
+};
+
+// A dip.filter: which messages dip.each hands to a rule (modules.cpp, rule-api.md). Made at load
+// and kept for the host's life; a key-set filter's keys are read once, when it is made.
+struct DipFilter {
+  std::uint8_t kind = 0;         // modules.cpp's FilterKind
+  std::uint32_t key_set = 0;     // key-set filters: the index into HostState::dip_key_sets
+};
+struct DipKeySet {
+  std::vector<std::string> keys;  // lowercased; `index` views them (never resized after building)
+  KeyIndex index;
+  std::uint8_t test = 0;          // modules.cpp's KeyTest
+  bool always = false;            // a key too long for the walk's buffer: every message passes
 };
 
 // Why a call ended; the pcall/xpcall wrappers re-raise while this is set.
@@ -90,6 +108,8 @@ struct HostState {
   std::uint64_t document_token = 1;
   DipMemo dip;
   int message_meta_ref = LUA_NOREF;  // metatable of flowguard.dip message objects
+  std::vector<DipFilter> dip_filters;                    // dip.filter(), by the userdata's index
+  std::vector<std::unique_ptr<DipKeySet>> dip_key_sets;  // their key sets (stable addresses)
   // report{path = {...}}: the steps of the report being read (views of strings the table holds).
   struct PathStep {
     std::string_view key;

@@ -300,14 +300,16 @@ int dates_utc_seconds(lua_State* L) {
   return 2;
 }
 
+bool real_ymd(std::string_view s) noexcept {
+  int y = 0, m = 0, d = 0;
+  return s.size() == 8 && digits(s, 0, 4, y) && digits(s, 4, 2, m) && digits(s, 6, 2, d) && y >= 1900 && m >= 1 &&
+         m <= 12 && d >= 1 && domain::civil_from_days(domain::days_from_civil({y, m, d})).month == m;
+}
+
 // dates.real_ymd(s): s is yyyymmdd, a date that exists (years 1900-9999).
 int dates_real_ymd(lua_State* L) {
   std::string_view s;
-  int y = 0, m = 0, d = 0;
-  const bool ok = string_arg(L, 1, s) && s.size() == 8 && digits(s, 0, 4, y) && digits(s, 4, 2, m) &&
-                  digits(s, 6, 2, d) && y >= 1900 && m >= 1 && m <= 12 && d >= 1 &&
-                  domain::civil_from_days(domain::days_from_civil({y, m, d})).month == m;
-  lua_pushboolean(L, ok);
+  lua_pushboolean(L, string_arg(L, 1, s) && real_ymd(s));
   return 1;
 }
 
@@ -486,6 +488,7 @@ bool build_memo(HostState* h) noexcept {
   try {
     DipMemo& memo = h->dip;
     memo.messages.assign(h->records.size(), DipMessage{});
+    memo.key_hits.assign(h->records.size(), 0);
     for (std::size_t i = 0; i < h->records.size(); ++i)
       if (h->records[i]->is_object()) read_message(*h->records[i], memo.messages[i]);
     memo.token = h->document_token;
@@ -603,7 +606,305 @@ int message_index(lua_State* L) {
   return 1;
 }
 
-// The iterator of dip.each: upvalue 1 the next record (0-based), 2 the mode (true: exact).
+// dip.filter(kind [, keys]): the messages a rule needs to see, decided natively (rule-api.md). Each
+// kind names the one condition under which its rule can report anything, and passes every message
+// where it might: the rule still decides, so what it reports is unchanged, but the many messages
+// where it cannot report cost no Lua. Superset, never subset: a filter that is unsure passes.
+enum class FilterKind : std::uint8_t {
+  kReferenceDate,   // senderUniqueReference's yyyymmdd (the segment before the last) is 8 digits, not a date
+  kCorrelationId,   // a non-empty senderCorrelationID not of CI-[<w>-]yyyymmdd-<w> with a real date
+  kTransactionId,   // a transactionID of at most 65 bytes not of the published form with the message's interface
+  kTimestamp,       // senderTimestamp or transactionTimestamp of 25 bytes that is no real DT-003 instant
+  kTimestampAfter,  // either time later than the bound dip.each is given
+  kKeys,            // a member of the key set (any depth, as view:find_keys) whose value fails the set's test
+  kPolicyDcp,       // a DIP message with DIPConnectionProviderID, senderDIPID and a real senderTimestamp
+  kPolicyPairing,   // a DIP message of IF-061 onwards with senderDIPID and a real senderTimestamp
+  kPolicyRouting,   // a DIP message with a real senderTimestamp and secondary recipients
+};
+enum class KeyTest : std::uint8_t {
+  kNotDigits,  // a string of 10 bytes that is not all digits (DT-006 DIP ID)
+  kBadMpan,    // a string of 13 digits whose check digit is wrong (DT-002 MPAN core)
+};
+constexpr std::size_t kMaxFilters = 256;
+constexpr const char* kFilterMeta = "flowguard.dip filter";
+
+bool all_of(std::string_view s, bool (*pred)(char)) noexcept {
+  if (s.empty()) return false;
+  for (const char c : s)
+    if (!pred(c)) return false;
+  return true;
+}
+bool upper(char c) noexcept { return c >= 'A' && c <= 'Z'; }
+bool digit(char c) noexcept { return c >= '0' && c <= '9'; }
+bool alnum(char c) noexcept { return upper(c) || digit(c) || (c >= 'a' && c <= 'z'); }
+
+// Splits s at every '-' into at most N parts; false when there are more.
+template <std::size_t N>
+bool split_dashes(std::string_view s, std::array<std::string_view, N>& parts, std::size_t& n) noexcept {
+  n = 0;
+  std::size_t at = 0;
+  while (true) {
+    if (n == N) return false;
+    const std::size_t dash = s.find('-', at);
+    parts[n++] = s.substr(at, dash == std::string_view::npos ? std::string_view::npos : dash - at);
+    if (dash == std::string_view::npos) return true;
+    at = dash + 1;
+  }
+}
+
+const json::Value* string_field(const json::Value* v) noexcept { return v != nullptr && v->is_string() ? v : nullptr; }
+
+bool reference_date_suspect(const json::Value* v) noexcept {
+  if (!string_field(v)) return false;
+  // The rule's pattern ends -(yyyymmdd)-%w+$: the date is the segment before the last, whatever
+  // comes first; no date there, no match, no finding.
+  const std::string_view s = v->as_string();
+  const std::size_t last = s.rfind('-');
+  if (last == std::string_view::npos || last == 0) return false;
+  const std::size_t before = s.rfind('-', last - 1);
+  if (before == std::string_view::npos) return false;
+  const std::string_view ymd = s.substr(before + 1, last - before - 1);
+  return ymd.size() == 8 && all_of(ymd, digit) && !real_ymd(ymd);
+}
+
+bool correlation_suspect(const json::Value* v) noexcept {
+  if (!string_field(v) || v->as_string().empty()) return false;
+  const std::string_view s = v->as_string();
+  if (!s.starts_with("CI-")) return true;
+  std::array<std::string_view, 3> p;
+  std::size_t n = 0;
+  if (!split_dashes(s.substr(3), p, n) || n < 2) return true;
+  for (std::size_t i = 0; i < n; ++i)
+    if (!all_of(p[i], alnum)) return true;
+  const std::string_view ymd = n == 2 ? p[0] : p[1];  // CI-yyyymmdd-<w> or CI-<w>-yyyymmdd-<w>
+  return !(ymd.size() == 8 && all_of(ymd, digit) && real_ymd(ymd));
+}
+
+bool transaction_suspect(const json::Value* v, const json::Value* interface) noexcept {
+  if (!string_field(v) || v->as_string().size() > 65) return false;
+  const std::string_view s = v->as_string();
+  if (!s.starts_with("T-")) return true;
+  std::array<std::string_view, 6> p;  // IF, 019, DIP ID, role, yyyymmdd, reference
+  std::size_t n = 0;
+  if (!split_dashes(s.substr(2), p, n) || n != 6) return true;
+  std::string_view number = p[1];
+  if (!number.empty() && upper(number.back())) number.remove_suffix(1);
+  if (!(p[0] == "IF" || p[0] == "REP") || !all_of(number, digit) || p[2].size() != 10 || !all_of(p[2], digit) ||
+      p[3].size() < 3 || p[3].size() > 5 || !all_of(p[3], upper) || p[4].size() != 8 || !all_of(p[4], digit) ||
+      !real_ymd(p[4]) || !all_of(p[5], alnum))
+    return true;
+  if (!string_field(interface)) return false;
+  // The interface as named: the message's, or the message's without its letter suffix (REP-002A).
+  const std::string_view named = s.substr(2, p[0].size() + 1 + p[1].size());
+  std::string_view own = interface->as_string();
+  if (own == named) return false;
+  if (!own.empty() && upper(own.back())) own.remove_suffix(1);
+  return own != named;
+}
+
+bool real_time(const json::Value* v, std::int64_t& seconds) noexcept {
+  if (!string_field(v)) return false;
+  const Instant r = parse_instant(v->as_string(), Profile::kDip);
+  seconds = r.seconds;
+  return r.real;
+}
+
+bool timestamp_suspect(const json::Value* v) noexcept {
+  std::int64_t t = 0;
+  return string_field(v) && v->as_string().size() == 25 && !real_time(v, t);
+}
+
+bool key_value_fails(const json::Value& v, KeyTest test) noexcept {
+  if (!v.is_string()) return false;
+  const std::string_view s = v.as_string();
+  if (test == KeyTest::kNotDigits) return s.size() == 10 && !all_of(s, digit);
+  return s.size() == 13 && all_of(s, digit) && !domain::is_mpan_core(s);
+}
+
+// One walk of a message for every key set (view:find_keys' order and depth): bit k when set k has a
+// hit that fails its test.
+void walk_key_sets(const HostState* h, const json::Value& value, int depth, std::uint32_t& hits) noexcept {
+  if (depth > 32) return;
+  if (value.is_array()) {
+    for (const json::Value& item : value.items()) walk_key_sets(h, item, depth + 1, hits);
+    return;
+  }
+  if (!value.is_object()) return;
+  for (const json::Member& m : value.members()) {
+    char small[64];
+    if (m.key.size() > sizeof small) {  // no set holds a key this long (DipKeySet::always otherwise)
+      if (m.value.is_object() || m.value.is_array()) walk_key_sets(h, m.value, depth + 1, hits);
+      continue;
+    }
+    for (std::size_t k = 0; k < m.key.size(); ++k) small[k] = ascii_lower(m.key[k]);
+    const std::string_view lower(small, m.key.size());
+    bool descend = m.value.is_object() || m.value.is_array();
+    std::uint32_t searched = 0;  // sets in which this member is a hit: not searched below it
+    for (std::size_t k = 0; k < h->dip_key_sets.size(); ++k) {
+      const DipKeySet& set = *h->dip_key_sets[k];
+      if (set.index.find(lower) == KeyIndex::kNotFound) continue;
+      searched |= 1u << k;
+      const auto test = static_cast<KeyTest>(set.test);
+      bool fails = false;
+      if (m.value.is_array() && m.value.size() > 0) {
+        for (const json::Value& item : m.value.items()) fails = fails || key_value_fails(item, test);
+      } else {
+        fails = key_value_fails(m.value, test);
+      }
+      if (fails) hits |= 1u << k;
+    }
+    // A member that is a hit of every set is searched no further (find_keys stops at a hit); one
+    // that is a hit of some only is searched below for the others.
+    if (descend && searched != 0) {
+      const std::uint32_t all = static_cast<std::uint32_t>((std::uint64_t{1} << h->dip_key_sets.size()) - 1);
+      if (searched == all) descend = false;
+      else {
+        std::uint32_t below = 0;
+        walk_key_sets(h, m.value, depth + 1, below);
+        hits |= below & ~searched;
+        continue;
+      }
+    }
+    if (descend) walk_key_sets(h, m.value, depth + 1, hits);
+  }
+}
+
+// Whether message i may give filter f's rule a finding. `bound`: kTimestampAfter's bound.
+bool filter_passes(HostState* h, DipMemo& memo, std::size_t i, bool exact, const DipFilter& f, double bound) noexcept {
+  const DipMessage& m = memo.messages[i];
+  const json::Value* const* fields = exact ? m.exact : m.loose;
+  std::int64_t t = 0;
+  switch (static_cast<FilterKind>(f.kind)) {
+    case FilterKind::kReferenceDate: return reference_date_suspect(fields[2]);
+    case FilterKind::kCorrelationId: return correlation_suspect(fields[3]);
+    case FilterKind::kTransactionId: return transaction_suspect(fields[8], fields[0]);
+    case FilterKind::kTimestamp: return timestamp_suspect(fields[kTimestamp]) || timestamp_suspect(fields[kTransactionTimestamp]);
+    case FilterKind::kTimestampAfter:
+      // (one second of slack: the rule compares in Lua's arithmetic, this in a double)
+      return (real_time(fields[kTimestamp], t) && static_cast<double>(t) + 1 > bound) ||
+             (real_time(fields[kTransactionTimestamp], t) && static_cast<double>(t) + 1 > bound);
+    case FilterKind::kKeys: {
+      if (h->dip_key_sets[f.key_set]->always) return true;
+      std::uint32_t& hits = memo.key_hits[i];
+      if ((hits & DipMemo::kKeysWalked) == 0) {
+        std::uint32_t found = 0;
+        walk_key_sets(h, *h->records[i], 0, found);
+        hits = found | DipMemo::kKeysWalked;
+      }
+      return (hits & (1u << f.key_set)) != 0;
+    }
+    case FilterKind::kPolicyDcp:
+      return (exact ? m.exact_message : m.loose_message) && string_field(fields[7]) && string_field(fields[5]) &&
+             real_time(fields[kTimestamp], t);
+    case FilterKind::kPolicyPairing: {
+      if (!(exact ? m.exact_message : m.loose_message) || !string_field(fields[0]) || !string_field(fields[5]) ||
+          !real_time(fields[kTimestamp], t))
+        return false;
+      const std::string_view s = fields[0]->as_string();
+      if (s.size() != 6 || !s.starts_with("IF-") || !all_of(s.substr(3), digit)) return false;
+      return (s[3] - '0') * 100 + (s[4] - '0') * 10 + (s[5] - '0') >= 61;
+    }
+    case FilterKind::kPolicyRouting:
+      return (exact ? m.exact_message : m.loose_message) && real_time(fields[kTimestamp], t) &&
+             fields[kSecondary] != nullptr && fields[kSecondary]->is_array() && fields[kSecondary]->size() > 0;
+  }
+  return true;
+}
+
+// The keys of the table at `idx` whose value is truthy, lowercased, into a new key set (noexcept
+// part: the strings are read by the caller while no Lua error can strike).
+bool add_key_set(HostState* h, std::vector<std::string> keys, KeyTest test, std::uint32_t& index) noexcept {
+  try {
+    if (h->dip_key_sets.size() >= 31) return false;  // a bit each in DipMemo::key_hits
+    auto set = std::make_unique<DipKeySet>();
+    set->keys = std::move(keys);
+    for (auto& k : set->keys) {
+      for (char& c : k) c = ascii_lower(c);
+      // The walk lowercases keys of up to 64 bytes in place; a set with a longer one passes every message.
+      if (k.size() > 64) set->always = true;
+    }
+    std::vector<std::string_view> views(set->keys.begin(), set->keys.end());
+    set->index = KeyIndex(views);
+    set->test = static_cast<std::uint8_t>(test);
+    index = static_cast<std::uint32_t>(h->dip_key_sets.size());
+    h->dip_key_sets.push_back(std::move(set));
+    h->dip.token = 0;  // memos of key hits were made without this set
+    return true;
+  } catch (...) {
+    return false;
+  }
+}
+
+bool add_filter(HostState* h, DipFilter f, std::uint32_t& index) noexcept {
+  try {
+    if (h->dip_filters.size() >= kMaxFilters) return false;
+    index = static_cast<std::uint32_t>(h->dip_filters.size());
+    h->dip_filters.push_back(f);
+    return true;
+  } catch (...) {
+    return false;
+  }
+}
+
+// Collects a key table's truthy string keys.
+bool collect_keys(lua_State* L, int idx, std::vector<std::string>& out) noexcept {
+  try {
+    lua_pushnil(L);
+    while (lua_next(L, idx) != 0) {
+      if (lua_type(L, -2) == LUA_TSTRING && lua_toboolean(L, -1)) {
+        std::size_t len = 0;
+        const char* key = lua_tolstring(L, -2, &len);
+        out.emplace_back(key, len);
+      }
+      lua_pop(L, 1);
+    }
+    return true;
+  } catch (...) {
+    return false;
+  }
+}
+
+int dip_filter(lua_State* L) {
+  std::string_view kind;
+  if (!string_arg(L, 1, kind)) return luaL_argerror(L, 1, "a filter name (rule-api.md, dip.filter)");
+  struct Named {
+    std::string_view name;
+    FilterKind kind;
+  };
+  static constexpr Named kNames[] = {
+      {"reference_date", FilterKind::kReferenceDate}, {"correlation_id", FilterKind::kCorrelationId},
+      {"transaction_id", FilterKind::kTransactionId}, {"timestamp", FilterKind::kTimestamp},
+      {"timestamp_after", FilterKind::kTimestampAfter}, {"dip_id_keys", FilterKind::kKeys},
+      {"mpan_keys", FilterKind::kKeys},               {"policy_dcp", FilterKind::kPolicyDcp},
+      {"policy_pairing", FilterKind::kPolicyPairing}, {"policy_routing", FilterKind::kPolicyRouting},
+  };
+  const Named* named = nullptr;
+  for (const Named& n : kNames)
+    if (n.name == kind) named = &n;
+  if (named == nullptr) return luaL_argerror(L, 1, "an unknown filter name (rule-api.md, dip.filter)");
+  HostState* h = host(L);
+  DipFilter f;
+  f.kind = static_cast<std::uint8_t>(named->kind);
+  if (named->kind == FilterKind::kKeys) {
+    luaL_checktype(L, 2, LUA_TTABLE);
+    lua_settop(L, 2);
+    // The strings are copied out before any Lua error could unwind this frame.
+    static thread_local std::vector<std::string> keys;
+    keys.clear();
+    if (!collect_keys(L, 2, keys) ||
+        !add_key_set(h, std::move(keys), kind == "dip_id_keys" ? KeyTest::kNotDigits : KeyTest::kBadMpan, f.key_set))
+      return luaL_error(L, "flowguard.dip.filter: too many key sets, or out of memory");
+  }
+  std::uint32_t index = 0;
+  if (!add_filter(h, f, index)) return luaL_error(L, "flowguard.dip.filter: more than %d filters", static_cast<int>(kMaxFilters));
+  auto* ud = static_cast<std::uint32_t*>(lua_newuserdatauv(L, sizeof(std::uint32_t), 0));
+  *ud = index;
+  luaL_setmetatable(L, kFilterMeta);
+  return 1;
+}
+
+// The iterator of dip.each: upvalue 1 the next record (0-based), 2 the mode (true: exact), 3 the
+// call's generation, 4 the filter's index (-1: none), 5 its bound.
 int each_next(lua_State* L) {
   HostState* h = host(L);
   DipMemo& memo = memo_of(L, h);
@@ -611,10 +912,18 @@ int each_next(lua_State* L) {
   if (generation != h->generation) return luaL_error(L, "flowguard.dip.each used outside its rule call");
   lua_Integer i = lua_tointeger(L, lua_upvalueindex(1));
   const bool exact = lua_toboolean(L, lua_upvalueindex(2)) != 0;
+  const lua_Integer filter = lua_tointeger(L, lua_upvalueindex(4));
+  const double bound = lua_tonumber(L, lua_upvalueindex(5));
+  const DipFilter* f = filter >= 0 && static_cast<std::size_t>(filter) < h->dip_filters.size()
+                           ? &h->dip_filters[static_cast<std::size_t>(filter)]
+                           : nullptr;
   for (; static_cast<std::size_t>(i) < memo.messages.size(); ++i) {
-    if (!h->records[static_cast<std::size_t>(i)]->is_object()) continue;
-    // A record whose place is unknown is not walked (it cannot be reported on).
-    if (!pointer_into(h, memo.messages[static_cast<std::size_t>(i)], static_cast<std::size_t>(i))) continue;
+    const auto at = static_cast<std::size_t>(i);
+    if (!h->records[at]->is_object()) continue;
+    if (f != nullptr && !filter_passes(h, memo, at, exact, *f, bound)) continue;
+    // A record whose place is unknown is not walked (it cannot be reported on). The engine's word
+    // always gives one: the pointer is built only when a rule asks for it.
+    if (h->record_pointer == nullptr && !pointer_into(h, memo.messages[at], at)) continue;
     lua_pushinteger(L, i + 1);
     lua_replace(L, lua_upvalueindex(1));
     auto* ref = static_cast<MessageRef*>(lua_newuserdatauv(L, sizeof(MessageRef), 0));
@@ -630,8 +939,9 @@ int each_next(lua_State* L) {
   return 0;
 }
 
-// dip.each(records [, "exact"]): for m in dip.each(records) do ... end over the document's object
-// records (messages) whose place is known, in order.
+// dip.each(records [, "exact" [, filter [, bound]]]): for m in dip.each(records) do ... end over the
+// document's object records (messages) whose place is known, in order; with a dip.filter, only the
+// messages it passes.
 int dip_each(lua_State* L) {
   std::span<const json::Value* const> records;
   if (!records_of(L, 1, records)) return luaL_argerror(L, 1, "the records of a document check");
@@ -641,12 +951,25 @@ int dip_each(lua_State* L) {
     if (mode != "exact" && mode != "dip") return luaL_argerror(L, 2, "\"dip\" (keys as the DIP matches them) or \"exact\"");
     exact = mode == "exact";
   }
+  lua_Integer filter = -1;
+  double bound = 0;
+  if (!lua_isnoneornil(L, 3)) {
+    const auto* ud = static_cast<const std::uint32_t*>(luaL_testudata(L, 3, kFilterMeta));
+    if (ud == nullptr) return luaL_argerror(L, 3, "a dip.filter");
+    filter = static_cast<lua_Integer>(*ud);
+    if (static_cast<FilterKind>(host(L)->dip_filters[*ud].kind) == FilterKind::kTimestampAfter) {
+      if (lua_type(L, 4) != LUA_TNUMBER) return luaL_argerror(L, 4, "the bound of a timestamp_after filter (a number)");
+      bound = lua_tonumber(L, 4);
+    }
+  }
   HostState* h = host(L);
   memo_of(L, h);
   lua_pushinteger(L, 0);
   lua_pushboolean(L, exact);
   lua_pushinteger(L, static_cast<lua_Integer>(h->generation));
-  lua_pushcclosure(L, each_next, 3);
+  lua_pushinteger(L, filter);
+  lua_pushnumber(L, bound);
+  lua_pushcclosure(L, each_next, 5);
   return 1;
 }
 
@@ -687,7 +1010,7 @@ const luaL_Reg kMpan[] = {{"is_core", fg_is_mpan},
                           {"digits", mpan_digits},
                           {nullptr, nullptr}};
 const luaL_Reg kDip[] = {{"get", dip_get},   {"dig", dip_dig}, {"each", dip_each}, {"message_count", dip_message_count},
-                         {nullptr, nullptr}};
+                         {"filter", dip_filter}, {nullptr, nullptr}};
 constexpr Module kBuiltins[] = {
     {"flowguard.util", kUtil}, {"flowguard.dates", kDates}, {"flowguard.mpan", kMpan}, {"flowguard.dip", kDip}};
 
@@ -715,6 +1038,13 @@ void register_modules(lua_State* L) {
   lua_pushboolean(L, 0);
   lua_setfield(L, -2, "__metatable");
   host(L)->message_meta_ref = luaL_ref(L, LUA_REGISTRYINDEX);
+
+  luaL_newmetatable(L, kFilterMeta);
+  lua_pushcfunction(L, read_only);
+  lua_setfield(L, -2, "__newindex");
+  lua_pushboolean(L, 0);
+  lua_setfield(L, -2, "__metatable");
+  lua_pop(L, 1);
 }
 
 int sandbox_require(lua_State* L) {

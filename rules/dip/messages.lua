@@ -23,6 +23,16 @@ local util = require("flowguard.util")
 
 local show = fg.preview
 
+-- Which messages each rule needs to see, decided natively (dip.filter: a message it skips is one
+-- where its rule cannot report; the rule still decides on the rest).
+local ONLY = {
+  reference_date = dip.filter("reference_date"),
+  correlation_id = dip.filter("correlation_id"),
+  transaction_id = dip.filter("transaction_id"),
+  timestamp = dip.filter("timestamp"),
+  timestamp_after = dip.filter("timestamp_after"),
+}
+
 ---------------------------------------------------------------------------------------------------
 -- field sets (from the DataCatalogue data items the v2.1.0 schemas use)
 
@@ -52,6 +62,9 @@ local DIP_ID_FIELDS = util.lower_set {
   "customerDirectContractMeteringServiceDIPID", "importExportMPANSupplierDIPID",
   "supplierNominatedMDRDIPID",
 }
+
+ONLY.dip_ids = dip.filter("dip_id_keys", DIP_ID_FIELDS)
+ONLY.mpans = dip.filter("mpan_keys", MPAN_FIELDS)
 
 ---------------------------------------------------------------------------------------------------
 -- rules
@@ -83,7 +96,7 @@ return {
     spec = SPEC .. ", DataTypes DT-995-SenderUniqueReference",
     types = { "dip.*" },
     document = function(records, report)
-      for m in dip.each(records) do
+      for m in dip.each(records, nil, ONLY.reference_date) do
         local v = m.reference
         local ymd = v and v:match("^S%-[%u%-]*%d%d%d%d?%-%x+%-%u+%-(%d%d%d%d%d%d%d%d)%-%w+$")
         if ymd and not dates.real_ymd(ymd) then
@@ -115,7 +128,7 @@ return {
         if v and v ~= "" then
           if first[v] then
             report { record = m.index, path = PATH.reference, message = ("senderUniqueReference %s is already used by the message at %s; "
-                .. "the DIP rejects a repeated reference"):format(show(v), first[v] == "" and "the document root" or first[v]) }
+                .. "the DIP rejects a repeated reference"):format(show(v), first[v].pointer == "" and "the document root" or first[v].pointer) }
           else
             if window then
               local seen = state.reference_seen(v)
@@ -127,7 +140,7 @@ return {
               report { record = m.index, path = PATH.reference, message = ("senderUniqueReference %s is already used by a message of an earlier "
                   .. "document in this run (document %d); the DIP rejects a repeated reference"):format(show(v), earlier_references[v]) }
             end
-            first[v] = m.pointer
+            first[v] = m  -- its pointer is built only if it is reported
             order[#order + 1] = v
           end
         end
@@ -150,7 +163,7 @@ return {
     spec = SPEC .. ", DataTypes DT-011N-CorrelationID (example CI-20220401-...)",
     types = { "dip.*" },
     document = function(records, report)
-      for m in dip.each(records) do
+      for m in dip.each(records, nil, ONLY.correlation_id) do
         local v = m.correlation
         if v and v ~= "" then
           local ymd = v:match("^CI%-(%d%d%d%d%d%d%d%d)%-%w+$") or v:match("^CI%-%w+%-(%d%d%d%d%d%d%d%d)%-%w+$")
@@ -173,7 +186,7 @@ return {
     spec = SPEC .. ", DataTypes DT-014-DIPTransactionID (example T-IF-006-0123456789-SUP-20220401-1234CC0123456789)",
     types = { "dip.*" },
     document = function(records, report)
-      for m in dip.each(records) do
+      for m in dip.each(records, nil, ONLY.transaction_id) do
         local v = m.transaction
         if v and #v <= 65 then
           -- captures: interface ("IF-019"), its prefix, DIP ID, role, date
@@ -205,7 +218,7 @@ return {
     spec = SPEC .. ", DataTypes DT-006-DIPParticipantID (e.g. 1009012345)",
     types = { "dip.*" },
     document = function(records, report)
-      for m in dip.each(records) do
+      for m in dip.each(records, nil, ONLY.dip_ids) do
         -- Every member named like a DIP ID field at any depth (found natively: rec:find_keys).
         for _, hit in ipairs(m.record:find_keys(m.pointer, DIP_ID_FIELDS)) do
           local v, key = hit.value, hit.key
@@ -226,7 +239,7 @@ return {
     spec = SPEC .. ", DataTypes DT-002-MPAN; MRA MPAN core check digit",
     types = { "dip.*" },
     document = function(records, report)
-      for m in dip.each(records) do
+      for m in dip.each(records, nil, ONLY.mpans) do
         for _, hit in ipairs(m.record:find_keys(m.pointer, MPAN_FIELDS)) do
           local v = hit.value
           if type(v) == "string" and v:match("^%d%d%d%d%d%d%d%d%d%d%d%d%d$") and not mpan.is_core(v) then
@@ -245,7 +258,7 @@ return {
     spec = SPEC .. ", DataTypes DT-003-DateTime (e.g. 2022-03-21T19:05:00+00:00)",
     types = { "dip.*" },
     document = function(records, report)
-      for m in dip.each(records) do
+      for m in dip.each(records, nil, ONLY.timestamp) do
         for _, f in ipairs(TIMESTAMPS) do
           local v = m[f[1]]
           if v and #v == 25 and not m[f[2]] then
@@ -271,7 +284,7 @@ return {
       if not now then return end
       local skew = dip.get(options, "timestamp_skew_seconds")
       if type(skew) ~= "number" or skew < 0 then skew = 300 end
-      for m in dip.each(records) do
+      for m in dip.each(records, nil, ONLY.timestamp_after, now + skew) do
         for _, f in ipairs(TIMESTAMPS) do
           local t = m[f[2]]
           if t and t > now + skew then

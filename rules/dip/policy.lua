@@ -35,11 +35,12 @@ end
 -- Calls check(m, reg, report) for each DIP message (CommonBlock with S0 and S1, keys spelt as the
 -- spec spells them) when a registry is loaded; m is flowguard.dip's message (m.time: the
 -- senderTimestamp in UTC seconds, when it is a DT-003 date-time that exists).
-local function each_message(check)
+-- `only`, a dip.filter, passes the messages where check can report (natively; nil: all).
+local function each_message(check, only)
   return function(records, report)
     local reg = registry()
     if reg == nil then return end
-    for m in dip.each(records, "exact") do
+    for m in dip.each(records, "exact", only) do
       if m.is_message then check(m, reg, report) end
     end
   end
@@ -191,7 +192,7 @@ return {
             :format(m.dcp, window_text(dcp), m.timestamp) }
         end
       end
-    end),
+    end, dip.filter("policy_dcp")),
   },
   {
     id = "DIP-POLICY-PAIRING",
@@ -226,7 +227,7 @@ return {
           end
         end
       end
-    end),
+    end, dip.filter("policy_pairing")),
   },
   {
     id = "DIP-POLICY-ROUTING",
@@ -259,6 +260,6 @@ return {
         message = ("resolved recipients of %s %s at %s: primary %s; secondary %s; dropped %s")
           :format(m.interface, m.event_code or "?", m.timestamp,
             #primary > 0 and join(primary) or "none", #kept > 0 and join(kept) or "none", table.concat(dropped, "; ")) }
-    end),
+    end, dip.filter("policy_routing")),
   },
 }

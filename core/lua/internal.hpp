@@ -109,6 +109,16 @@ struct HostState {
   DipMemo dip;
   int message_meta_ref = LUA_NOREF;  // metatable of flowguard.dip message objects
   std::vector<DipFilter> dip_filters;                    // dip.filter(), by the userdata's index
+  // The registry the policy filters read (fg.data.registry), indexed once per registry document.
+  struct DipRegistry {
+    std::uint32_t slot = 0xFFFFFFFFu, epoch = 0;
+    const json::Value* root = nullptr;
+    const json::Value* participants = nullptr;  // an object, else nullptr
+    const json::Value* channels = nullptr;      // an object, else nullptr
+    bool complete = false;                      // "complete": true
+    KeyIndex participant_keys;                  // participants' keys, by member position
+  };
+  DipRegistry dip_registry;
   std::vector<std::unique_ptr<DipKeySet>> dip_key_sets;  // their key sets (stable addresses)
   // report{path = {...}}: the steps of the report being read (views of strings the table holds).
   struct PathStep {
@@ -191,6 +201,9 @@ bool same_content(const json::Value& a, const json::Value& b);
 
 // The JSON value of the live view at `idx` (raises on a stale view), or nullptr when it is not a view.
 const json::Value* view_value(lua_State* L, int idx);
+// The data slot and its epoch of the live fg.data view at `idx` (a view into fg.data.<name>), or
+// false when it is not one: what a memo of that document is keyed on.
+bool data_view_identity(lua_State* L, int idx, std::uint32_t& slot, std::uint32_t& epoch);
 // The records of the live records view at `idx`, or false when it is not one.
 bool records_of(lua_State* L, int idx, std::span<const json::Value* const>& out);
 // Pushes `value`, a value inside the live view at `parent_idx`: scalars as Lua values, containers as

@@ -620,7 +620,13 @@ enum class FilterKind : std::uint8_t {
   kPolicyDcp,       // a DIP message with DIPConnectionProviderID, senderDIPID and a real senderTimestamp
   kPolicyPairing,   // a DIP message of IF-061 onwards with senderDIPID and a real senderTimestamp
   kPolicyRouting,   // a DIP message with a real senderTimestamp and secondary recipients
+  // With the registry (dip.each's fourth argument, fg.data.registry):
+  kPolicySenderRole,      // senderRoleID not an ingress role of the channel, or not the sender's registered role
+  kPolicyRecipientRole,   // a primary recipient whose registered role is not an egress role of the channel
+  kPolicySenderDipid,     // a sender DIP ID not effective at the senderTimestamp (or unknown to a complete registry)
+  kPolicyRecipientDipid,  // the same for a primary recipient
 };
+bool needs_registry(FilterKind k) noexcept { return k >= FilterKind::kPolicySenderRole; }
 enum class KeyTest : std::uint8_t {
   kNotDigits,  // a string of 10 bytes that is not all digits (DT-006 DIP ID)
   kBadMpan,    // a string of 13 digits whose check digit is wrong (DT-002 MPAN core)
@@ -769,8 +775,155 @@ void walk_key_sets(const HostState* h, const json::Value& value, int depth, std:
   }
 }
 
+using Registry = HostState::DipRegistry;
+
+// Indexes the registry `root` (in data slot `slot`, at `epoch`) unless it is the one indexed already.
+bool index_registry(HostState* h, std::uint32_t slot, std::uint32_t epoch, const json::Value* root) noexcept {
+  Registry& r = h->dip_registry;
+  if (r.slot == slot && r.epoch == epoch && r.root == root) return true;
+  try {
+    r = Registry{};
+    if (root->is_object()) {
+      const json::Value* p = root->find("participants");
+      const json::Value* c = root->find("channels");
+      const json::Value* complete = root->find("complete");
+      r.participants = p != nullptr && p->is_object() ? p : nullptr;
+      r.channels = c != nullptr && c->is_object() ? c : nullptr;
+      r.complete = complete != nullptr && complete->is_bool() && complete->as_bool();
+    }
+    if (r.participants != nullptr) {
+      std::vector<std::string_view> keys;
+      keys.reserve(r.participants->members().size());
+      for (const json::Member& m : r.participants->members()) keys.push_back(m.key);
+      r.participant_keys = KeyIndex(keys);
+    }
+    r.slot = slot, r.epoch = epoch, r.root = root;
+    return true;
+  } catch (...) {
+    h->dip_registry = Registry{};
+    return false;
+  }
+}
+
+// A key the view would answer with a method (view:keys, :get, ...) rather than a member: the filter
+// does not judge it.
+bool method_like(std::string_view key) noexcept {
+  for (const char c : key)
+    if (!((c >= 'a' && c <= 'z') || c == '_')) return false;
+  return true;
+}
+
+// get(get(reg, "participants"), id) of the rules, or nullptr.
+const json::Value* participant(const Registry& r, std::string_view id) noexcept {
+  if (r.participants == nullptr) return nullptr;
+  const std::uint32_t at = r.participant_keys.find(id);
+  return at == KeyIndex::kNotFound ? nullptr : &r.participants->members()[at].value;
+}
+
+// Effective at t for certain: numeric from/to with from <= t < to, a second clear of each end (the
+// rule compares in Lua's arithmetic).
+bool surely_active(const json::Value& p, std::int64_t t) noexcept {
+  if (!p.is_object()) return false;
+  const json::Value* from = p.find("from");
+  const json::Value* to = p.find("to");
+  if (from == nullptr || to == nullptr || !from->is_number() || !to->is_number()) return false;
+  const double tt = static_cast<double>(t);
+  return from->as_double() + 1 <= tt && tt + 1 < to->as_double();
+}
+
+// The rules' effective(reg, id, t) reports (an unknown id in a complete registry, or one not
+// effective at t) or might.
+bool may_not_be_effective(const Registry& r, std::string_view id, std::int64_t t) noexcept {
+  if (method_like(id)) return true;
+  const json::Value* p = participant(r, id);
+  if (p == nullptr) return r.complete;
+  return !surely_active(*p, t);
+}
+
+// An array of strings (as the rules' contains() reads it) holding `s`; nullopt when the value is no
+// array, or is one with other items (the rule decides).
+enum class Holds : std::uint8_t { kYes, kNo, kUnsure };
+Holds list_holds(const json::Value& list, std::string_view s) noexcept {
+  if (!list.is_array()) return Holds::kUnsure;
+  for (const json::Value& item : list.items()) {
+    if (!item.is_string()) return Holds::kUnsure;
+    if (item.as_string() == s) return Holds::kYes;
+  }
+  return Holds::kNo;
+}
+
+// The registered role of participant `id` is not the string `role` (nor known to be it).
+bool role_differs(const Registry& r, std::string_view id, std::string_view role) noexcept {
+  if (method_like(id)) return true;
+  const json::Value* p = participant(r, id);
+  if (p == nullptr) return false;
+  if (!p->is_object()) return true;
+  const json::Value* registered = p->find("dip_role");
+  if (registered == nullptr) return false;
+  return !(registered->is_string() && registered->as_string() == role);
+}
+
+// The channel of `interface`: nullptr when the rules find none (no channel: nothing judged), `unsure`
+// when it is no object.
+const json::Value* channel_of(const Registry& r, std::string_view interface, bool& unsure) noexcept {
+  unsure = false;
+  if (r.channels == nullptr) return nullptr;
+  if (method_like(interface)) return unsure = true, nullptr;
+  const json::Value* c = r.channels->find(interface);
+  if (c != nullptr && !c->is_object()) unsure = true;
+  return c != nullptr && c->is_object() ? c : nullptr;
+}
+
+// Whether the channel's roles are judged at all (roles_unknown is not true), and its role list `key`.
+const json::Value* channel_roles(const json::Value& channel, const char* key) noexcept {
+  const json::Value* unknown = channel.find("roles_unknown");
+  if (unknown != nullptr && unknown->is_bool() && unknown->as_bool()) return nullptr;
+  return channel.find(key);
+}
+
+bool sender_role_suspect(const Registry& r, const json::Value* const* fields) noexcept {
+  if (!string_field(fields[6]) || !string_field(fields[0])) return false;
+  const std::string_view role = fields[6]->as_string();
+  bool unsure = false;
+  const json::Value* channel = channel_of(r, fields[0]->as_string(), unsure);
+  if (unsure) return true;
+  if (channel != nullptr) {
+    if (const json::Value* ingress = channel_roles(*channel, "ingress")) {
+      if (!ingress->is_array()) return true;
+      if (ingress->size() > 0 && list_holds(*ingress, role) != Holds::kYes) return true;
+    }
+  }
+  return string_field(fields[5]) && role_differs(r, fields[5]->as_string(), role);
+}
+
+bool recipient_role_suspect(const Registry& r, const json::Value* const* fields) noexcept {
+  if (!string_field(fields[0])) return false;
+  bool unsure = false;
+  const json::Value* channel = channel_of(r, fields[0]->as_string(), unsure);
+  if (unsure) return true;
+  if (channel == nullptr) return false;
+  const json::Value* egress = channel_roles(*channel, "egress");
+  if (egress == nullptr) return false;
+  if (!egress->is_array()) return true;
+  if (egress->size() == 0) return false;
+  const json::Value* primary = fields[kPrimary];
+  if (primary == nullptr || !primary->is_array()) return false;
+  for (const json::Value& id : primary->items()) {
+    // A non-string item is `false` in m.primary, and the rule's `role = p and ...` then reports it.
+    if (!id.is_string() || method_like(id.as_string())) return true;
+    const json::Value* p = participant(r, id.as_string());
+    if (p == nullptr) continue;
+    if (!p->is_object()) return true;
+    const json::Value* role = p->find("dip_role");
+    if (role == nullptr) continue;
+    if (!role->is_string() || list_holds(*egress, role->as_string()) != Holds::kYes) return true;
+  }
+  return false;
+}
+
 // Whether message i may give filter f's rule a finding. `bound`: kTimestampAfter's bound.
-bool filter_passes(HostState* h, DipMemo& memo, std::size_t i, bool exact, const DipFilter& f, double bound) noexcept {
+bool filter_passes(HostState* h, DipMemo& memo, std::size_t i, bool exact, const DipFilter& f, double bound,
+                   const Registry* reg) noexcept {
   const DipMessage& m = memo.messages[i];
   const json::Value* const* fields = exact ? m.exact : m.loose;
   std::int64_t t = 0;
@@ -807,6 +960,25 @@ bool filter_passes(HostState* h, DipMemo& memo, std::size_t i, bool exact, const
     case FilterKind::kPolicyRouting:
       return (exact ? m.exact_message : m.loose_message) && real_time(fields[kTimestamp], t) &&
              fields[kSecondary] != nullptr && fields[kSecondary]->is_array() && fields[kSecondary]->size() > 0;
+    default: break;
+  }
+  // The registry's filters: every message when the registry was not given or could not be indexed.
+  if (!(exact ? m.exact_message : m.loose_message)) return false;
+  if (reg == nullptr) return true;
+  switch (static_cast<FilterKind>(f.kind)) {
+    case FilterKind::kPolicySenderRole: return sender_role_suspect(*reg, fields);
+    case FilterKind::kPolicyRecipientRole: return recipient_role_suspect(*reg, fields);
+    case FilterKind::kPolicySenderDipid:
+      return string_field(fields[5]) && real_time(fields[kTimestamp], t) &&
+             may_not_be_effective(*reg, fields[5]->as_string(), t);
+    case FilterKind::kPolicyRecipientDipid: {
+      const json::Value* primary = fields[kPrimary];
+      if (!real_time(fields[kTimestamp], t) || primary == nullptr || !primary->is_array()) return false;
+      for (const json::Value& id : primary->items())
+        if (id.is_string() && may_not_be_effective(*reg, id.as_string(), t)) return true;
+      return false;
+    }
+    default: break;
   }
   return true;
 }
@@ -877,6 +1049,9 @@ int dip_filter(lua_State* L) {
       {"timestamp_after", FilterKind::kTimestampAfter}, {"dip_id_keys", FilterKind::kKeys},
       {"mpan_keys", FilterKind::kKeys},               {"policy_dcp", FilterKind::kPolicyDcp},
       {"policy_pairing", FilterKind::kPolicyPairing}, {"policy_routing", FilterKind::kPolicyRouting},
+      {"policy_sender_role", FilterKind::kPolicySenderRole}, {"policy_recipient_role", FilterKind::kPolicyRecipientRole},
+      {"policy_sender_dipid", FilterKind::kPolicySenderDipid},
+      {"policy_recipient_dipid", FilterKind::kPolicyRecipientDipid},
   };
   const Named* named = nullptr;
   for (const Named& n : kNames)
@@ -904,7 +1079,8 @@ int dip_filter(lua_State* L) {
 }
 
 // The iterator of dip.each: upvalue 1 the next record (0-based), 2 the mode (true: exact), 3 the
-// call's generation, 4 the filter's index (-1: none), 5 its bound.
+// call's generation, 4 the filter's index (-1: none), 5 its bound, 6 whether h->dip_registry is the
+// registry its filter judges against.
 int each_next(lua_State* L) {
   HostState* h = host(L);
   DipMemo& memo = memo_of(L, h);
@@ -917,10 +1093,11 @@ int each_next(lua_State* L) {
   const DipFilter* f = filter >= 0 && static_cast<std::size_t>(filter) < h->dip_filters.size()
                            ? &h->dip_filters[static_cast<std::size_t>(filter)]
                            : nullptr;
+  const Registry* reg = lua_toboolean(L, lua_upvalueindex(6)) ? &h->dip_registry : nullptr;
   for (; static_cast<std::size_t>(i) < memo.messages.size(); ++i) {
     const auto at = static_cast<std::size_t>(i);
     if (!h->records[at]->is_object()) continue;
-    if (f != nullptr && !filter_passes(h, memo, at, exact, *f, bound)) continue;
+    if (f != nullptr && !filter_passes(h, memo, at, exact, *f, bound, reg)) continue;
     // A record whose place is unknown is not walked (it cannot be reported on). The engine's word
     // always gives one: the pointer is built only when a rule asks for it.
     if (h->record_pointer == nullptr && !pointer_into(h, memo.messages[at], at)) continue;
@@ -953,14 +1130,22 @@ int dip_each(lua_State* L) {
   }
   lua_Integer filter = -1;
   double bound = 0;
+  bool with_registry = false;
   if (!lua_isnoneornil(L, 3)) {
     const auto* ud = static_cast<const std::uint32_t*>(luaL_testudata(L, 3, kFilterMeta));
     if (ud == nullptr) return luaL_argerror(L, 3, "a dip.filter");
     filter = static_cast<lua_Integer>(*ud);
-    if (static_cast<FilterKind>(host(L)->dip_filters[*ud].kind) == FilterKind::kTimestampAfter) {
+    const auto kind = static_cast<FilterKind>(host(L)->dip_filters[*ud].kind);
+    if (kind == FilterKind::kTimestampAfter) {
       if (lua_type(L, 4) != LUA_TNUMBER) return luaL_argerror(L, 4, "the bound of a timestamp_after filter (a number)");
       bound = lua_tonumber(L, 4);
     }
+    // The registry's filters judge against the registry given (fg.data.registry), indexed once per
+    // registry document; without one (or out of memory) they pass every message.
+    std::uint32_t slot = 0, epoch = 0;
+    const json::Value* root = nullptr;
+    if (needs_registry(kind) && data_view_identity(L, 4, slot, epoch) && (root = view_value(L, 4)) != nullptr)
+      with_registry = index_registry(host(L), slot, epoch, root);
   }
   HostState* h = host(L);
   memo_of(L, h);
@@ -969,7 +1154,8 @@ int dip_each(lua_State* L) {
   lua_pushinteger(L, static_cast<lua_Integer>(h->generation));
   lua_pushinteger(L, filter);
   lua_pushnumber(L, bound);
-  lua_pushcclosure(L, each_next, 5);
+  lua_pushboolean(L, with_registry);
+  lua_pushcclosure(L, each_next, 6);
   return 1;
 }
 

@@ -40,7 +40,7 @@ local function each_message(check, only)
   return function(records, report)
     local reg = registry()
     if reg == nil then return end
-    for m in dip.each(records, "exact", only) do
+    for m in dip.each(records, "exact", only, reg) do
       if m.is_message then check(m, reg, report) end
     end
   end
@@ -94,7 +94,7 @@ return {
         report{ record = m.index, path = path, message = ("senderRoleID %s but sender DIP ID %s has DIP role code %s in the registry, expected %s")
           :format(fg.preview(m.sender_role), m.sender, role, role) }
       end
-    end),
+    end, dip.filter("policy_sender_role")),
   },
   {
     id = "DIP-POLICY-RECIPIENT-ROLE",
@@ -117,7 +117,7 @@ return {
               :format(id, role, channel_label(m, channel), join(egress)) }
         end
       end
-    end),
+    end, dip.filter("policy_recipient_role")),
   },
   {
     id = "DIP-POLICY-SENDER-DIPID",
@@ -133,7 +133,7 @@ return {
         report{ record = m.index, path = at("S1", "senderDIPID"),
           message = ("sender DIP ID %s %s %s, expected a DIP ID effective when it sends"):format(m.sender, why, m.timestamp) }
       end
-    end),
+    end, dip.filter("policy_sender_dipid")),
   },
   {
     id = "DIP-POLICY-RECIPIENT-DIPID",
@@ -153,7 +153,7 @@ return {
           end
         end
       end
-    end),
+    end, dip.filter("policy_recipient_dipid")),
   },
   {
     id = "DIP-POLICY-DCP",

@@ -56,6 +56,13 @@ struct DipMemo {
   // for set k, kKeysWalked once the message's one walk for all sets is done.
   static constexpr std::uint32_t kKeysWalked = 0x80000000u;
   std::vector<std::uint32_t> key_hits;
+  // Per message, its senderTimestamp and transactionTimestamp read once for every filter, for each
+  // way of matching keys (loose, exact): 0 not read yet, 1 a real instant (times[]), 2 not one.
+  struct Times {
+    std::uint8_t state[2][2] = {};
+    std::int64_t seconds[2][2] = {};
+  };
+  std::vector<Times> times;
 };
 
 // A dip.filter: which messages dip.each hands to a rule (modules.cpp, rule-api.md). Made at load
@@ -65,8 +72,7 @@ struct DipFilter {
   std::uint32_t key_set = 0;     // key-set filters: the index into HostState::dip_key_sets
 };
 struct DipKeySet {
-  std::vector<std::string> keys;  // lowercased; `index` views them (never resized after building)
-  KeyIndex index;
+  std::vector<std::string> keys;  // lowercased (HostState::dip_all_index looks them up)
   std::uint8_t test = 0;          // modules.cpp's KeyTest
   bool always = false;            // a key too long for the walk's buffer: every message passes
 };
@@ -117,9 +123,15 @@ struct HostState {
     const json::Value* channels = nullptr;      // an object, else nullptr
     bool complete = false;                      // "complete": true
     KeyIndex participant_keys;                  // participants' keys, by member position
+    KeyIndex channel_keys;                      // channels' keys, by member position
   };
   DipRegistry dip_registry;
   std::vector<std::unique_ptr<DipKeySet>> dip_key_sets;  // their key sets (stable addresses)
+  // Every key of every set, once: a member's key is looked up once for all sets (walk_key_sets).
+  std::vector<std::string> dip_all_keys;
+  std::vector<std::uint32_t> dip_all_masks;  // per key of dip_all_keys: the sets holding it
+  KeyIndex dip_all_index;
+  std::uint64_t dip_key_lengths = 0;         // bit n: some set has a key of n bytes (n < 64)
   // report{path = {...}}: the steps of the report being read (views of strings the table holds).
   struct PathStep {
     std::string_view key;

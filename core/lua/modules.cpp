@@ -489,6 +489,7 @@ bool build_memo(HostState* h) noexcept {
     DipMemo& memo = h->dip;
     memo.messages.assign(h->records.size(), DipMessage{});
     memo.key_hits.assign(h->records.size(), 0);
+    memo.times.assign(h->records.size(), DipMemo::Times{});
     for (std::size_t i = 0; i < h->records.size(); ++i)
       if (h->records[i]->is_object()) read_message(*h->records[i], memo.messages[i]);
     memo.token = h->document_token;
@@ -708,6 +709,10 @@ bool transaction_suspect(const json::Value* v, const json::Value* interface) noe
   return own != named;
 }
 
+// real_time of a message's senderTimestamp (which 0) or transactionTimestamp (1), read once per
+// message and way of matching keys.
+bool message_time(DipMemo& memo, std::size_t i, bool exact, int which, const json::Value* v, std::int64_t& seconds) noexcept;
+
 bool real_time(const json::Value* v, std::int64_t& seconds) noexcept {
   if (!string_field(v)) return false;
   const Instant r = parse_instant(v->as_string(), Profile::kDip);
@@ -715,10 +720,14 @@ bool real_time(const json::Value* v, std::int64_t& seconds) noexcept {
   return r.real;
 }
 
-bool timestamp_suspect(const json::Value* v) noexcept {
-  std::int64_t t = 0;
-  return string_field(v) && v->as_string().size() == 25 && !real_time(v, t);
+bool message_time(DipMemo& memo, std::size_t i, bool exact, int which, const json::Value* v, std::int64_t& seconds) noexcept {
+  DipMemo::Times& t = memo.times[i];
+  std::uint8_t& state = t.state[exact ? 1 : 0][which];
+  if (state == 0) state = real_time(v, t.seconds[exact ? 1 : 0][which]) ? 1 : 2;
+  seconds = t.seconds[exact ? 1 : 0][which];
+  return state == 1;
 }
+
 
 bool key_value_fails(const json::Value& v, KeyTest test) noexcept {
   if (!v.is_string()) return false;
@@ -728,7 +737,7 @@ bool key_value_fails(const json::Value& v, KeyTest test) noexcept {
 }
 
 // One walk of a message for every key set (view:find_keys' order and depth): bit k when set k has a
-// hit that fails its test.
+// hit that fails its test. A member's key is lowercased and looked up once for all sets.
 void walk_key_sets(const HostState* h, const json::Value& value, int depth, std::uint32_t& hits) noexcept {
   if (depth > 32) return;
   if (value.is_array()) {
@@ -737,20 +746,18 @@ void walk_key_sets(const HostState* h, const json::Value& value, int depth, std:
   }
   if (!value.is_object()) return;
   for (const json::Member& m : value.members()) {
-    char small[64];
-    if (m.key.size() > sizeof small) {  // no set holds a key this long (DipKeySet::always otherwise)
-      if (m.value.is_object() || m.value.is_array()) walk_key_sets(h, m.value, depth + 1, hits);
-      continue;
+    const bool container = m.value.is_object() || m.value.is_array();
+    std::uint32_t searched = 0;  // the sets in which this member is a hit: not searched below it
+    // No set holds a key this long (DipKeySet::always otherwise), nor one of a length none has.
+    if (m.key.size() < 64 && (h->dip_key_lengths >> m.key.size() & 1) != 0) {
+      char small[64];
+      for (std::size_t k = 0; k < m.key.size(); ++k) small[k] = ascii_lower(m.key[k]);
+      const std::uint32_t at = h->dip_all_index.find(std::string_view(small, m.key.size()));
+      if (at != KeyIndex::kNotFound) searched = h->dip_all_masks[at];
     }
-    for (std::size_t k = 0; k < m.key.size(); ++k) small[k] = ascii_lower(m.key[k]);
-    const std::string_view lower(small, m.key.size());
-    bool descend = m.value.is_object() || m.value.is_array();
-    std::uint32_t searched = 0;  // sets in which this member is a hit: not searched below it
-    for (std::size_t k = 0; k < h->dip_key_sets.size(); ++k) {
-      const DipKeySet& set = *h->dip_key_sets[k];
-      if (set.index.find(lower) == KeyIndex::kNotFound) continue;
-      searched |= 1u << k;
-      const auto test = static_cast<KeyTest>(set.test);
+    for (std::uint32_t rest = searched; rest != 0; rest &= rest - 1) {
+      const int k = __builtin_ctz(rest);
+      const auto test = static_cast<KeyTest>(h->dip_key_sets[static_cast<std::size_t>(k)]->test);
       bool fails = false;
       if (m.value.is_array() && m.value.size() > 0) {
         for (const json::Value& item : m.value.items()) fails = fails || key_value_fails(item, test);
@@ -759,19 +766,17 @@ void walk_key_sets(const HostState* h, const json::Value& value, int depth, std:
       }
       if (fails) hits |= 1u << k;
     }
-    // A member that is a hit of every set is searched no further (find_keys stops at a hit); one
-    // that is a hit of some only is searched below for the others.
-    if (descend && searched != 0) {
+    if (!container) continue;
+    if (searched == 0) {
+      walk_key_sets(h, m.value, depth + 1, hits);
+    } else {
+      // A hit of some sets only: the others search below it.
       const std::uint32_t all = static_cast<std::uint32_t>((std::uint64_t{1} << h->dip_key_sets.size()) - 1);
-      if (searched == all) descend = false;
-      else {
-        std::uint32_t below = 0;
-        walk_key_sets(h, m.value, depth + 1, below);
-        hits |= below & ~searched;
-        continue;
-      }
+      if (searched == all) continue;
+      std::uint32_t below = 0;
+      walk_key_sets(h, m.value, depth + 1, below);
+      hits |= below & ~searched;
     }
-    if (descend) walk_key_sets(h, m.value, depth + 1, hits);
   }
 }
 
@@ -791,12 +796,14 @@ bool index_registry(HostState* h, std::uint32_t slot, std::uint32_t epoch, const
       r.channels = c != nullptr && c->is_object() ? c : nullptr;
       r.complete = complete != nullptr && complete->is_bool() && complete->as_bool();
     }
-    if (r.participants != nullptr) {
+    auto index_of = [](const json::Value& object) {
       std::vector<std::string_view> keys;
-      keys.reserve(r.participants->members().size());
-      for (const json::Member& m : r.participants->members()) keys.push_back(m.key);
-      r.participant_keys = KeyIndex(keys);
-    }
+      keys.reserve(object.members().size());
+      for (const json::Member& m : object.members()) keys.push_back(m.key);
+      return KeyIndex(keys);
+    };
+    if (r.participants != nullptr) r.participant_keys = index_of(*r.participants);
+    if (r.channels != nullptr) r.channel_keys = index_of(*r.channels);
     r.slot = slot, r.epoch = epoch, r.root = root;
     return true;
   } catch (...) {
@@ -869,7 +876,8 @@ const json::Value* channel_of(const Registry& r, std::string_view interface, boo
   unsure = false;
   if (r.channels == nullptr) return nullptr;
   if (method_like(interface)) return unsure = true, nullptr;
-  const json::Value* c = r.channels->find(interface);
+  const std::uint32_t at = r.channel_keys.find(interface);
+  const json::Value* c = at == KeyIndex::kNotFound ? nullptr : &r.channels->members()[at].value;
   if (c != nullptr && !c->is_object()) unsure = true;
   return c != nullptr && c->is_object() ? c : nullptr;
 }
@@ -931,11 +939,16 @@ bool filter_passes(HostState* h, DipMemo& memo, std::size_t i, bool exact, const
     case FilterKind::kReferenceDate: return reference_date_suspect(fields[2]);
     case FilterKind::kCorrelationId: return correlation_suspect(fields[3]);
     case FilterKind::kTransactionId: return transaction_suspect(fields[8], fields[0]);
-    case FilterKind::kTimestamp: return timestamp_suspect(fields[kTimestamp]) || timestamp_suspect(fields[kTransactionTimestamp]);
+    case FilterKind::kTimestamp:
+      // A 25-byte time that is no real instant.
+      return (string_field(fields[kTimestamp]) && fields[kTimestamp]->as_string().size() == 25 &&
+              !message_time(memo, i, exact, 0, fields[kTimestamp], t)) ||
+             (string_field(fields[kTransactionTimestamp]) && fields[kTransactionTimestamp]->as_string().size() == 25 &&
+              !message_time(memo, i, exact, 1, fields[kTransactionTimestamp], t));
     case FilterKind::kTimestampAfter:
       // (one second of slack: the rule compares in Lua's arithmetic, this in a double)
-      return (real_time(fields[kTimestamp], t) && static_cast<double>(t) + 1 > bound) ||
-             (real_time(fields[kTransactionTimestamp], t) && static_cast<double>(t) + 1 > bound);
+      return (message_time(memo, i, exact, 0, fields[kTimestamp], t) && static_cast<double>(t) + 1 > bound) ||
+             (message_time(memo, i, exact, 1, fields[kTransactionTimestamp], t) && static_cast<double>(t) + 1 > bound);
     case FilterKind::kKeys: {
       if (h->dip_key_sets[f.key_set]->always) return true;
       std::uint32_t& hits = memo.key_hits[i];
@@ -948,17 +961,17 @@ bool filter_passes(HostState* h, DipMemo& memo, std::size_t i, bool exact, const
     }
     case FilterKind::kPolicyDcp:
       return (exact ? m.exact_message : m.loose_message) && string_field(fields[7]) && string_field(fields[5]) &&
-             real_time(fields[kTimestamp], t);
+             message_time(memo, i, exact, 0, fields[kTimestamp], t);
     case FilterKind::kPolicyPairing: {
       if (!(exact ? m.exact_message : m.loose_message) || !string_field(fields[0]) || !string_field(fields[5]) ||
-          !real_time(fields[kTimestamp], t))
+          !message_time(memo, i, exact, 0, fields[kTimestamp], t))
         return false;
       const std::string_view s = fields[0]->as_string();
       if (s.size() != 6 || !s.starts_with("IF-") || !all_of(s.substr(3), digit)) return false;
       return (s[3] - '0') * 100 + (s[4] - '0') * 10 + (s[5] - '0') >= 61;
     }
     case FilterKind::kPolicyRouting:
-      return (exact ? m.exact_message : m.loose_message) && real_time(fields[kTimestamp], t) &&
+      return (exact ? m.exact_message : m.loose_message) && message_time(memo, i, exact, 0, fields[kTimestamp], t) &&
              fields[kSecondary] != nullptr && fields[kSecondary]->is_array() && fields[kSecondary]->size() > 0;
     default: break;
   }
@@ -969,11 +982,11 @@ bool filter_passes(HostState* h, DipMemo& memo, std::size_t i, bool exact, const
     case FilterKind::kPolicySenderRole: return sender_role_suspect(*reg, fields);
     case FilterKind::kPolicyRecipientRole: return recipient_role_suspect(*reg, fields);
     case FilterKind::kPolicySenderDipid:
-      return string_field(fields[5]) && real_time(fields[kTimestamp], t) &&
+      return string_field(fields[5]) && message_time(memo, i, exact, 0, fields[kTimestamp], t) &&
              may_not_be_effective(*reg, fields[5]->as_string(), t);
     case FilterKind::kPolicyRecipientDipid: {
       const json::Value* primary = fields[kPrimary];
-      if (!real_time(fields[kTimestamp], t) || primary == nullptr || !primary->is_array()) return false;
+      if (!message_time(memo, i, exact, 0, fields[kTimestamp], t) || primary == nullptr || !primary->is_array()) return false;
       for (const json::Value& id : primary->items())
         if (id.is_string() && may_not_be_effective(*reg, id.as_string(), t)) return true;
       return false;
@@ -992,14 +1005,32 @@ bool add_key_set(HostState* h, std::vector<std::string> keys, KeyTest test, std:
     set->keys = std::move(keys);
     for (auto& k : set->keys) {
       for (char& c : k) c = ascii_lower(c);
-      // The walk lowercases keys of up to 64 bytes in place; a set with a longer one passes every message.
-      if (k.size() > 64) set->always = true;
+      // The walk lowercases keys of up to 63 bytes in place; a set with a longer one passes every message.
+      if (k.size() >= 64) set->always = true;
     }
-    std::vector<std::string_view> views(set->keys.begin(), set->keys.end());
-    set->index = KeyIndex(views);
     set->test = static_cast<std::uint8_t>(test);
     index = static_cast<std::uint32_t>(h->dip_key_sets.size());
+    // The combined index, rebuilt (sets are made at load, a few per host).
+    std::vector<std::string> all = h->dip_all_keys;
+    std::vector<std::uint32_t> masks = h->dip_all_masks;
+    std::uint64_t lengths = h->dip_key_lengths;
+    for (const std::string& k : set->keys) {
+      std::size_t at = 0;
+      while (at < all.size() && all[at] != k) ++at;
+      if (at == all.size()) all.push_back(k), masks.push_back(0);
+      masks[at] |= 1u << index;
+      if (k.size() < 64) lengths |= std::uint64_t{1} << k.size();
+    }
+    // Built before anything is committed; it views the strings in `all`'s buffer, which moving the
+    // vector keeps in place.
+    const std::vector<std::string_view> all_views(all.begin(), all.end());
+    KeyIndex all_index(all_views);
+    h->dip_key_sets.reserve(h->dip_key_sets.size() + 1);
     h->dip_key_sets.push_back(std::move(set));
+    h->dip_all_keys = std::move(all);
+    h->dip_all_masks = std::move(masks);
+    h->dip_all_index = std::move(all_index);
+    h->dip_key_lengths = lengths;
     h->dip.token = 0;  // memos of key hits were made without this set
     return true;
   } catch (...) {

@@ -461,27 +461,61 @@ constexpr std::array<DipField, DipMessage::kFields> kDipFields = {{
 }};
 constexpr std::size_t kTimestamp = 4, kTransactionTimestamp = 9, kPrimary = 12, kSecondary = 13;
 
-const json::Value* member(const json::Value* object, std::string_view key, bool exact) {
-  if (object == nullptr || !object->is_object()) return nullptr;
-  if (exact) return object->find(key);
-  const json::Member* m = object->find_member_ignoring_case(key);
-  return m ? &m->value : nullptr;
+// One pass over `object` for up to 8 keys: each key's member spelled exactly (`exact`) and as the
+// DIP matches it (`loose`: exactly, else the first equal ignoring ASCII case), as find() and
+// find_member_ignoring_case() would give them.
+void scan_members(const json::Value* object, const std::string_view* keys, std::size_t n, const json::Value** exact,
+                  const json::Value** loose) noexcept {
+  const json::Value* folded[8] = {};
+  for (std::size_t k = 0; k < n; ++k) exact[k] = loose[k] = nullptr;
+  if (object == nullptr || !object->is_object()) return;
+  for (const json::Member& m : object->members()) {
+    for (std::size_t k = 0; k < n; ++k) {
+      if (m.key.size() != keys[k].size()) continue;
+      if (exact[k] == nullptr && m.key == keys[k]) exact[k] = &m.value;
+      else if (folded[k] == nullptr && ascii_iequal(m.key, keys[k])) folded[k] = &m.value;
+    }
+  }
+  for (std::size_t k = 0; k < n; ++k) loose[k] = exact[k] != nullptr ? exact[k] : folded[k];
 }
 
+// kDipFields by block: the fields each of S0 S1 D0 R0 A0 holds, in kDipFields order.
+struct BlockFields {
+  std::string_view keys[8];
+  std::size_t slots[8];
+  std::size_t n = 0;
+};
+constexpr std::string_view kBlocks[5] = {"S0", "S1", "D0", "R0", "A0"};
+constexpr std::array<BlockFields, 5> kBlockFields = [] {
+  std::array<BlockFields, 5> out{};
+  for (std::size_t b = 0; b < 5; ++b)
+    for (std::size_t f = 0; f < kDipFields.size(); ++f)
+      if (kBlocks[b] == std::string_view(kDipFields[f].block)) {
+        out[b].slots[out[b].n] = f;
+        out[b].keys[out[b].n++] = kDipFields[f].key;
+      }
+  return out;
+}();
+
 void read_message(const json::Value& record, DipMessage& m) {
-  for (const bool exact : {false, true}) {
-    const json::Value* cb = member(&record, "CommonBlock", exact);
-    const json::Value** out = exact ? m.exact : m.loose;
-    const json::Value* blocks[5] = {};  // S0 S1 D0 R0 A0, found once each
-    constexpr const char* kBlocks[5] = {"S0", "S1", "D0", "R0", "A0"};
-    for (int b = 0; b < 5; ++b) blocks[b] = member(cb, kBlocks[b], exact);
-    for (std::size_t f = 0; f < kDipFields.size(); ++f) {
-      int b = 0;
-      while (std::strcmp(kBlocks[b], kDipFields[f].block) != 0) ++b;
-      out[f] = member(blocks[b], kDipFields[f].key, exact);
-    }
-    (exact ? m.exact_message : m.loose_message) = blocks[0] != nullptr && blocks[1] != nullptr;
+  constexpr std::string_view kCommon[1] = {"CommonBlock"};
+  const json::Value* cb[2];  // exact, loose
+  scan_members(&record, kCommon, 1, &cb[0], &cb[1]);
+  const json::Value* blocks[2][5];  // [exact, loose][block]
+  const json::Value* spare[5];
+  scan_members(cb[0], kBlocks, 5, blocks[0], blocks[1]);
+  if (cb[1] != cb[0]) scan_members(cb[1], kBlocks, 5, spare, blocks[1]);
+  for (std::size_t b = 0; b < 5; ++b) {
+    const BlockFields& bf = kBlockFields[b];
+    const json::Value* ex[8];
+    const json::Value* lo[8];
+    const json::Value* skip[8];
+    scan_members(blocks[0][b], bf.keys, bf.n, ex, lo);
+    if (blocks[1][b] != blocks[0][b]) scan_members(blocks[1][b], bf.keys, bf.n, skip, lo);
+    for (std::size_t k = 0; k < bf.n; ++k) m.exact[bf.slots[k]] = ex[k], m.loose[bf.slots[k]] = lo[k];
   }
+  m.exact_message = blocks[0][0] != nullptr && blocks[0][1] != nullptr;
+  m.loose_message = blocks[1][0] != nullptr && blocks[1][1] != nullptr;
 }
 
 bool build_memo(HostState* h) noexcept {

@@ -132,6 +132,17 @@ struct HostState {
   std::vector<std::uint32_t> dip_all_masks;  // per key of dip_all_keys: the sets holding it
   KeyIndex dip_all_index;
   std::uint64_t dip_key_lengths = 0;         // bit n: some set has a key of n bytes (n < 64)
+  // The key shapes (json::Value::key_shape()) of this document met by walk_key_sets: objects of one
+  // shape have the same keys in order, so their keys are looked up once per document. An open-
+  // addressing table of (shape, where its members' set masks start in dip_shape_masks); cleared with
+  // the dip memo.
+  struct ShapeSlot {
+    std::uint32_t shape = 0;  // 0: empty
+    std::uint32_t start = 0;
+  };
+  std::vector<ShapeSlot> dip_shapes;
+  std::size_t dip_shape_count = 0;
+  std::vector<std::uint32_t> dip_shape_masks;
   // report{path = {...}}: the steps of the report being read (views of strings the table holds).
   struct PathStep {
     std::string_view key;

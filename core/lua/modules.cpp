@@ -524,6 +524,9 @@ bool build_memo(HostState* h) noexcept {
     memo.messages.assign(h->records.size(), DipMessage{});
     memo.key_hits.assign(h->records.size(), 0);
     memo.times.assign(h->records.size(), DipMemo::Times{});
+    if (h->dip_shape_count != 0) std::fill(h->dip_shapes.begin(), h->dip_shapes.end(), HostState::ShapeSlot{});
+    h->dip_shape_count = 0;
+    h->dip_shape_masks.clear();
     for (std::size_t i = 0; i < h->records.size(); ++i)
       if (h->records[i]->is_object()) read_message(*h->records[i], memo.messages[i]);
     memo.token = h->document_token;
@@ -770,25 +773,64 @@ bool key_value_fails(const json::Value& v, KeyTest test) noexcept {
   return s.size() == 13 && all_of(s, digit) && !domain::is_mpan_core(s);
 }
 
+// The sets whose keys equal `key` ignoring ASCII case (0: none).
+std::uint32_t key_sets_of(const HostState* h, std::string_view key) noexcept {
+  // No set holds a key this long (DipKeySet::always otherwise), nor one of a length none has.
+  if (key.size() >= 64 || (h->dip_key_lengths >> key.size() & 1) == 0) return 0;
+  char small[64];
+  for (std::size_t k = 0; k < key.size(); ++k) small[k] = ascii_lower(key[k]);
+  const std::uint32_t at = h->dip_all_index.find(std::string_view(small, key.size()));
+  return at == KeyIndex::kNotFound ? 0 : h->dip_all_masks[at];
+}
+
+// Where the set masks of `object`'s members start in h->dip_shape_masks (looked up once per key
+// shape of the document), or -1 when they are not kept (no shape, or out of memory).
+std::ptrdiff_t shape_masks(HostState* h, const json::Value& object) noexcept {
+  const std::uint32_t shape = object.key_shape();
+  if (shape == 0) return -1;
+  try {
+    auto& table = h->dip_shapes;
+    if ((h->dip_shape_count + 1) * 2 > table.size()) {  // grow (and rehash) at half full
+      std::vector<HostState::ShapeSlot> bigger(std::max<std::size_t>(table.size() * 2, 1024));
+      for (const auto& slot : table) {
+        if (slot.shape == 0) continue;
+        std::size_t i = (slot.shape * 0x9E3779B1u) & (bigger.size() - 1);
+        while (bigger[i].shape != 0) i = (i + 1) & (bigger.size() - 1);
+        bigger[i] = slot;
+      }
+      table.swap(bigger);
+    }
+    std::size_t i = (shape * 0x9E3779B1u) & (table.size() - 1);
+    while (table[i].shape != 0 && table[i].shape != shape) i = (i + 1) & (table.size() - 1);
+    if (table[i].shape == shape) return static_cast<std::ptrdiff_t>(table[i].start);
+    const std::size_t base = h->dip_shape_masks.size();
+    if (base + object.members().size() >= 0xFFFFFFFFu) return -1;
+    for (const json::Member& m : object.members()) h->dip_shape_masks.push_back(key_sets_of(h, m.key));
+    table[i] = {shape, static_cast<std::uint32_t>(base)};
+    ++h->dip_shape_count;
+    return static_cast<std::ptrdiff_t>(base);
+  } catch (...) {
+    return -1;
+  }
+}
+
 // One walk of a message for every key set (view:find_keys' order and depth): bit k when set k has a
-// hit that fails its test. A member's key is lowercased and looked up once for all sets.
-void walk_key_sets(const HostState* h, const json::Value& value, int depth, std::uint32_t& hits) noexcept {
+// hit that fails its test. A member's key is lowercased and looked up once for all sets, and once
+// per key shape of the document.
+void walk_key_sets(HostState* h, const json::Value& value, int depth, std::uint32_t& hits) noexcept {
   if (depth > 32) return;
   if (value.is_array()) {
     for (const json::Value& item : value.items()) walk_key_sets(h, item, depth + 1, hits);
     return;
   }
   if (!value.is_object()) return;
+  const std::ptrdiff_t masks = shape_masks(h, value);  // an offset: walking below may grow the vector
+  std::size_t position = 0;
   for (const json::Member& m : value.members()) {
+    const std::uint32_t searched =  // the sets in which this member is a hit: not searched below it
+        masks >= 0 ? h->dip_shape_masks[static_cast<std::size_t>(masks) + position] : key_sets_of(h, m.key);
+    ++position;
     const bool container = m.value.is_object() || m.value.is_array();
-    std::uint32_t searched = 0;  // the sets in which this member is a hit: not searched below it
-    // No set holds a key this long (DipKeySet::always otherwise), nor one of a length none has.
-    if (m.key.size() < 64 && (h->dip_key_lengths >> m.key.size() & 1) != 0) {
-      char small[64];
-      for (std::size_t k = 0; k < m.key.size(); ++k) small[k] = ascii_lower(m.key[k]);
-      const std::uint32_t at = h->dip_all_index.find(std::string_view(small, m.key.size()));
-      if (at != KeyIndex::kNotFound) searched = h->dip_all_masks[at];
-    }
     for (std::uint32_t rest = searched; rest != 0; rest &= rest - 1) {
       const int k = __builtin_ctz(rest);
       const auto test = static_cast<KeyTest>(h->dip_key_sets[static_cast<std::size_t>(k)]->test);

@@ -12,6 +12,7 @@
 #include <memory>
 #include <span>
 #include <string>
+#include <unordered_map>
 #include <utility>
 #include <vector>
 
@@ -115,6 +116,27 @@ struct HostState {
   DipMemo dip;
   int message_meta_ref = LUA_NOREF;  // metatable of flowguard.dip message objects
   std::vector<DipFilter> dip_filters;                    // dip.filter(), by the userdata's index
+  // dip.reference_memory(): the senderUniqueReferences of the run's earlier documents (with the
+  // document that first used each) and how many documents it has seen; kept for the host's life.
+  struct TextHash {  // lets a string_view look up a std::string key without copying it
+    using is_transparent = void;
+    std::size_t operator()(std::string_view s) const noexcept { return std::hash<std::string_view>{}(s); }
+  };
+  struct DipReferenceMemory {
+    std::unordered_map<std::string, std::int64_t, TextHash, std::equal_to<>> earlier;
+    std::int64_t documents = 0;
+  };
+  std::vector<std::unique_ptr<DipReferenceMemory>> dip_memories;
+  // dip.reference_repeats(): the repeats found, before they are handed to Lua.
+  struct DipRepeat {
+    std::size_t index = 0;          // 0-based record
+    std::size_t first = 0;          // repeated within the document: the record that used it first
+    bool in_document = false;
+    bool seen_in_window = false;    // else: an earlier document of the run (`document`)
+    std::int64_t document = 0;
+    std::string seen;               // the window's description
+  };
+  std::vector<DipRepeat> dip_repeats;
   // The registry the policy filters read (fg.data.registry), indexed once per registry document.
   struct DipRegistry {
     std::uint32_t slot = 0xFFFFFFFFu, epoch = 0;

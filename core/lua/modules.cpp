@@ -1266,6 +1266,112 @@ int dip_each(lua_State* L) {
   return 1;
 }
 
+// dip.reference_memory(): a memory of senderUniqueReferences for dip.reference_repeats, for the
+// host's life (a rule file makes one at load: one `flowguard check` over many files remembers them all).
+constexpr const char* kMemoryMeta = "flowguard.dip reference memory";
+
+bool add_memory(HostState* h, std::uint32_t& index) noexcept {
+  try {
+    if (h->dip_memories.size() >= kMaxFilters) return false;
+    index = static_cast<std::uint32_t>(h->dip_memories.size());
+    h->dip_memories.push_back(std::make_unique<HostState::DipReferenceMemory>());
+    return true;
+  } catch (...) {
+    return false;
+  }
+}
+
+int dip_reference_memory(lua_State* L) {
+  std::uint32_t index = 0;
+  if (!add_memory(host(L), index)) return luaL_error(L, "flowguard.dip.reference_memory: too many, or out of memory");
+  auto* ud = static_cast<std::uint32_t*>(lua_newuserdatauv(L, sizeof(std::uint32_t), 0));
+  *ud = index;
+  luaL_setmetatable(L, kMemoryMeta);
+  return 1;
+}
+
+// The repeats of this document's senderUniqueReferences (read as the DIP matches keys), in message
+// order, into h->dip_repeats; then the memory learns them. With the application's window
+// (fg.state enabled) it is consulted and told instead, as DIP-SENDER-UNIQUE-REFERENCE-REPEATED
+// did in Lua.
+bool collect_repeats(HostState* h, DipMemo& memo, HostState::DipReferenceMemory& memory) noexcept {
+  try {
+    h->dip_repeats.clear();
+    const bool window = h->in_call && h->call_state != nullptr;
+    std::unordered_map<std::string_view, std::size_t> first;
+    std::vector<std::string_view> order;
+    for (std::size_t i = 0; i < memo.messages.size(); ++i) {
+      if (!h->records[i]->is_object()) continue;
+      if (h->record_pointer == nullptr && !pointer_into(h, memo.messages[i], i)) continue;
+      const json::Value* v = memo.messages[i].loose[2];
+      if (v == nullptr || !v->is_string() || v->as_string().empty()) continue;
+      const std::string_view reference = v->as_string();
+      const auto [at, fresh] = first.try_emplace(reference, i);
+      if (!fresh) {
+        HostState::DipRepeat& r = h->dip_repeats.emplace_back();
+        r.index = i, r.first = at->second, r.in_document = true;
+        continue;
+      }
+      if (window) {
+        if (auto seen = h->call_state->reference_seen(reference)) {
+          HostState::DipRepeat& r = h->dip_repeats.emplace_back();
+          r.index = i, r.seen_in_window = true, r.seen = std::move(*seen);
+        }
+      } else if (const auto earlier = memory.earlier.find(reference); earlier != memory.earlier.end()) {
+        HostState::DipRepeat& r = h->dip_repeats.emplace_back();
+        r.index = i, r.document = earlier->second;
+      }
+      order.push_back(reference);
+    }
+    if (window) {
+      for (const std::string_view reference : order) h->call_state->remember_reference(reference);
+      return true;
+    }
+    ++memory.documents;
+    for (const std::string_view reference : order) memory.earlier.try_emplace(std::string(reference), memory.documents);
+    return true;
+  } catch (...) {
+    return false;
+  }
+}
+
+// dip.reference_repeats(records, memory): { {index =, reference =, first_pointer = | seen = |
+// document =}, ... } for the messages whose senderUniqueReference an earlier message of the
+// document (first_pointer: its pointer), the window (seen: its description) or an earlier document
+// of the run (document: its number, 1-based) used; rule-api.md.
+int dip_reference_repeats(lua_State* L) {
+  std::span<const json::Value* const> records;
+  if (!records_of(L, 1, records)) return luaL_argerror(L, 1, "the records of a document check");
+  const auto* ud = static_cast<const std::uint32_t*>(luaL_checkudata(L, 2, kMemoryMeta));
+  HostState* h = host(L);
+  DipMemo& memo = memo_of(L, h);
+  if (*ud >= h->dip_memories.size() || !collect_repeats(h, memo, *h->dip_memories[*ud]))
+    return luaL_error(L, "flowguard.dip.reference_repeats: out of memory");
+  lua_createtable(L, static_cast<int>(h->dip_repeats.size()), 0);
+  lua_Integer k = 0;
+  for (const HostState::DipRepeat& r : h->dip_repeats) {
+    lua_createtable(L, 0, 3);
+    lua_pushinteger(L, static_cast<lua_Integer>(r.index + 1));
+    lua_setfield(L, -2, "index");
+    push_string_field(L, memo.messages[r.index].loose[2]);
+    lua_setfield(L, -2, "reference");
+    if (r.in_document) {
+      if (!pointer_into(h, memo.messages[r.first], r.first)) return luaL_error(L, "flowguard.dip.reference_repeats: out of memory");
+      const std::string& p = memo.messages[r.first].pointer;
+      lua_pushlstring(L, p.data(), p.size());
+      lua_setfield(L, -2, "first_pointer");
+    } else if (r.seen_in_window) {
+      lua_pushlstring(L, r.seen.data(), r.seen.size());
+      lua_setfield(L, -2, "seen");
+    } else {
+      lua_pushinteger(L, static_cast<lua_Integer>(r.document));
+      lua_setfield(L, -2, "document");
+    }
+    lua_rawseti(L, -2, ++k);
+  }
+  return 1;
+}
+
 // dip.message_count(records): how many messages dip.each walks (for rules that size a table).
 int dip_message_count(lua_State* L) {
   std::span<const json::Value* const> records;
@@ -1303,7 +1409,8 @@ const luaL_Reg kMpan[] = {{"is_core", fg_is_mpan},
                           {"digits", mpan_digits},
                           {nullptr, nullptr}};
 const luaL_Reg kDip[] = {{"get", dip_get},   {"dig", dip_dig}, {"each", dip_each}, {"message_count", dip_message_count},
-                         {"filter", dip_filter}, {nullptr, nullptr}};
+                         {"filter", dip_filter}, {"reference_memory", dip_reference_memory},
+                         {"reference_repeats", dip_reference_repeats}, {nullptr, nullptr}};
 constexpr Module kBuiltins[] = {
     {"flowguard.util", kUtil}, {"flowguard.dates", kDates}, {"flowguard.mpan", kMpan}, {"flowguard.dip", kDip}};
 
@@ -1332,6 +1439,12 @@ void register_modules(lua_State* L) {
   lua_setfield(L, -2, "__metatable");
   host(L)->message_meta_ref = luaL_ref(L, LUA_REGISTRYINDEX);
 
+  luaL_newmetatable(L, kMemoryMeta);
+  lua_pushcfunction(L, read_only);
+  lua_setfield(L, -2, "__newindex");
+  lua_pushboolean(L, 0);
+  lua_setfield(L, -2, "__metatable");
+  lua_pop(L, 1);
   luaL_newmetatable(L, kFilterMeta);
   lua_pushcfunction(L, read_only);
   lua_setfield(L, -2, "__newindex");

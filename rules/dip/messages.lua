@@ -12,9 +12,6 @@
 
 local SPEC = "Elexon DIP API v2.1.0"
 
--- Run-wide memory of DIP-SENDER-UNIQUE-REFERENCE-REPEATED (see there).
-local earlier_references, documents_seen = {}, 0
-
 fg.require_api(1)
 local dip = require("flowguard.dip")
 local dates = require("flowguard.dates")
@@ -22,6 +19,9 @@ local mpan = require("flowguard.mpan")
 local util = require("flowguard.util")
 
 local show = fg.preview
+
+-- Run-wide memory of DIP-SENDER-UNIQUE-REFERENCE-REPEATED (see there).
+local references = dip.reference_memory()
 
 -- Which messages each rule needs to see, decided natively (dip.filter: a message it skips is one
 -- where its rule cannot report; the rule still decides on the rest).
@@ -109,9 +109,10 @@ return {
   -- References seen in earlier documents: with a window from the application (a server's
   -- CheckRequest::references, fg.state.enabled()), it answers for earlier accepted documents and
   -- keeps this document's references only if the document is accepted, so nothing here grows.
-  -- Without one, this file's upvalues remember every earlier document of the run: rule files live
-  -- as long as the engine, so one `flowguard check` over many files sees a reference repeated
-  -- across them.
+  -- Without one, this file's reference memory remembers every earlier document of the run: rule
+  -- files live as long as the engine, so one `flowguard check` over many files sees a reference
+  -- repeated across them. The walk, the window's questions and the memory are native
+  -- (dip.reference_repeats); only the repeats come back.
   {
     id = "DIP-SENDER-UNIQUE-REFERENCE-REPEATED",
     severity = "error",
@@ -120,38 +121,18 @@ return {
     spec = SPEC .. ", ResponseCodes MSG1006 (Sender Unique Reference Duplicated)",
     types = { "dip.*" },
     document = function(records, report)
-      local state = fg.state
-      local window = state.enabled()
-      local first, order = {}, {}
-      for m in dip.each(records) do
-        local v = m.reference
-        if v and v ~= "" then
-          if first[v] then
-            report { record = m.index, path = PATH.reference, message = ("senderUniqueReference %s is already used by the message at %s; "
-                .. "the DIP rejects a repeated reference"):format(show(v), first[v].pointer == "" and "the document root" or first[v].pointer) }
-          else
-            if window then
-              local seen = state.reference_seen(v)
-              if seen then
-                report { record = m.index, path = PATH.reference, message = ("senderUniqueReference %s is %s; "
-                    .. "the DIP rejects a repeated reference"):format(show(v), seen) }
-              end
-            elseif earlier_references[v] then
-              report { record = m.index, path = PATH.reference, message = ("senderUniqueReference %s is already used by a message of an earlier "
-                  .. "document in this run (document %d); the DIP rejects a repeated reference"):format(show(v), earlier_references[v]) }
-            end
-            first[v] = m  -- its pointer is built only if it is reported
-            order[#order + 1] = v
-          end
+      for _, r in ipairs(dip.reference_repeats(records, references)) do
+        local v = r.reference
+        if r.first_pointer then
+          report { record = r.index, path = PATH.reference, message = ("senderUniqueReference %s is already used by the message at %s; "
+              .. "the DIP rejects a repeated reference"):format(show(v), r.first_pointer == "" and "the document root" or r.first_pointer) }
+        elseif r.seen then
+          report { record = r.index, path = PATH.reference, message = ("senderUniqueReference %s is %s; "
+              .. "the DIP rejects a repeated reference"):format(show(v), r.seen) }
+        else
+          report { record = r.index, path = PATH.reference, message = ("senderUniqueReference %s is already used by a message of an earlier "
+              .. "document in this run (document %d); the DIP rejects a repeated reference"):format(show(v), r.document) }
         end
-      end
-      if window then
-        for _, v in ipairs(order) do state.remember_reference(v) end
-        return
-      end
-      documents_seen = documents_seen + 1
-      for _, v in ipairs(order) do
-        if not earlier_references[v] then earlier_references[v] = documents_seen end
       end
     end,
   },

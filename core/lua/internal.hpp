@@ -59,9 +59,11 @@ struct DipMemo {
   std::vector<std::uint32_t> key_hits;
   // Per message, its senderTimestamp and transactionTimestamp read once for every filter, for each
   // way of matching keys (loose, exact): 0 not read yet, 1 a real instant (times[]), 2 not one.
-  struct Times {
-    std::uint8_t state[2][2] = {};
-    std::int64_t seconds[2][2] = {};
+  struct Times {  // per time (sender, transaction): the value read last (both ways of matching keys
+                  // mostly find the same one) and what it says
+    const json::Value* value[2] = {};
+    bool real[2] = {};
+    std::int64_t seconds[2] = {};
   };
   std::vector<Times> times;
 };
@@ -118,9 +120,20 @@ struct HostState {
   std::vector<DipFilter> dip_filters;                    // dip.filter(), by the userdata's index
   // dip.reference_memory(): the senderUniqueReferences of the run's earlier documents (with the
   // document that first used each) and how many documents it has seen; kept for the host's life.
-  struct TextHash {  // lets a string_view look up a std::string key without copying it
+  struct TextHash {  // lets a string_view look up a std::string key without copying it; 8 bytes a step
     using is_transparent = void;
-    std::size_t operator()(std::string_view s) const noexcept { return std::hash<std::string_view>{}(s); }
+    std::size_t operator()(std::string_view s) const noexcept {
+      std::uint64_t h = 0x9E3779B97F4A7C15ull ^ s.size();
+      std::size_t i = 0;
+      for (; i + 8 <= s.size(); i += 8) {
+        std::uint64_t w;
+        __builtin_memcpy(&w, s.data() + i, 8);
+        h = (h ^ w) * 0xFF51AFD7ED558CCDull;
+        h ^= h >> 29;
+      }
+      for (; i < s.size(); ++i) h = (h ^ static_cast<unsigned char>(s[i])) * 0x100000001B3ull;
+      return static_cast<std::size_t>(h ^ (h >> 32));
+    }
   };
   struct DipReferenceMemory {
     std::unordered_map<std::string, std::int64_t, TextHash, std::equal_to<>> earlier;
@@ -137,6 +150,8 @@ struct HostState {
     std::string seen;               // the window's description
   };
   std::vector<DipRepeat> dip_repeats;
+  // dip.reference_repeats' table of this document's references: (record + 1, or 0 when empty).
+  std::vector<std::uint32_t> dip_reference_slots;
   // The registry the policy filters read (fg.data.registry), indexed once per registry document.
   struct DipRegistry {
     std::uint32_t slot = 0xFFFFFFFFu, epoch = 0;

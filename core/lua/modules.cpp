@@ -302,8 +302,12 @@ int dates_utc_seconds(lua_State* L) {
 
 bool real_ymd(std::string_view s) noexcept {
   int y = 0, m = 0, d = 0;
-  return s.size() == 8 && digits(s, 0, 4, y) && digits(s, 4, 2, m) && digits(s, 6, 2, d) && y >= 1900 && m >= 1 &&
-         m <= 12 && d >= 1 && domain::civil_from_days(domain::days_from_civil({y, m, d})).month == m;
+  if (!(s.size() == 8 && digits(s, 0, 4, y) && digits(s, 4, 2, m) && digits(s, 6, 2, d) && y >= 1900 && m >= 1 &&
+        m <= 12 && d >= 1))
+    return false;
+  constexpr int kDays[12] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+  const bool leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+  return d <= kDays[m - 1] + (m == 2 && leap ? 1 : 0);
 }
 
 // dates.real_ymd(s): s is yyyymmdd, a date that exists (years 1900-9999).
@@ -470,8 +474,11 @@ void scan_members(const json::Value* object, const std::string_view* keys, std::
   for (std::size_t k = 0; k < n; ++k) exact[k] = loose[k] = nullptr;
   if (object == nullptr || !object->is_object()) return;
   for (const json::Member& m : object->members()) {
+    if (m.key.empty()) continue;  // (no key looked for is empty)
+    const char first = ascii_lower(m.key[0]);
     for (std::size_t k = 0; k < n; ++k) {
-      if (m.key.size() != keys[k].size()) continue;
+      // Length and first letter before the compare: keys of one block rarely share both.
+      if (m.key.size() != keys[k].size() || first != ascii_lower(keys[k][0])) continue;
       if (exact[k] == nullptr && m.key == keys[k]) exact[k] = &m.value;
       else if (folded[k] == nullptr && ascii_iequal(m.key, keys[k])) folded[k] = &m.value;
     }
@@ -757,12 +764,15 @@ bool real_time(const json::Value* v, std::int64_t& seconds) noexcept {
   return r.real;
 }
 
-bool message_time(DipMemo& memo, std::size_t i, bool exact, int which, const json::Value* v, std::int64_t& seconds) noexcept {
+bool message_time(DipMemo& memo, std::size_t i, bool, int which, const json::Value* v, std::int64_t& seconds) noexcept {
+  if (v == nullptr) return false;
   DipMemo::Times& t = memo.times[i];
-  std::uint8_t& state = t.state[exact ? 1 : 0][which];
-  if (state == 0) state = real_time(v, t.seconds[exact ? 1 : 0][which]) ? 1 : 2;
-  seconds = t.seconds[exact ? 1 : 0][which];
-  return state == 1;
+  if (t.value[which] != v) {
+    t.value[which] = v;
+    t.real[which] = real_time(v, t.seconds[which]);
+  }
+  seconds = t.seconds[which];
+  return t.real[which];
 }
 
 
@@ -1298,7 +1308,14 @@ bool collect_repeats(HostState* h, DipMemo& memo, HostState::DipReferenceMemory&
   try {
     h->dip_repeats.clear();
     const bool window = h->in_call && h->call_state != nullptr;
-    std::unordered_map<std::string_view, std::size_t> first;
+    // This document's first use of each reference: open addressing over the records, reused.
+    if (memo.messages.size() >= 0x7FFFFFFFu) return false;
+    auto& slots = h->dip_reference_slots;
+    std::size_t size = 16;
+    while (size < memo.messages.size() * 2) size *= 2;
+    slots.assign(size, 0);
+    const HostState::TextHash hash;
+    auto reference_of = [&](std::size_t r) { return memo.messages[r].loose[2]->as_string(); };
     std::vector<std::string_view> order;
     for (std::size_t i = 0; i < memo.messages.size(); ++i) {
       if (!h->records[i]->is_object()) continue;
@@ -1306,12 +1323,14 @@ bool collect_repeats(HostState* h, DipMemo& memo, HostState::DipReferenceMemory&
       const json::Value* v = memo.messages[i].loose[2];
       if (v == nullptr || !v->is_string() || v->as_string().empty()) continue;
       const std::string_view reference = v->as_string();
-      const auto [at, fresh] = first.try_emplace(reference, i);
-      if (!fresh) {
+      std::size_t slot = hash(reference) & (size - 1);
+      while (slots[slot] != 0 && reference_of(slots[slot] - 1) != reference) slot = (slot + 1) & (size - 1);
+      if (slots[slot] != 0) {
         HostState::DipRepeat& r = h->dip_repeats.emplace_back();
-        r.index = i, r.first = at->second, r.in_document = true;
+        r.index = i, r.first = slots[slot] - 1, r.in_document = true;
         continue;
       }
+      slots[slot] = static_cast<std::uint32_t>(i + 1);
       if (window) {
         if (auto seen = h->call_state->reference_seen(reference)) {
           HostState::DipRepeat& r = h->dip_repeats.emplace_back();

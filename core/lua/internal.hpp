@@ -178,6 +178,16 @@ struct HostState {
     std::uint32_t start = 0;
   };
   std::vector<ShapeSlot> dip_shapes;
+  // read_message's member positions by key shape and call site (flowguard.dip's scan_members): an
+  // object of a known shape has its fields where the first of that shape had them. Cleared with
+  // the dip memo.
+  struct ScanSlot {
+    std::uint32_t key = 0;          // shape * 8 + site + 1; 0: empty
+    std::uint8_t exact[8] = {};     // member position + 1 of each key found exactly (0: none)
+    std::uint8_t loose[8] = {};     // and as the DIP matches keys
+  };
+  std::vector<ScanSlot> dip_scans;
+  std::size_t dip_scan_count = 0;
   std::size_t dip_shape_count = 0;
   std::vector<std::uint32_t> dip_shape_masks;
   // report{path = {...}}: the steps of the report being read (views of strings the table holds).

@@ -504,21 +504,75 @@ constexpr std::array<BlockFields, 5> kBlockFields = [] {
   return out;
 }();
 
-void read_message(const json::Value& record, DipMessage& m) {
+// scan_members, remembered by the object's key shape for call site `site` (< 8): objects of one
+// shape have the same keys in the same order, so the same members answer (h->dip_scans).
+void scan_cached(HostState* h, unsigned site, const json::Value* object, const std::string_view* keys, std::size_t n,
+                 const json::Value** exact, const json::Value** loose) noexcept {
+  const std::uint32_t shape = object != nullptr && object->is_object() ? object->key_shape() : 0;
+  if (shape == 0 || shape >= (0xFFFFFFFFu >> 3) || object->members().size() >= 255) {
+    scan_members(object, keys, n, exact, loose);
+    return;
+  }
+  const std::uint32_t key = shape * 8 + site + 1;
+  auto& table = h->dip_scans;
+  try {
+    if ((h->dip_scan_count + 1) * 2 > table.size()) {  // grow (and rehash) at half full
+      std::vector<HostState::ScanSlot> bigger(std::max<std::size_t>(table.size() * 2, 1024));
+      for (const auto& slot : table) {
+        if (slot.key == 0) continue;
+        std::size_t i = (slot.key * 0x9E3779B1u) & (bigger.size() - 1);
+        while (bigger[i].key != 0) i = (i + 1) & (bigger.size() - 1);
+        bigger[i] = slot;
+      }
+      table.swap(bigger);
+    }
+  } catch (...) {
+    scan_members(object, keys, n, exact, loose);
+    return;
+  }
+  std::size_t i = (key * 0x9E3779B1u) & (table.size() - 1);
+  while (table[i].key != 0 && table[i].key != key) i = (i + 1) & (table.size() - 1);
+  const json::Member* members = object->members().data();
+  HostState::ScanSlot& slot = table[i];
+  if (slot.key == 0) {
+    scan_members(object, keys, n, exact, loose);
+    slot.key = key;
+    for (std::size_t k = 0; k < n; ++k) {
+      // Positions from the values' addresses: members are contiguous.
+      auto position = [&](const json::Value* v) -> std::uint8_t {
+        if (v == nullptr) return 0;
+        for (std::size_t j = 0; j < object->members().size(); ++j)
+          if (&members[j].value == v) return static_cast<std::uint8_t>(j + 1);
+        return 0;
+      };
+      slot.exact[k] = position(exact[k]);
+      slot.loose[k] = position(loose[k]);
+    }
+    ++h->dip_scan_count;
+    return;
+  }
+  for (std::size_t k = 0; k < n; ++k) {
+    exact[k] = slot.exact[k] ? &members[slot.exact[k] - 1].value : nullptr;
+    loose[k] = slot.loose[k] ? &members[slot.loose[k] - 1].value : nullptr;
+  }
+}
+
+void read_message(HostState* h, const json::Value& record, DipMessage& m) {
   constexpr std::string_view kCommon[1] = {"CommonBlock"};
   const json::Value* cb[2];  // exact, loose
-  scan_members(&record, kCommon, 1, &cb[0], &cb[1]);
+  scan_cached(h, 0, &record, kCommon, 1, &cb[0], &cb[1]);
   const json::Value* blocks[2][5];  // [exact, loose][block]
   const json::Value* spare[5];
-  scan_members(cb[0], kBlocks, 5, blocks[0], blocks[1]);
-  if (cb[1] != cb[0]) scan_members(cb[1], kBlocks, 5, spare, blocks[1]);
+  scan_cached(h, 1, cb[0], kBlocks, 5, blocks[0], blocks[1]);
+  if (cb[1] != cb[0]) scan_cached(h, 1, cb[1], kBlocks, 5, spare, blocks[1]);
   for (std::size_t b = 0; b < 5; ++b) {
     const BlockFields& bf = kBlockFields[b];
     const json::Value* ex[8];
     const json::Value* lo[8];
     const json::Value* skip[8];
-    scan_members(blocks[0][b], bf.keys, bf.n, ex, lo);
-    if (blocks[1][b] != blocks[0][b]) scan_members(blocks[1][b], bf.keys, bf.n, skip, lo);
+    const unsigned site = 2 + static_cast<unsigned>(b);
+    scan_cached(h, site, blocks[0][b], bf.keys, bf.n, ex, lo);
+    if (blocks[1][b] != blocks[0][b]) scan_cached(h, site, blocks[1][b], bf.keys, bf.n, skip, lo);
     for (std::size_t k = 0; k < bf.n; ++k) m.exact[bf.slots[k]] = ex[k], m.loose[bf.slots[k]] = lo[k];
   }
   m.exact_message = blocks[0][0] != nullptr && blocks[0][1] != nullptr;
@@ -532,10 +586,12 @@ bool build_memo(HostState* h) noexcept {
     memo.key_hits.assign(h->records.size(), 0);
     memo.times.assign(h->records.size(), DipMemo::Times{});
     if (h->dip_shape_count != 0) std::fill(h->dip_shapes.begin(), h->dip_shapes.end(), HostState::ShapeSlot{});
+    if (h->dip_scan_count != 0) std::fill(h->dip_scans.begin(), h->dip_scans.end(), HostState::ScanSlot{});
+    h->dip_scan_count = 0;
     h->dip_shape_count = 0;
     h->dip_shape_masks.clear();
     for (std::size_t i = 0; i < h->records.size(); ++i)
-      if (h->records[i]->is_object()) read_message(*h->records[i], memo.messages[i]);
+      if (h->records[i]->is_object()) read_message(h, *h->records[i], memo.messages[i]);
     memo.token = h->document_token;
     memo.list = h->records.data();
     memo.count = h->records.size();

@@ -21,7 +21,7 @@ namespace flowguard::lua::detail {
 namespace {
 
 constexpr const char* kModules = "flowguard.modules";  // registry: name -> module proxy
-constexpr int kApiVersion = 1;
+constexpr int kApiVersion = 2;  // (helpers.cpp kRuleApi: the same)
 
 constexpr bool ascii_is_digit(char c) noexcept { return c >= '0' && c <= '9'; }
 

@@ -12,7 +12,7 @@
 
 local SPEC = "Elexon DIP API v2.1.0"
 
-fg.require_api(1)
+fg.require_api(2)  -- dip.filter, dip.reference_repeats
 local dip = require("flowguard.dip")
 local dates = require("flowguard.dates")
 local mpan = require("flowguard.mpan")

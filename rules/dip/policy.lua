@@ -11,7 +11,7 @@
 --   complete             = true when participants lists every DIP ID
 -- `from`/`to` are UTC seconds since 1970, `to` exclusive.
 
-fg.require_api(1)
+fg.require_api(2)  -- dip.filter
 local dip = require("flowguard.dip")
 local util = require("flowguard.util")
 local get, join, contains = util.get, util.join, util.contains

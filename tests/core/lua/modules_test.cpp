@@ -70,7 +70,7 @@ TEST_CASE("flowguard.dates, mpan and util answer as documented", "[lua][modules]
     eq(util.pointer("/a", "b/c", 3, "~"), "/a/b~1c/3/~0", "pointer") eq(util.join({ 1, "x", true }), "1, x, true", "join")
     eq(util.contains({ "a", "b" }, "b"), true, "contains") eq(util.lower_set({ "AbC" }).abc, true, "lower_set")
     eq(util.str(1), nil, "str") eq(util.text(""), nil, "text") eq(util.int(1.0), nil, "int") eq(util.get(fg.null, "x"), nil, "get")
-    eq(dip.API, 1, "API") eq(fg.api, 1, "fg.api")
+    eq(dip.API, 2, "API") eq(fg.api, 2, "fg.api")
   )lua"));
   const Doc d = payloads(R"([{"payload": {"a": 1}}])");
   CHECK(run(*host, "MODS", d).empty());

@@ -190,7 +190,7 @@ void push_state_proxy(lua_State* L) {
 
 // fg.require_api(n): a rule file states the rule API version it is written for; a newer one than
 // this flowguard provides fails the file's load with a message saying so.
-constexpr int kRuleApi = 1;
+constexpr int kRuleApi = 2;  // 2: flowguard.dip filter, reference_memory, reference_repeats
 int fg_require_api(lua_State* L) {
   const lua_Integer wanted = luaL_checkinteger(L, 1);
   if (wanted > kRuleApi || wanted < 1) {

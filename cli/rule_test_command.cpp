@@ -303,7 +303,7 @@ int run_test(const std::vector<std::string_view>& args) {
     const bool has_expected = fs::exists(c.expected, ec);
     std::optional<CaseSpec> spec;
     if (has_expected) spec = read_case_spec(c.expected, error);
-    else if (update) spec = CaseSpec{.has_findings = true};
+    else if (update) spec.emplace().has_findings = true;
     else error = c.expected.string() + " does not exist (flowguard test --update writes it from what the engine reports)";
     Engine* engine = spec ? engines.engine_for(*spec, c.expected, error) : nullptr;
     if (!engine) {

@@ -56,7 +56,7 @@ std::vector<RuleDescription> Engine::rules() {
     d.spec = rule.spec;
     d.code = rule.code;
     d.types = rule.types;
-    d.file = rule.file.string();
+    d.file = rule.file.lexically_normal().string();
     d.line = rule.line;
     d.record = rule.has_record;
     d.document = rule.has_document;

@@ -52,6 +52,12 @@ commands:
   journal list|show|replay|requeue|prune|stats --db FILE
                             the routing journal: message states, dead letters, redelivery
                             (docs/journal.md); `journal --help` for the filters
+  test [--rules DIR] [--update] [DIR]...
+                            run rule tests: payloads beside their expected findings, a diff for
+                            each failure, a coverage line (sdk/docs/rule-testing.md); `test --help`
+  rules list [--type TYPE] [--format text|json]
+                            every loaded rule: id, severity, types, file, description
+  explain RULE-ID           what a rule checks, its spec reference and an example finding
   spec import-dip SPEC_DIR --out DIR [--plugin-table FILE]
                             turn Elexon's DIP OpenAPI spec into JSON Schemas (one per variant)
   spec diff OLD_DIR NEW_DIR what changed per DIP variant between two imported schema folders
@@ -82,6 +88,8 @@ check options:
   --strict-keys             keys that differ from the spec only in letter case are errors (DIP)
   --jobs N                  check large documents on N threads (default 1)
   --quiet                   text format: findings only, no notes or summary
+  --trace                   on stderr, for each record: which rules ran and what each decided
+                            (sdk/docs/rule-testing.md)
 
 exit status: 0 no errors, 1 error findings, 2 usage or input error, 3 a plugin/schema/rule failed to load,
              70 internal error (a bug; please report it), 71 out of memory
@@ -285,6 +293,8 @@ int run_check(const std::vector<std::string_view>& args) {
       options.strict_keys = true;
     } else if (arg == "--quiet") {
       quiet = true;
+    } else if (arg == "--trace") {
+      options.trace = true;
     } else if (arg == "-" || arg.empty() || arg[0] != '-') {
       files.emplace_back(arg);
     } else {
@@ -319,6 +329,7 @@ int run_check(const std::vector<std::string_view>& args) {
   }
   // Load problems surface after checking: rule sets and schemas load when a type first needs them.
   print_load_issues(engine, *log);
+  if (options.trace) flowguard::cli::print_trace(engine, reports, options.run_rules);
 
   const std::string dip_now = options.now.empty() ? flowguard::utc_now("+00:00") : options.now;
   const std::string out = format == "json"  ? flowguard::format_json(reports)
@@ -354,6 +365,9 @@ int main(int argc, char** argv) {
     if (command == "spec") return run_spec(args);
     if (command == "route") return flowguard::cli::run_route(args);
     if (command == "consume") return flowguard::cli::run_consume(args);
+    if (command == "test") return flowguard::cli::run_test(args);
+    if (command == "rules") return flowguard::cli::run_rules(args);
+    if (command == "explain") return flowguard::cli::run_explain(args);
     if (command == "journal")
       return flowguard::journal::run_journal_command(std::vector<std::string>(args.begin(), args.end()), std::cout, std::cerr);
     if (command == "version" || command == "--version") {

@@ -27,6 +27,7 @@
 #include "flowguard/padded_bytes.hpp"
 #include "flowguard/reference_window.hpp"
 #include "flowguard/result.hpp"
+#include "flowguard/rules.hpp"
 
 namespace flowguard {
 
@@ -63,6 +64,7 @@ struct EngineOptions {
   // HTTP headers that accompany the payloads (--header NAME=VALUE), for rules on request headers
   // (the SSI appointment's X-API-KEY, X-IDEMPOTENCY-KEY); rules see them as fg.data.headers.
   std::vector<std::pair<std::string, std::string>> headers;
+  bool trace = false;  // fill FileReport::traced_records (check --trace); off costs nothing
 };
 
 // Per-call settings: what differs from one request to the next in a server. Defaults = the
@@ -132,6 +134,7 @@ struct FileReport {
   std::size_t errors = 0, warnings = 0, infos = 0;
   StageTimes times;
   std::vector<MessageInfo> messages;  // message families only (the DIP), one per message
+  std::vector<TracedRecord> traced_records;  // EngineOptions::trace only; not for streamed checks
 };
 
 class FLOWGUARD_API Engine {
@@ -151,6 +154,8 @@ class FLOWGUARD_API Engine {
   std::vector<TypeInfo> types() const;
   // Loads every type's schema and rules now, so that load problems surface (e.g. `flowguard rules`).
   void preload();
+  // Every loaded rule (preload() first), in load order: the shipped rule sets and the --rules dirs.
+  std::vector<RuleDescription> rules();
 
   // Validates one document. `type_hint` may be a full type name, a family prefix ("dfs") or empty
   // (recognise from content).

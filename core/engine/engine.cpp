@@ -72,6 +72,12 @@ std::vector<TypeInfo> Engine::types() const {
   return out;
 }
 
+std::vector<RuleDescription> Engine::rule_descriptions() const {
+  std::vector<RuleDescription> out;
+  for (const auto& r : impl_->pool->rules()) out.push_back({r.id, r.severity, r.description, r.spec, r.code});
+  return out;
+}
+
 void Engine::preload() {
   for (const auto& t : impl_->catalogue.types()) {
     impl_->pool->ensure_rule_set(t);

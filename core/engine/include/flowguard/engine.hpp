@@ -102,6 +102,15 @@ struct TypeInfo {
   std::string spec;    // defining document
 };
 
+// What a loaded rule says about itself (its Lua table): for reports that describe their rules (SARIF).
+struct RuleDescription {
+  std::string id;
+  Severity severity = Severity::kError;
+  std::string description;  // one sentence: what it checks
+  std::string spec;         // the spec section it enforces, empty when none
+  std::string code;         // the receiving system's error code, empty when none
+};
+
 // Something that failed to load (a plugin, a rule file, a schema). The engine carries on without it.
 struct LoadIssue {
   std::string source;   // file it concerns
@@ -143,6 +152,8 @@ class FLOWGUARD_API Engine {
 
   const std::vector<LoadIssue>& load_issues() const noexcept;
   std::vector<TypeInfo> types() const;
+  // The rules loaded so far: those of the types checked, and every rule after preload().
+  std::vector<RuleDescription> rule_descriptions() const;
   // Loads every type's schema and rules now, so that load problems surface (e.g. `flowguard rules`).
   void preload();
 

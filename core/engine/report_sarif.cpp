@@ -125,7 +125,9 @@ std::vector<RuleEntry> collect_rules(const std::vector<FileReport>& reports, con
       e.description = d.description.empty() ? "Rule " + id + "." : d.description;
       e.spec = d.spec;
       e.code = d.code;
-      e.help = d.description + (d.spec.empty() ? "" : " Spec: " + d.spec + ".");
+      e.help = e.description;
+      if (!e.help.empty() && e.help.back() != '.') e.help += '.';
+      if (!d.spec.empty()) e.help += " Spec: " + d.spec + ".";
     } else {
       BuiltIn b = built_in(id);
       e.severity = id == "schema.key-case" ? Severity::kWarning : Severity::kError;

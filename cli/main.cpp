@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <charconv>
 #include <ctime>
+#include <unistd.h>
 #include <cstdio>
 #include <iostream>
 #include <iterator>
@@ -22,7 +23,9 @@
 #include "flowguard/server/server.hpp"
 #include "flowguard/spec/dip_import.hpp"
 #include "flowguard/journal/journal_cli.hpp"
+#include "check_output.hpp"
 #include "commands.hpp"
+#include "help.hpp"
 
 namespace {
 
@@ -38,7 +41,8 @@ constexpr int kExitOutOfMemory = 71;
 constexpr const char* kUsage = R"(usage: flowguard <command> [options]
 
 commands:
-  check [options] FILE...   check payloads ('-' reads standard input)
+  check [options] FILE...   check payloads ('-' reads standard input); --format text, json, dip,
+                            sarif, junit or github
   types                     list the message types the installed plugins provide
   serve [--config FILE] [--listen HOST:PORT] [--jobs N] [--registry FILE|default]
                             run the validation sidecar (HTTP; docs/server.md): POST
@@ -63,33 +67,8 @@ commands:
   spec diff OLD_DIR NEW_DIR what changed per DIP variant between two imported schema folders
   version                   print the version
 
-check options:
-  --type TYPE               check as TYPE (a full name such as dfs.bid-submission, or a family
-                            such as dfs); default: recognise the type from the content
-  --format text|json|dip    output format: text (default; FILE:LINE:COL: SEVERITY: [RULE] message (POINTER)),
-                            json (schemas/report.schema.json), dip (the DIP's StandardResponse per file)
-  --rules DIR               also load the Lua rules in DIR (repeatable)
-  --max-findings N          show at most N findings per file (default 1000)
-  --plugins DIR             also load plugins from DIR (repeatable)
-  --schemas DIR             also look for schemas in DIR (repeatable)
-  --no-default-dirs         only use the directories given on the command line
-  --lua-instructions N      instruction budget per rule call (default 10000000)
-  --lua-memory MIB          memory cap of the rule state in MiB (default 64)
-  --registry FILE|default   DIP market registry for the policy rules; "default" is the shipped channel
-                            table alone; without it only message-level checks run
-  --flows                   follow the metering-service appointment flow across the files, in
-                            the order of their sender timestamps
-  --timestamp-skew SECONDS  how far a senderTimestamp may lie in the future (default 300)
-  --now DATE-TIME           the time the time rules (and --format dip's timestamp) use, such as
-                            2027-01-14T09:00:00Z, for reproducible reports; default: the clock
-  --header NAME=VALUE       an HTTP header sent with the payload (repeatable), e.g. the SSI
-                            appointment's X-API-KEY and X-IDEMPOTENCY-KEY
-  --no-rules                schema only: skip the Lua rules and native rule checks
-  --strict-keys             keys that differ from the spec only in letter case are errors (DIP)
-  --jobs N                  check large documents on N threads (default 1)
-  --quiet                   text format: findings only, no notes or summary
-  --trace                   on stderr, for each record: which rules ran and what each decided
-                            (sdk/docs/rule-testing.md)
+`flowguard help COMMAND` (or `flowguard COMMAND --help`) prints a command's manual: synopsis,
+description, every option, exit statuses and examples.
 
 exit status: 0 no errors, 1 error findings, 2 usage or input error, 3 a plugin/schema/rule failed to load,
              70 internal error (a bug; please report it), 71 out of memory
@@ -245,19 +224,27 @@ int run_check(const std::vector<std::string_view>& args) {
   std::string type, format = "text";
   std::vector<std::string> files;
   bool quiet = false;
+  flowguard::cli::ColorMode color = flowguard::cli::ColorMode::kAuto;
+  // Options are those of the manual's table (cli/help.cpp): what is not there is unknown.
+  const flowguard::cli::Command& manual = *flowguard::cli::find_command("check");
   for (std::size_t i = 0; i < args.size(); ++i) {
     const std::string_view arg = args[i];
+    const flowguard::cli::Option* option = flowguard::cli::find_option(manual, arg);
+    if (option && option->name == "--help") return flowguard::cli::print_help("check");
     auto value = [&](std::string_view name) -> std::optional<std::string> {
       if (i + 1 >= args.size()) return std::nullopt;
       (void)name;
       return std::string(args[++i]);
     };
-    if (arg == "--type" || arg == "--format" || arg == "--rules" || arg == "--max-findings" || arg == "--plugins" ||
-        arg == "--schemas" || arg == "--lua-instructions" || arg == "--lua-memory" || arg == "--jobs" ||
-        arg == "--registry" || arg == "--timestamp-skew" || arg == "--header" || arg == "--now") {
+    if (option && !option->value.empty()) {
       auto v = value(arg);
       if (!v) return usage_error(std::string(arg) + " needs a value");
       if (arg == "--type") type = *v;
+      else if (arg == "--color") {
+        auto mode = flowguard::cli::parse_color(*v);
+        if (!mode) return usage_error("--color expects auto, always or never, got \"" + *v + "\"");
+        color = *mode;
+      }
       else if (arg == "--format") format = *v;
       else if (arg == "--rules") options.rule_dirs.emplace_back(*v);
       else if (arg == "--plugins") options.plugin_dirs.emplace_back(*v);
@@ -298,11 +285,11 @@ int run_check(const std::vector<std::string_view>& args) {
     } else if (arg == "-" || arg.empty() || arg[0] != '-') {
       files.emplace_back(arg);
     } else {
-      return usage_error("unknown option " + std::string(arg));
+      return usage_error("unknown option " + std::string(arg) + " (flowguard check --help lists them)");
     }
   }
-  if (format != "text" && format != "json" && format != "dip")
-    return usage_error("--format expects text, json or dip, got \"" + format + "\"");
+  if (!flowguard::cli::is_format(format))
+    return usage_error("--format expects " + std::string(flowguard::cli::kFormats) + ", got \"" + format + "\"");
   if (files.empty()) return usage_error("check needs at least one FILE (or - for standard input)");
 
   auto created = flowguard::Engine::create(options);
@@ -324,7 +311,7 @@ int run_check(const std::vector<std::string_view>& args) {
       std::string bytes((std::istreambuf_iterator<char>(std::cin)), std::istreambuf_iterator<char>());
       reports.push_back(engine.check(bytes, "-", type));
     } else {
-      reports.push_back(engine.check_file(file, type));
+      reports.push_back(flowguard::cli::check_file_with_progress(engine, file, type, !quiet && isatty(2) == 1));
     }
   }
   // Load problems surface after checking: rule sets and schemas load when a type first needs them.
@@ -332,9 +319,8 @@ int run_check(const std::vector<std::string_view>& args) {
   if (options.trace) flowguard::cli::print_trace(engine, reports, options.run_rules);
 
   const std::string dip_now = options.now.empty() ? flowguard::utc_now("+00:00") : options.now;
-  const std::string out = format == "json"  ? flowguard::format_json(reports)
-                          : format == "dip" ? flowguard::format_dip(reports, dip_now)
-                                            : flowguard::format_text(reports, !quiet);
+  const std::string out = flowguard::cli::render_reports(
+      reports, engine, {format, quiet, format == "text" && flowguard::cli::use_color(color, 1), dip_now});
   std::fwrite(out.data(), 1, out.size(), stdout);
   std::fflush(stdout);
 
@@ -352,6 +338,15 @@ int run_check(const std::vector<std::string_view>& args) {
 
 int main(int argc, char** argv) {
   std::vector<std::string_view> args(argv + 1, argv + argc);
+  // `help COMMAND`: the manual table's page, or the command's own --help (test, rules, explain).
+  if (args.size() >= 2 && args[0] == "help") {
+    if (flowguard::cli::find_command(args[1])) return flowguard::cli::print_help(args[1]);
+    args = {args[1], "--help"};
+  }
+  // Every command's manual, whatever the command's own parser does with the rest of the line.
+  if (args.size() >= 2 && flowguard::cli::find_command(args[0]) &&
+      std::any_of(args.begin() + 1, args.end(), [](std::string_view a) { return a == "--help" || a == "-h"; }))
+    return flowguard::cli::print_help(args[0]);
   if (args.empty() || args[0] == "--help" || args[0] == "-h" || args[0] == "help") {
     std::fputs(kUsage, args.empty() ? stderr : stdout);
     return args.empty() ? kExitUsage : kExitClean;

@@ -16,8 +16,8 @@
 #   --batches LIST   DIP messages per POST /v1/messages request (default "1 10")
 #   --route-files N  also time `flowguard route` over N files of 10 messages each, to JetStream
 #                    (default 500; 0: skip)
-#   --build          cmake --build build --target flowguard_cli fg_bench_jetstream first (default:
-#                    use what is built; --no-build is that default)
+#   --build          cmake --build build --target flowguard_cli fg_dip fg_bench_jetstream first
+#                    (default: use what is built; --no-build is that default)
 #
 # The cases of a round:
 #   bare-pipelined   fg_bench_jetstream: js_PublishAsync, 4096 PubAcks in flight, one wait at the end
@@ -96,10 +96,12 @@ for candidate in /usr/sbin/nats-server /usr/bin/nats-server; do
 done
 [[ -x ${NATS_SERVER:-} ]] || { echo "run.sh: nats-server not found (Debian package nats-server)" >&2; exit 1; }
 if [[ $BUILD_STEP == 1 ]]; then
-  say "build ($BUILD: flowguard_cli fg_bench_jetstream)"
-  cmake --build "$BUILD" --target flowguard_cli fg_bench_jetstream -j2 >&2
+  say "build ($BUILD: flowguard_cli fg_dip fg_bench_jetstream)"
+  cmake --build "$BUILD" --target flowguard_cli fg_dip fg_bench_jetstream -j2 >&2
 fi
-for b in "$FG" "$BENCH"; do [[ -x $b ]] || { echo "run.sh: $b is not built (--build builds it)" >&2; exit 1; }; done
+for b in "$FG" "$BENCH" "$BUILD/lib/flowguard/plugins/fg_dip.so"; do
+  [[ -e $b ]] || { echo "run.sh: $b is not built (--build builds it: flowguard_cli fg_dip fg_bench_jetstream)" >&2; exit 1; }
+done
 
 # --- the processes this script starts, all stopped on exit ---------------------------------------
 PIDS=()
@@ -266,7 +268,11 @@ bare_case() {
   load=$(loadavg)
   line=$(timeout 300 "$BENCH" --url "$NATS_URL" --corpus "$ROOT/tests/corpus/dip" "${args[@]}") || { echo "run.sh: $mode failed" >&2; return 1; }
   echo "{\"run\":\"$RUN_ID\",\"round\":$round,\"case\":\"$mode\",\"loadavg_before\":\"$load\",\"result\":$line}" >> "$MEAS"
-  python3 -c 'import json,sys; r=json.loads(sys.argv[1]); print(f"   {sys.argv[2]:<14} {r[\"messages_per_s\"]:>8,.0f} msg/s  ({r[\"messages\"]:,} messages, {r[\"seconds\"]} s)  load {sys.argv[3]}")' "$line" "$mode" "$load" >&2
+  python3 - "$line" "$mode" "$load" >&2 <<'PY'
+import json, sys
+r = json.loads(sys.argv[1])
+print(f"   {sys.argv[2]:<14} {r['messages_per_s']:>8,.0f} msg/s  ({r['messages']:,} messages, {r['seconds']} s)  load {sys.argv[3]}")
+PY
 }
 
 # route_case ROUND: flowguard route over ROUTE_FILES files of 10 messages, JetStream sink
@@ -297,7 +303,12 @@ PY
   t1=$(now_s)
   reached=$(timeout 30 "$BENCH" --url "$NATS_URL" --stream FGBENCH --count || true)
   echo "{\"run\":\"$RUN_ID\",\"round\":$round,\"case\":\"fg-route\",\"files\":$ROUTE_FILES,\"messages\":$n,\"exit\":$rc,\"loadavg_before\":\"$load\",\"seconds\":$(python3 -c "print(round($t1 - $t0, 3))"),\"stream\":${reached:-null}}" >> "$MEAS"
-  python3 -c 'import json,sys; r=json.loads(sys.argv[1]); print(f"   fg-route       {r[\"messages\"] / r[\"seconds\"]:>8,.0f} msg/s  ({r[\"files\"]} files of 10, {r[\"seconds\"]} s incl. start-up, exit {r[\"exit\"]}, stream holds {(r[\"stream\"] or {}).get(\"messages\")})  load {r[\"loadavg_before\"]}")' "$(tail -n1 "$MEAS")" >&2
+  python3 - "$(tail -n1 "$MEAS")" >&2 <<'PY'
+import json, sys
+r = json.loads(sys.argv[1])
+print(f"   fg-route       {r['messages'] / r['seconds']:>8,.0f} msg/s  ({r['files']} files of 10, {r['seconds']} s incl. start-up, "
+      f"exit {r['exit']}, stream holds {(r['stream'] or {}).get('messages')})  load {r['loadavg_before']}")
+PY
 }
 
 CASES=(bare-pipelined bare-batch256 bare-sync)

@@ -12,13 +12,15 @@
 // --sync: js_Publish, one message at a time, each PubAck awaited before the next publish.
 // --via-sink: the same messages through flowguard's JetStream sink (deliver() of --batch messages,
 // default 256), to tell the sink's own cost from the broker's.
-// Prints one JSON line: messages, bytes, seconds, messages_per_s, mb_per_s.
+// Prints one JSON line: messages, bytes, seconds, messages_per_s, mb_per_s, cpu_s (this process's
+// user + system time over the publishing, so a script can add the server's for CPU per message).
 // --create: (re)create the file-storage stream S on FILTER (default "bench.>") and leave it there,
 // for a flowguard JetStream sink to publish into (bench/routing/run.sh).
 // --count: print {"stream", "messages", "epoch_s"} of S; with --until N, poll (every 2 ms) until it
 // holds at least N messages or --timeout (default 120 s) passes (exit 1 then): epoch_s is the
 // wall-clock time the count was first seen, so a script can time end-to-end delivery.
 #include <nats/nats.h>
+#include <sys/resource.h>
 
 #include <chrono>
 #include <cstdio>
@@ -37,6 +39,13 @@ namespace {
 int fail(const char* what, natsStatus s) {
   std::fprintf(stderr, "fg_bench_jetstream: %s: %s (%s)\n", what, natsStatus_GetText(s), nats_GetLastError(nullptr));
   return 1;
+}
+
+double cpu_now() {
+  rusage u{};
+  getrusage(RUSAGE_SELF, &u);
+  return static_cast<double>(u.ru_utime.tv_sec + u.ru_stime.tv_sec) +
+         static_cast<double>(u.ru_utime.tv_usec + u.ru_stime.tv_usec) / 1e6;
 }
 
 double epoch_now() {
@@ -179,6 +188,7 @@ int main(int argc, char** argv) {
   std::uint64_t bytes = 0;
   char id[32];
   auto started = std::chrono::steady_clock::now();
+  double cpu_started = cpu_now();
   if (via_sink) {
     flowguard::sinks::JetStreamOptions so;
     so.servers = {url};
@@ -194,6 +204,7 @@ int main(int argc, char** argv) {
     }
     std::vector<flowguard::sinks::Delivery> chunk;
     started = std::chrono::steady_clock::now();
+    cpu_started = cpu_now();
     for (long m = 0; m < messages;) {
       chunk.clear();
       for (; m < messages && chunk.size() < so.max_batch; ++m) {
@@ -235,6 +246,7 @@ int main(int argc, char** argv) {
   }
   if ((s = js_PublishAsyncComplete(js, &wait)) != NATS_OK) return fail("wait for PubAcks", s);
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  const double cpu_s = cpu_now() - cpu_started;
 
   if ((s = js_GetStreamInfo(&si, js, stream.c_str(), nullptr, nullptr)) != NATS_OK) return fail("stream info", s);
   const auto stored = si->State.Msgs;
@@ -250,9 +262,9 @@ int main(int argc, char** argv) {
   std::printf(
       "{\"path\":\"%s\",\"messages\":%ld,\"batch\":%ld,\"msg_id\":%s,\"bytes\":%llu,\"avg_bytes\":%.0f,\"seconds\":%."
       "3f,"
-      "\"messages_per_s\":%.0f,\"mb_per_s\":%.1f}\n",
+      "\"messages_per_s\":%.0f,\"mb_per_s\":%.1f,\"cpu_s\":%.3f}\n",
       via_sink ? "flowguard-sink" : (sync ? "bare-sync" : "bare"), messages, sync ? 1 : batch, msg_id ? "true" : "false",
       static_cast<unsigned long long>(bytes), static_cast<double>(bytes) / static_cast<double>(messages), seconds,
-      static_cast<double>(messages) / seconds, static_cast<double>(bytes) / seconds / 1e6);
+      static_cast<double>(messages) / seconds, static_cast<double>(bytes) / seconds / 1e6, cpu_s);
   return 0;
 }

@@ -32,7 +32,10 @@
 #   fg-route         flowguard route --routes … FILE… (--route-files files of 10), JetStream sink,
 #                    from the command's start (engine load included) until it exits, all delivered
 # Every flowguard case starts a fresh server with a fresh journal (fsync on: SQLite synchronous=FULL,
-# group_commit_ms 2) in a temporary directory on the same disk as the nats-server's store.
+# group_commit_ms 2) in a temporary directory on the same disk as the nats-server's store. CPU per
+# message = user + system time of flowguard serve (or of the bare publisher) and of nats-server over
+# the case, per message; when `perf stat` can count syscall tracepoints, the server's fdatasync +
+# fsync calls over wrk's time are counted too (the journal's fsync batching, docs/journal.md).
 #
 # Bodies: bench/server/make-bodies.js (the valid corpus message of every DIP variant, 146, in turn),
 # sent by bench/server/wrk.lua with path=/v1/messages; the bare runs publish the same corpus messages
@@ -138,6 +141,8 @@ cpu_ticks() {  # user+system clock ticks of PID
   echo $(( f[11] + f[12] ))
 }
 TCK=$(getconf CLK_TCK)
+PERF_OK=0
+if command -v perf >/dev/null && perf stat -x, -e syscalls:sys_enter_fdatasync -- true >/dev/null 2>&1; then PERF_OK=1; fi
 
 # --- nats-server, file storage under WORK (the same disk as the journals) ------------------------
 NATS_PORT=$(free_port)
@@ -146,6 +151,8 @@ timeout 3600 "$NATS_SERVER" -js -a 127.0.0.1 -p "$NATS_PORT" -sd "$WORK/js" -l "
 PIDS+=("$!")
 for _ in $(seq 100); do (exec 3<>/dev/tcp/127.0.0.1/"$NATS_PORT") 2>/dev/null && break; sleep 0.1; done
 (exec 3<>/dev/tcp/127.0.0.1/"$NATS_PORT") 2>/dev/null || { echo "run.sh: nats-server did not start (log: $WORK/nats.log)" >&2; exit 1; }
+NATS_PID=$(pgrep -P "${PIDS[0]}" | head -n1 || true)  # the server under `timeout`, for its CPU time
+[[ -n $NATS_PID ]] || NATS_PID=${PIDS[0]}
 
 mkdir -p "$OUT"
 MEAS=$OUT/measurements.jsonl
@@ -202,7 +209,7 @@ count_dead() { find "$1/dead-letter" -type f 2>/dev/null | wc -l; }
 
 # fg_serve_case KIND BATCH ROUND
 fg_serve_case() {
-  local kind=$1 batch=$2 round=$3 name dir port pid t0 t1 out line accepted reached c0 c1 load
+  local kind=$1 batch=$2 round=$3 name dir port pid t0 t1 out line accepted reached c0 c1 n0 n1 load
   name=fg-${kind/jetstream/js}-b$batch
   dir=$WORK/$name-r$round
   write_routes "$dir" "$kind"
@@ -224,12 +231,27 @@ fg_serve_case() {
   NONCE_N=$((NONCE_N + 1))
   load=$(loadavg)
   c0=$(cpu_ticks "$pid")
+  n0=$(cpu_ticks "$NATS_PID")
+  # The fsync batching, counted: fdatasync/fsync calls of the server over wrk's time (group commits,
+  # delivery marks and the file sink's fsyncs together), when perf can count syscall tracepoints.
+  local perf_pid=
+  if [[ $PERF_OK == 1 ]]; then
+    perf stat -x, -e syscalls:sys_enter_fdatasync,syscalls:sys_enter_fsync -o "$dir/fsync.stat" -p "$pid" -- sleep "$DURATION" 2>/dev/null &
+    perf_pid=$!; PIDS+=("$perf_pid")
+  fi
   t0=$(now_s)
   out=$(timeout $((DURATION + 60)) wrk -t 1 -c "$CONNECTIONS" -d "${DURATION}s" --timeout 10s --latency \
           -s "$ROOT/bench/server/wrk.lua" "http://127.0.0.1:$port" -- \
           dir="$WORK/bodies-b$batch" list=valid threads=1 unique=1 nonce="$RUN_TAG$(printf '%02d' $((NONCE_N % 100)))" \
           expect=202 path=/v1/messages label="$name" 2>"$dir/wrk.stderr") || true
   t1=$(now_s)
+  if [[ -n $perf_pid ]]; then
+    for _ in $(seq 20); do kill -0 "$perf_pid" 2>/dev/null || break; sleep 0.5; done
+    stop_pid "$perf_pid"; forget_pid "$perf_pid"
+  fi
+  local fsyncs
+  fsyncs=$(awk -F, '/sys_enter_f(data)?sync/ && $1 ~ /^[0-9]+$/ {n += $1; seen = 1} END {print seen ? n : "null"}' "$dir/fsync.stat" 2>/dev/null || echo null)
+  [[ -n $fsyncs ]] || fsyncs=null
   line=$(grep '^wrkjson ' <<<"$out" | head -n1 || true)
   if [[ -z $line ]]; then echo "run.sh: $name: no result from wrk" >&2; cat "$dir/wrk.stderr" >&2; stop_pid "$pid"; forget_pid "$pid"; return 1; fi
   line=${line#wrkjson }
@@ -241,11 +263,12 @@ fg_serve_case() {
     reached=$(lines_until "$dir/out/messages.jsonl" "$accepted" 180 || true)  # bounded inside (180 s)
   fi
   c1=$(cpu_ticks "$pid")
+  n1=$(cpu_ticks "$NATS_PID")
   [[ -n $reached ]] || reached='{"reached":false}'
   local dead
   dead=$(count_dead "$dir")
   stop_pid "$pid"; forget_pid "$pid"
-  echo "{\"run\":\"$RUN_ID\",\"round\":$round,\"case\":\"$name\",\"sink\":\"$kind\",\"batch\":$batch,\"loadavg_before\":\"$load\",\"t0\":$t0,\"t_wrk_end\":$t1,\"accepted_messages\":$accepted,\"dead_letter_files\":$dead,\"server_cpu_s\":$(python3 -c "print(round(($c1 - $c0) / $TCK, 2))"),\"delivered\":$reached,\"wrk\":$line}" >> "$MEAS"
+  echo "{\"run\":\"$RUN_ID\",\"round\":$round,\"case\":\"$name\",\"sink\":\"$kind\",\"batch\":$batch,\"loadavg_before\":\"$load\",\"t0\":$t0,\"t_wrk_end\":$t1,\"accepted_messages\":$accepted,\"fsyncs_during_wrk\":$fsyncs,\"dead_letter_files\":$dead,\"server_cpu_s\":$(python3 -c "print(round(($c1 - $c0) / $TCK, 2))"),\"nats_cpu_s\":$(python3 -c "print(round(($n1 - $n0) / $TCK, 2))"),\"delivered\":$reached,\"wrk\":$line}" >> "$MEAS"
   python3 - "$(tail -n1 "$MEAS")" >&2 <<'PY'
 import json, sys
 r = json.loads(sys.argv[1]); w = r["wrk"]; d = r["delivered"]
@@ -253,25 +276,31 @@ acc = r["accepted_messages"] / w["duration_s"]
 e2e = r["accepted_messages"] / (d["epoch_s"] - r["t0"]) if d.get("reached") else 0
 print(f"   {r['case']:<14} accepted {acc:>8,.0f} msg/s ({w['rps']:,.0f} req/s, p50 {w['p50_ms']:.1f} ms, p99 {w['p99_ms']:.1f} ms)  "
       f"delivered {e2e:>8,.0f} msg/s{'' if d.get('reached') else ' (NOT all delivered: ' + str(d.get('messages')) + ')'}  "
-      f"statuses {w['status']}  dead-letter {r['dead_letter_files']}  server CPU {r['server_cpu_s']} s  load {r['loadavg_before']}")
+      f"statuses {w['status']}  dead-letter {r['dead_letter_files']}  CPU/msg {1e6 * (r['server_cpu_s'] + r['nats_cpu_s']) / max(1, r['accepted_messages']):.0f} µs "
+      f"(flowguard {1e6 * r['server_cpu_s'] / max(1, r['accepted_messages']):.0f})"
+      + (f"  fsyncs {r['fsyncs_during_wrk'] / w['duration_s']:,.0f}/s ({w['requests'] / max(1, r['fsyncs_during_wrk']):.1f} requests each)" if r.get("fsyncs_during_wrk") else "")
+      + f"  load {r['loadavg_before']}")
 PY
 }
 
 # bare_case MODE ROUND: fg_bench_jetstream on the corpus messages
 bare_case() {
-  local mode=$1 round=$2 args line load
+  local mode=$1 round=$2 args line load n0 n1
   case $mode in
     bare-pipelined) args=(--messages "$MESSAGES" --batch 0) ;;
     bare-batch256) args=(--messages "$MESSAGES" --batch 256) ;;
     bare-sync) args=(--messages $((MESSAGES / 20)) --sync) ;;
   esac
   load=$(loadavg)
+  n0=$(cpu_ticks "$NATS_PID")
   line=$(timeout 300 "$BENCH" --url "$NATS_URL" --corpus "$ROOT/tests/corpus/dip" "${args[@]}") || { echo "run.sh: $mode failed" >&2; return 1; }
-  echo "{\"run\":\"$RUN_ID\",\"round\":$round,\"case\":\"$mode\",\"loadavg_before\":\"$load\",\"result\":$line}" >> "$MEAS"
-  python3 - "$line" "$mode" "$load" >&2 <<'PY'
+  n1=$(cpu_ticks "$NATS_PID")  # includes the bench's stream set-up and check: a few ms
+  echo "{\"run\":\"$RUN_ID\",\"round\":$round,\"case\":\"$mode\",\"loadavg_before\":\"$load\",\"nats_cpu_s\":$(python3 -c "print(round(($n1 - $n0) / $TCK, 2))"),\"result\":$line}" >> "$MEAS"
+  python3 - "$(tail -n1 "$MEAS")" >&2 <<'PY'
 import json, sys
-r = json.loads(sys.argv[1])
-print(f"   {sys.argv[2]:<14} {r['messages_per_s']:>8,.0f} msg/s  ({r['messages']:,} messages, {r['seconds']} s)  load {sys.argv[3]}")
+m = json.loads(sys.argv[1]); r = m["result"]
+print(f"   {m['case']:<14} {r['messages_per_s']:>8,.0f} msg/s  ({r['messages']:,} messages, {r['seconds']} s)  "
+      f"CPU/msg {1e6 * (r.get('cpu_s', 0) + m['nats_cpu_s']) / r['messages']:.0f} µs (publisher {1e6 * r.get('cpu_s', 0) / r['messages']:.0f})  load {m['loadavg_before']}")
 PY
 }
 
@@ -354,8 +383,13 @@ for r in rows: by_round.setdefault(r["round"], {})[r["case"]] = r
 print(f"\n## {run}: routing, validate → journal → sink vs bare JetStream\n")
 print(f"`bench/routing/run.sh {args}`".replace(" `", "`") + f" — {rounds} rounds, {dur} s of wrk per serve case, {conns} connections, serve --jobs {jobs}; "
       f"load average before the cases: {', '.join(sorted(set(r['loadavg_before'].split()[0] for r in rows)))}\n")
-print("| case | messages/s, accepted (202) | messages/s, delivered end to end | range (delivered) | ratio to bare-batch256 | ratio to bare-pipelined |")
-print("|---|---|---|---|---|---|")
+def cpu_us(r):  # CPU per message: the publisher (flowguard serve, or the bare bench) + nats-server
+    if r["case"].startswith("bare"):
+        return 1e6 * (r["result"].get("cpu_s", 0) + r.get("nats_cpu_s", 0)) / r["result"]["messages"]
+    if r["case"] == "fg-route": return None
+    return 1e6 * (r["server_cpu_s"] + r.get("nats_cpu_s", 0)) / max(1, r["accepted_messages"])
+print("| case | messages/s, accepted (202) | messages/s, delivered end to end | range (delivered) | ratio to bare-batch256 | ratio to bare-pipelined | CPU µs/msg (publisher + nats-server) |")
+print("|---|---|---|---|---|---|---|")
 def ratio_med(case, base, what):
     rs = [rate(rr[case], what) / rate(rr[base], what) for rr in by_round.values() if case in rr and base in rr and rate(rr[base], what)]
     return med(rs), (min(rs), max(rs)) if rs else (None, None)
@@ -367,7 +401,21 @@ for c in cases:
     for base in ("bare-batch256", "bare-pipelined"):
         m, (lo, hi) = ratio_med(c, base, "delivered")
         cells.append("—" if m is None else f"{m:.2f} ({lo:.2f}–{hi:.2f})")
-    print(f"| {c} | {'' if acc is None else f'{acc:,.0f}'} | {med(dl):,.0f} | {min(dl):,.0f} – {max(dl):,.0f} | {cells[0]} | {cells[1]} |")
+    cu = [x for x in (cpu_us(r) for r in rs) if x is not None]
+    print(f"| {c} | {'' if acc is None else f'{acc:,.0f}'} | {med(dl):,.0f} | {min(dl):,.0f} – {max(dl):,.0f} | {cells[0]} | {cells[1]} | "
+          f"{'' if not cu else f'{med(cu):.0f}'} |")
+fs = [r for r in rows if r.get("fsyncs_during_wrk")]
+if fs:
+    print("\nThe journal's fsync batching, as counted (fdatasync + fsync calls of flowguard serve during wrk: group commits, "
+          "delivery marks and the file sink's fsyncs together):\n")
+    print("| case | fsyncs/s | requests (202) per fsync | messages per fsync |")
+    print("|---|---|---|---|")
+    for c in cases:
+        rs = [r for r in fs if r["case"] == c]
+        if not rs: continue
+        print(f"| {c} | {med([r['fsyncs_during_wrk'] / r['wrk']['duration_s'] for r in rs]):,.0f} | "
+              f"{med([r['wrk']['requests'] / r['fsyncs_during_wrk'] for r in rs]):.1f} | "
+              f"{med([r['accepted_messages'] / r['fsyncs_during_wrk'] for r in rs]):.1f} |")
 bad = [r for r in rows if r["case"].startswith("fg-") and r["case"] != "fg-route" and
        (not r["delivered"].get("reached") or r["dead_letter_files"] or set(r["wrk"]["status"]) - {"202"})]
 print("\nEvery serve case: all 202, every accepted message delivered, nothing dead-lettered." if not bad else

@@ -388,8 +388,8 @@ def cpu_us(r):  # CPU per message: the publisher (flowguard serve, or the bare b
         return 1e6 * (r["result"].get("cpu_s", 0) + r.get("nats_cpu_s", 0)) / r["result"]["messages"]
     if r["case"] == "fg-route": return None
     return 1e6 * (r["server_cpu_s"] + r.get("nats_cpu_s", 0)) / max(1, r["accepted_messages"])
-print("| case | messages/s, accepted (202) | messages/s, delivered end to end | range (delivered) | ratio to bare-batch256 | ratio to bare-pipelined | CPU µs/msg (publisher + nats-server) |")
-print("|---|---|---|---|---|---|---|")
+print("| case | messages/s, accepted (202) | messages/s, delivered end to end | range (delivered) | ratio to bare-sync (js_Publish) | ratio to bare-batch256 | ratio to bare-pipelined | CPU µs/msg (publisher + nats-server) |")
+print("|---|---|---|---|---|---|---|---|")
 def ratio_med(case, base, what):
     rs = [rate(rr[case], what) / rate(rr[base], what) for rr in by_round.values() if case in rr and base in rr and rate(rr[base], what)]
     return med(rs), (min(rs), max(rs)) if rs else (None, None)
@@ -398,11 +398,11 @@ for c in cases:
     acc = med([rate(r, "accepted") for r in rs]) if c.startswith("fg-") and c != "fg-route" else None
     dl = [rate(r, "delivered") for r in rs]
     cells = []
-    for base in ("bare-batch256", "bare-pipelined"):
+    for base in ("bare-sync", "bare-batch256", "bare-pipelined"):
         m, (lo, hi) = ratio_med(c, base, "delivered")
         cells.append("—" if m is None else f"{m:.2f} ({lo:.2f}–{hi:.2f})")
     cu = [x for x in (cpu_us(r) for r in rs) if x is not None]
-    print(f"| {c} | {'' if acc is None else f'{acc:,.0f}'} | {med(dl):,.0f} | {min(dl):,.0f} – {max(dl):,.0f} | {cells[0]} | {cells[1]} | "
+    print(f"| {c} | {'' if acc is None else f'{acc:,.0f}'} | {med(dl):,.0f} | {min(dl):,.0f} – {max(dl):,.0f} | {cells[0]} | {cells[1]} | {cells[2]} | "
           f"{'' if not cu else f'{med(cu):.0f}'} |")
 fs = [r for r in rows if r.get("fsyncs_during_wrk")]
 if fs:

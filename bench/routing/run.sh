@@ -71,7 +71,7 @@ while [[ $# -gt 0 ]]; do
     --route-files) ROUTE_FILES=$2; shift 2 ;;
     --build) BUILD_STEP=1; shift ;;
     --no-build) BUILD_STEP=0; shift ;;
-    -h|--help) sed -n '2,42p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,46p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "run.sh: unknown argument $1 (see --help)" >&2; exit 2 ;;
   esac
 done

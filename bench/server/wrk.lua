@@ -5,7 +5,7 @@
 --
 --   wrk -t T -c C -d S --latency -s bench/server/wrk.lua http://127.0.0.1:PORT -- \
 --       dir=bench/out/server list=valid threads=T [unique=1] [nonce=ABCDE] [rate=R] [expect=201] [count=1] \
---       [label=NAME] [header='Name: value']...
+--       [label=NAME] [path=/v1/messages] [header='Name: value']...
 --
 --   dir, list   the request files: DIR/LIST.list names them, one a line, relative to DIR
 --   threads=T   wrk's -t again (a thread cannot see it; pacing needs it)
@@ -24,12 +24,14 @@
 --               other status are kept per thread, and printed at the end on stderr as
 --               "sample STATUS PATH: BODY" (body cut at 600 bytes)
 --   label       copied into the JSON line
+--   path=P      send every request to P instead of the path in its file's first line (e.g.
+--               /v1/messages, which takes the same DIPMessageArray bodies: bench/routing/run.sh)
 --
 -- The JSON line (stdout, prefixed "wrkjson "):
 --   {"label":..,"requests":N,"duration_s":..,"rps":..,"p50_ms":..,"p90_ms":..,"p99_ms":..,
 --    "p999_ms":..,"max_ms":..,"mean_ms":..,"status":{"201":N,"400":N,...},"other":N,
 --    "errors":{"connect":..,"read":..,"write":..,"timeout":..},"rate_target":R,"threads":T}
--- "other" = responses neither 201 nor 400; "over_399" = wrk's own count of statuses > 399;
+-- "other" = responses neither 201, 202 nor 400; "over_399" = wrk's own count of statuses > 399;
 -- "counted" = false with count=0 (then "status" is empty). wrk's own --latency table is printed
 -- above the line as usual.
 --   count=0     no response() callback: wrk then does not hand headers and bodies to Lua, which
@@ -131,7 +133,7 @@ function init(args)
     -- The whole request (request line, headers, body) is built once; with unique=1 it is kept cut
     -- at the markers, and request() only joins the pieces around fresh tokens of the same length
     -- (16 characters), so Content-Length stays right.
-    local full = wrk.format("POST", path, headers, body)
+    local full = wrk.format("POST", opts.path or path, headers, body)
     if unique then
       local parts, at = {}, 1
       while true do
@@ -221,7 +223,7 @@ function done(summary, latency, requests)
   local keys = {}
   for k, v in pairs(merged) do
     table.insert(keys, k)
-    if k ~= "201" and k ~= "400" then other = other + v end
+    if k ~= "201" and k ~= "202" and k ~= "400" then other = other + v end
   end
   table.sort(keys)
   local st = {}

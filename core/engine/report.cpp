@@ -42,7 +42,9 @@ std::string format_text(const std::vector<FileReport>& reports, bool show_notes)
              ", " + plural(r.records, "record") + "\n";
     for (const auto& f : r.findings) {
       out += r.path;
-      if (f.line) out += ":" + std::to_string(f.line) + ":" + std::to_string(f.column);
+      if (f.line) out += ":" + std::to_string(f.line) + (!f.column_name.empty() ? ":" + f.column_name  // CSV: ROW:NAME
+                                                         : f.column         ? ":" + std::to_string(f.column)
+                                                                            : std::string());
       out += ": ";
       out += to_string(f.severity);
       out += ": [" + f.rule + "] ";
@@ -69,6 +71,7 @@ void write_finding(json::Writer& out, const Finding& f) {
   out.begin_object().member("rule", f.rule).member("severity", to_string(f.severity)).member("path", f.pointer);
   out.member("line", f.line).member("column", f.column).member("message", f.message);
   if (!f.code.empty()) out.member("code", f.code);
+  if (!f.column_name.empty()) out.member("column_name", f.column_name);
   out.end_object();
 }
 

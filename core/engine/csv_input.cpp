@@ -493,13 +493,19 @@ std::string required_name(std::string_view message) {
   return end == std::string_view::npos ? std::string() : std::string(message.substr(kLead.size(), end - kLead.size()));
 }
 
-// The engine's hint ("did you mean ...") at the end of a message, for the header's finding.
+// The engine's hint at the end of a message, for the header's finding: "did you mean "X"?" of an
+// unknown property, or the near-miss key a missing property's message names ("found "X"").
 std::string hint_of(std::string_view message) {
-  const auto p = message.find("did you mean");
-  if (p == std::string_view::npos) return {};
-  std::string_view h = message.substr(p);
-  if (!h.empty() && h.back() == ')') h.remove_suffix(1);
-  return std::string(h);
+  if (const auto p = message.find("did you mean"); p != std::string_view::npos && message.find("(found \"") ==
+                                                                                     std::string_view::npos) {
+    const auto q = message.find('?', p);
+    return std::string(message.substr(p, q == std::string_view::npos ? std::string_view::npos : q - p + 1));
+  }
+  if (const auto p = message.find("(found \""); p != std::string_view::npos) {
+    const auto q = message.find('"', p + 8);
+    if (q != std::string_view::npos) return "the header has " + std::string(message.substr(p + 7, q - p - 6));
+  }
+  return {};
 }
 
 }  // namespace

@@ -6,6 +6,7 @@
 // recognise what a spreadsheet rewrote), and mapping the engine's findings back onto the CSV.
 #include <algorithm>
 #include <charconv>
+#include <limits>
 #include <cstdio>
 #include <map>
 #include <set>
@@ -580,7 +581,12 @@ FileReport Engine::check_csv(std::string_view bytes, std::string_view source_nam
     return report;
   }
   CsvConversion& conv = *conversion;
-  FileReport report = check(conv.json, source_name, conv.type);
+  // Uncapped: findings dropped below (on cells the CSV reports on, folded into the header's) must
+  // not take the places of those kept; the cap is applied to what is left.
+  CheckRequest uncapped;
+  uncapped.now = impl_->options.now;
+  uncapped.max_findings = std::numeric_limits<std::size_t>::max();
+  FileReport report = check(conv.json, source_name, conv.type, uncapped);
   if (report.input_error) return report;
   report.type_from_content = conv.type_from_header;
 

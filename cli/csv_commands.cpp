@@ -445,7 +445,9 @@ int run_split(const std::vector<std::string_view>& args) {
 
   std::printf("split %s (%s, %zu records) into %zu batch%s of at most %zu records%s:\n", c.file.c_str(),
               report.type.c_str(), root.size(), written.size(), written.size() == 1 ? "" : "es", c.max,
-              grouping.unit ? (std::string(", each ") + grouping.unit + "'s records in one batch").c_str() : "");
+              grouping.unit ? (std::string(", each ") + grouping.unit + "'s records in one batch" +
+                               (warnings.empty() ? "" : " except as warned")).c_str()
+                            : "");
   for (const auto& x : written)
     std::printf("  %s  %zu records\n", (fs::path(c.out) / x.name).string().c_str(), x.records);
   std::printf("manifest: %s\n", manifest_path.string().c_str());

@@ -564,8 +564,8 @@ Result<CsvConversion> Engine::convert_csv(std::string_view bytes, std::string_vi
   // The reader's problems get their cell's pointer now that records are numbered.
   for (auto& f : out.findings) {
     if (!f.pointer.empty() || f.line <= 1 || f.rule.rfind("csv.", 0) != 0) continue;
-    const auto it = std::find(out.rows.begin(), out.rows.end(), f.line);
-    if (it == out.rows.end()) continue;
+    const auto it = std::lower_bound(out.rows.begin(), out.rows.end(), f.line);  // rows ascend
+    if (it == out.rows.end() || *it != f.line) continue;
     const auto record = static_cast<std::size_t>(it - out.rows.begin());
     f.pointer = f.column_name.empty() ? row_pointer(record) : cell_pointer(record, f.column_name);
   }

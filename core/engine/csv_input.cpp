@@ -548,6 +548,8 @@ Result<CsvConversion> Engine::convert_csv(std::string_view bytes, std::string_vi
   auto layout = layout_for(*type, impl_->catalogue.schema_dirs());
   if (!layout) return std::move(layout).error();
 
+  Converter(*table, *layout, out).run();
+  // The reader's problems, at their cells (by the header's names as read) now that records are numbered.
   for (const auto& p : table->problems) {
     Finding f;
     f.rule = p.rule;
@@ -556,18 +558,14 @@ Result<CsvConversion> Engine::convert_csv(std::string_view bytes, std::string_vi
     f.message = p.message;
     if (p.field != csv::kNoField) {
       f.column = static_cast<std::uint32_t>(p.field + 1);
-      if (p.row > 1 && p.field < header.size()) f.column_name = header[p.field];
+      if (p.row > 1 && p.field < out.columns.size()) f.column_name = out.columns[p.field];
+    }
+    const auto it = std::lower_bound(out.rows.begin(), out.rows.end(), p.row);  // rows ascend
+    if (p.row > 1 && it != out.rows.end() && *it == p.row) {
+      const auto record = static_cast<std::size_t>(it - out.rows.begin());
+      f.pointer = f.column_name.empty() ? row_pointer(record) : cell_pointer(record, f.column_name);
     }
     out.findings.push_back(std::move(f));
-  }
-  Converter(*table, *layout, out).run();
-  // The reader's problems get their cell's pointer now that records are numbered.
-  for (auto& f : out.findings) {
-    if (!f.pointer.empty() || f.line <= 1 || f.rule.rfind("csv.", 0) != 0) continue;
-    const auto it = std::lower_bound(out.rows.begin(), out.rows.end(), f.line);  // rows ascend
-    if (it == out.rows.end() || *it != f.line) continue;
-    const auto record = static_cast<std::size_t>(it - out.rows.begin());
-    f.pointer = f.column_name.empty() ? row_pointer(record) : cell_pointer(record, f.column_name);
   }
   return out;
 }

@@ -2,6 +2,7 @@
 // into compliant batches of at most 5,000 records, with a manifest). docs/csv.md says why each
 // choice is what it is.
 #include <algorithm>
+#include <cctype>
 #include <charconv>
 #include <cstdio>
 #include <filesystem>
@@ -94,7 +95,7 @@ int usage_error(const std::string& message, const char* command) {
 
 bool is_csv(const fs::path& file) {
   std::string ext = file.extension().string();
-  std::transform(ext.begin(), ext.end(), ext.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  for (char& ch : ext) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
   return ext == ".csv";
 }
 
@@ -374,7 +375,8 @@ int run_split(const std::vector<std::string_view>& args) {
   }
   auto doc = json::Document::parse(payload);
   if (!doc || !doc->root().is_array())
-    return usage_error(c.file + ": " + report.type + " is not a JSON array of records; split cuts submissions", "split");
+    return usage_error(c.file + ": " + report.type + " is not a JSON array of records; split cuts submissions",
+                       "split");
   const json::Value& root = doc->root();
   if (root.size() == 0) return usage_error(c.file + " holds no records to split", "split");
 

@@ -100,7 +100,8 @@ class Reader {
         std::snprintf(hex, sizeof hex, "0x%02X", static_cast<unsigned>(static_cast<unsigned char>(pending_bad_byte_)));
         problem(index, "csv.encoding",
                 std::string("the field holds bytes that are not UTF-8 (") + hex +
-                    "); expected UTF-8 text (a spreadsheet saving \"CSV\" rather than \"CSV UTF-8\" writes Windows-1252, "
+                    "); expected UTF-8 text (a spreadsheet saving \"CSV\" rather than \"CSV UTF-8\" writes "
+                    "Windows-1252, "
                     "where \xC2\xA3 is 0xA3)");
       }
       row_.fields.push_back(std::move(field));

@@ -176,7 +176,8 @@ std::optional<Rewrite> rewritten_date(std::string_view s) {
     if (parts[0].size() == 4 && parts[1].size() <= 2 && parts[2].size() <= 2) {  // ISO order
       const int y = to_int(parts[0]), m = to_int(parts[1]), d = to_int(parts[2]);
       if (!real_date(d, m, y)) return std::nullopt;
-      return Rewrite{std::string("yyyy") + sep + "mm" + sep + "dd", two(d) + "-" + two(m) + "-" + std::string(parts[0])};
+      return Rewrite{std::string("yyyy") + sep + "mm" + sep + "dd",
+                     two(d) + "-" + two(m) + "-" + std::string(parts[0])};
     }
     if (parts[0].size() <= 2 && parts[1].size() <= 2 && (parts[2].size() == 4 || parts[2].size() == 2)) {
       int d = to_int(parts[0]), m = to_int(parts[1]);
@@ -206,7 +207,8 @@ std::optional<Rewrite> rewritten_time(std::string_view s) {
   if (parts.size() < 2 || parts.size() > 3) return std::nullopt;
   for (const auto& p : parts)
     if (!digits(p) || p.size() > 2) return std::nullopt;
-  if (parts[1].size() != 2 || (parts.size() == 3 && (parts[2].size() != 2 || to_int(parts[2]) != 0))) return std::nullopt;
+  if (parts[1].size() != 2 || (parts.size() == 3 && (parts[2].size() != 2 || to_int(parts[2]) != 0)))
+    return std::nullopt;
   int h = to_int(parts[0]);
   if (add >= 0) {
     if (h < 1 || h > 12) return std::nullopt;
@@ -310,7 +312,8 @@ std::string cell_pointer(std::size_t record, std::string_view key) {
 // Builds the records from the table.
 class Converter {
  public:
-  Converter(const csv::Table& table, const Layout& layout, CsvConversion& out) : t_(table), layout_(layout), out_(out) {}
+  Converter(const csv::Table& table, const Layout& layout, CsvConversion& out)
+      : t_(table), layout_(layout), out_(out) {}
 
   void run() {
     read_header();
@@ -423,7 +426,8 @@ class Converter {
           } else if (col.shape == Shape::kMpan && scientific_mpan(text)) {
             habit("csv.excel-scientific",
                   shown + ", an MPAN a spreadsheet turned into a number in scientific notation (its last digits are "
-                          "lost); expected the MPAN's 13 digits as text (format the column as Text and enter them again)");
+                          "lost); expected the MPAN's 13 digits as text (format the column as Text and enter "
+                          "them again)");
           }
         }
         w.key(name).string(text);
@@ -530,7 +534,8 @@ Result<CsvConversion> Engine::convert_csv(std::string_view bytes, std::string_vi
                                                               "\" (flowguard types lists them)");
     if (type->shape != FG_SHAPE_RECORD_ARRAY || !type->records_pointer.empty())
       return make_error(ErrorCode::kUsage, std::string(source_name) + ": " + type->name +
-                                               " is not a JSON array of records; expected a submission type for CSV input");
+                                               " is not a JSON array of records; expected a submission type "
+                                               "for CSV input");
   } else {
     type = recognise(impl_->catalogue.types(), type_hint, header);
     if (!type) {
@@ -664,7 +669,8 @@ FileReport Engine::check_csv(std::string_view bytes, std::string_view source_nam
   }
   // Row order, then column order; the payload as a whole last.
   std::stable_sort(findings.begin(), findings.end(), [](const Finding& a, const Finding& b) {
-    const auto ka = std::pair(a.line ? a.line : UINT32_MAX, a.column), kb = std::pair(b.line ? b.line : UINT32_MAX, b.column);
+    const auto ka = std::pair(a.line ? a.line : UINT32_MAX, a.column);
+    const auto kb = std::pair(b.line ? b.line : UINT32_MAX, b.column);
     return ka < kb;
   });
 

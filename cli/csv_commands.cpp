@@ -73,7 +73,8 @@ the records of one DFS Unit ID go in the same batch, so that what the API checks
 more records than a batch holds is cut by Event ID (bids) or Import MPAN (the other types), and
 only when one of those is still too large are its records cut across batches (a warning says
 where). Records keep their order within a batch; units are placed in the order they first appear.
-Each batch is checked again once written.
+Each batch is checked again once written. Batch files of an earlier split of the same FILE
+(DIR/STEM-NNN.json) that this split does not write again are removed, with a warning.
 
 The API takes at most 30 calls a minute: the output and the manifest state the interval to send
 the batches at (2 seconds) and how long the whole submission takes at least.
@@ -421,6 +422,24 @@ int run_split(const std::vector<std::string_view>& args) {
     }
     written.push_back({file_name, order.size(), batches[b].groups, check.errors, check.warnings});
   }
+
+  // Batches of an earlier split of the same file that this one did not write again would be sent
+  // with the new ones: they are removed (only names of the form STEM-NNN.json).
+  std::vector<std::string> removed;
+  for (const auto& entry : fs::directory_iterator(c.out, ec)) {
+    const std::string name = entry.path().filename().string();
+    if (name.size() < stem.size() + 9 || name.compare(0, stem.size() + 1, stem + "-") != 0 ||
+        name.substr(name.size() - 5) != ".json")
+      continue;
+    const std::string digits = name.substr(stem.size() + 1, name.size() - stem.size() - 6);
+    if (digits.size() < 3 || !std::all_of(digits.begin(), digits.end(), [](char ch) { return ch >= '0' && ch <= '9'; }))
+      continue;
+    if (std::none_of(written.begin(), written.end(), [&](const Written& x) { return x.name == name; })) {
+      std::error_code rm;
+      if (fs::remove(entry.path(), rm)) removed.push_back(name);
+    }
+  }
+  for (const auto& name : removed) warnings.push_back("removed " + name + ", a batch of an earlier split");
 
   const std::size_t interval = 60 / kApiCallsPerMinute;
   const std::size_t minimum = (written.size() - 1) * interval;

@@ -355,3 +355,22 @@ TEST_CASE("convert and split explain themselves with --help") {
   const auto top = run("--help");
   CHECK_THAT(top.out, Catch::Contains("convert FILE.csv") && Catch::Contains("split --out DIR"));
 }
+
+TEST_CASE("split again into the same folder leaves no batch of the earlier split behind") {
+  const fs::path dir = scratch_dir("split-again");
+  const fs::path input = dir / "bids.json";
+  spit(input, bids({3, 3, 3, 3}));
+  REQUIRE(run("split --max 3 --out " + (dir / "out").string() + " " + input.string()).status == 0);
+  CHECK(fs::exists(dir / "out" / "bids-004.json"));
+  spit(dir / "out" / "other-001.json", "[]");  // not this file's batch: kept
+  const auto again = run("split --max 6 --out " + (dir / "out").string() + " " + input.string());
+  INFO(again.out);
+  REQUIRE(again.status == 0);
+  CHECK(fs::exists(dir / "out" / "bids-002.json"));
+  CHECK_FALSE(fs::exists(dir / "out" / "bids-003.json"));
+  CHECK_FALSE(fs::exists(dir / "out" / "bids-004.json"));
+  CHECK(fs::exists(dir / "out" / "other-001.json"));
+  CHECK_THAT(again.out, Catch::Contains("removed bids-003.json, a batch of an earlier split"));
+  const Split s = read_split(dir / "out");
+  CHECK(s.batches.size() == 2);
+}

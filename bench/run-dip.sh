@@ -9,11 +9,11 @@
 #   ajv        bench/ajv/bench-dip.js: all 146 variant schemas compiled once (strict: false), per
 #              iteration JSON.parse + the validator picked by S0 interfaceID/eventCode; schema only
 #   flowguard  fg_bench_engine --type dip [--schema-only] --fresh-dip-references
-# Schema only runs in R alternating rounds (default 3: ajv, then flowguard); the ratio is the median
-# of the rounds' own ratios, with their range (the machine's slow spells tend to hit both tools of
-# a round). Then prints the table (also bench/out/results-dip.md; raw lines in
-# bench/out/measurements-dip.jsonl).
-# ajv has no DIP rules: the ratio is schema only; flowguard with rules is reported on its own.
+# Each of R alternating rounds (default 3) runs ajv, then flowguard schema only, with all rules, and
+# with all rules and --registry default; every ratio is the median of the rounds' own ratios to that
+# round's ajv, with their range (the machine's slow spells tend to hit all of a round). Then prints
+# the table (also bench/out/results-dip.md; raw lines in bench/out/measurements-dip.jsonl).
+# ajv has no DIP rules: flowguard with rules is compared with ajv's schema-only rate.
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -65,11 +65,11 @@ for ((round = 1; round <= ROUNDS; round++)); do
   node "$ROOT/bench/ajv/bench-dip.js" "${FILES[@]}" --iterations "$ITER" --warmup "$WARMUP" | grep '^{' >> "$MEAS"
   say "round $round of $ROUNDS: flowguard, schema only"
   "$ENGINE" --type dip --schema-only --fresh-dip-references --iterations "$ITER" --warmup "$WARMUP" "${FILES[@]}" | grep '^{' >> "$MEAS"
+  say "round $round of $ROUNDS: flowguard, schema + rules"
+  "$ENGINE" --type dip --fresh-dip-references --iterations "$ITER" --warmup "$WARMUP" "${FILES[@]}" | grep '^{' >> "$MEAS"
+  say "round $round of $ROUNDS: flowguard, schema + rules + registry (--registry default: the policy rules run, as in a server started with it)"
+  "$ENGINE" --type dip --fresh-dip-references --registry default --iterations "$ITER" --warmup "$WARMUP" "${FILES[@]}" | grep '^{' >> "$MEAS"
 done
-say "flowguard: schema + rules"
-"$ENGINE" --type dip --fresh-dip-references --iterations "$ITER" --warmup "$WARMUP" "${FILES[@]}" | grep '^{' >> "$MEAS"
-say "flowguard: schema + rules + registry (--registry default: the policy rules run, as in a server started with it)"
-"$ENGINE" --type dip --fresh-dip-references --registry default --iterations "$ITER" --warmup "$WARMUP" "${FILES[@]}" | grep '^{' >> "$MEAS"
 
 python3 - "$MEAS" "$OUT/results-dip.md" "$RECORDS" "$ITER" <<'PY'
 import json, os, sys
@@ -82,8 +82,9 @@ def get(tool, mode, inp):
     # The round with the median rate stands for them.
     found = sorted(get_all(tool, mode, inp), key=lambda r: r["records_per_s"])
     return found[len(found) // 2] if found else None
-def ratios(inp):
-    return sorted(f["records_per_s"] / a["records_per_s"] for a, f in zip(get_all("ajv", "schema", inp), get_all("flowguard", "schema", inp)))
+def ratios(inp, mode="schema"):
+    # round k of flowguard's `mode` against round k of ajv (both lists in run order)
+    return sorted(f["records_per_s"] / a["records_per_s"] for a, f in zip(get_all("ajv", "schema", inp), get_all("flowguard", mode, inp)))
 def rate(r): return "—" if not r else (f"{r['records_per_s']/1e6:.2f} M" if r['records_per_s'] >= 1e6 else f"{r['records_per_s']/1e3:.1f} k")
 lines = [f"DIP messages: {sys.argv[3]} per file, warm, median of {sys.argv[4]} iterations, records = messages; "
          "schema only in alternating rounds (rates: the median round; ratio: the median of the rounds' own ratios, and their range)", "",
@@ -97,8 +98,10 @@ for inp in ("valid", "faulty"):
     lines.append(f"| {inp} | schema | {rate(a)} | {rate(f)} | {ratio} | {spread} | {a['failing'] if a else '—'} | {f['findings'] if f else '—'} |")
     for mode in ("schema+rules", "schema+rules+registry"):
         f = get("flowguard", mode, inp)
-        ratio = f"{f['records_per_s']/a['records_per_s']:.2f}x (vs ajv schema only)" if a and f else "—"
-        lines.append(f"| {inp} | {mode} | (no DIP rules) | {rate(f)} | {ratio} | — | — | {f['findings'] if f else '—'} |")
+        rs = ratios(inp, mode)
+        ratio = f"{rs[len(rs) // 2]:.2f}x (vs ajv schema only)" if rs else "—"
+        spread = f"{rs[0]:.2f}–{rs[-1]:.2f}x" if len(rs) > 1 else "—"
+        lines.append(f"| {inp} | {mode} | (no DIP rules) | {rate(f)} | {ratio} | {spread} | — | {f['findings'] if f else '—'} |")
 text = "\n".join(lines) + "\n"
 open(sys.argv[2], "w").write(text)
 print(text)

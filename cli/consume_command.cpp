@@ -68,17 +68,7 @@ int run_consume(const std::vector<std::string_view>& args) {
     for (const auto& e : routes.errors) std::fprintf(stderr, "%s\n", e.to_string().c_str());
     return 2;
   }
-  EngineOptions options;
-  options.rule_dirs = c.rules;
-  options.plugin_dirs = c.plugins;
-  options.schema_dirs = c.schemas;
-  options.registry = c.registry;
-  options.strict_keys = c.strict_keys;
-  options.max_findings = c.limits.max_findings;
-  options.lua_instructions_per_call = c.limits.lua_instructions;
-  options.lua_memory_bytes = c.limits.lua_memory_mb << 20;
-  options.timestamp_skew_seconds = c.timestamp_skew_seconds;
-  options.load_all_rules = true;
+  const EngineOptions options = server::engine_options(c);
   auto engine = Engine::create(options);
   if (!engine) {
     std::fprintf(stderr, "flowguard consume: %s\n", engine.error().message.c_str());

@@ -9,9 +9,11 @@
 #include <algorithm>
 #include <charconv>
 #include <ctime>
+#include <unistd.h>
 #include <cstdio>
 #include <iostream>
 #include <iterator>
+#include <new>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -21,7 +23,9 @@
 #include "flowguard/server/server.hpp"
 #include "flowguard/spec/dip_import.hpp"
 #include "flowguard/journal/journal_cli.hpp"
+#include "check_output.hpp"
 #include "commands.hpp"
+#include "help.hpp"
 
 namespace {
 
@@ -29,11 +33,16 @@ constexpr int kExitClean = 0;
 constexpr int kExitFindings = 1;
 constexpr int kExitUsage = 2;
 constexpr int kExitLoad = 3;
+// Last lines of defence, not expected paths (docs/hardening.md): memory ran out although every input
+// is bounded (71), or an unexpected exception (a bug: 70, EX_SOFTWARE).
+constexpr int kExitInternal = 70;
+constexpr int kExitOutOfMemory = 71;
 
 constexpr const char* kUsage = R"(usage: flowguard <command> [options]
 
 commands:
-  check [options] FILE...   check payloads ('-' reads standard input; a FILE.csv is read as CSV, docs/csv.md)
+  check [options] FILE...   check payloads ('-' reads standard input; a FILE.csv is read as CSV,
+                            docs/csv.md); --format text, json, dip, sarif, junit or github
   types                     list the message types the installed plugins provide
   convert FILE.csv [--out FILE] [--force]
                             a DFS CSV to the JSON payload the API takes (docs/csv.md); `convert --help`
@@ -52,36 +61,22 @@ commands:
   journal list|show|replay|requeue|prune|stats --db FILE
                             the routing journal: message states, dead letters, redelivery
                             (docs/journal.md); `journal --help` for the filters
+  test [--rules DIR] [--update] [DIR]...
+                            run rule tests: payloads beside their expected findings, a diff for
+                            each failure, a coverage line (sdk/docs/rule-testing.md); `test --help`
+  rules list [--type TYPE] [--format text|json]
+                            every loaded rule: id, severity, types, file, description
+  explain RULE-ID           what a rule checks, its spec reference and an example finding
   spec import-dip SPEC_DIR --out DIR [--plugin-table FILE]
                             turn Elexon's DIP OpenAPI spec into JSON Schemas (one per variant)
   spec diff OLD_DIR NEW_DIR what changed per DIP variant between two imported schema folders
   version                   print the version
 
-check options:
-  --type TYPE               check as TYPE (a full name such as dfs.bid-submission, or a family
-                            such as dfs); default: recognise the type from the content
-  --format text|json|dip    output format: text (default; FILE:LINE:COL: SEVERITY: [RULE] message (POINTER)),
-                            json (schemas/report.schema.json), dip (the DIP's StandardResponse per file)
-  --rules DIR               also load the Lua rules in DIR (repeatable)
-  --max-findings N          show at most N findings per file (default 1000)
-  --plugins DIR             also load plugins from DIR (repeatable)
-  --schemas DIR             also look for schemas in DIR (repeatable)
-  --no-default-dirs         only use the directories given on the command line
-  --lua-instructions N      instruction budget per rule call (default 10000000)
-  --lua-memory MIB          memory cap of the rule state in MiB (default 64)
-  --registry FILE|default   DIP market registry for the policy rules; "default" is the shipped channel
-                            table alone; without it only message-level checks run
-  --flows                   follow the metering-service appointment flow across the files, in
-                            the order of their sender timestamps
-  --timestamp-skew SECONDS  how far a senderTimestamp may lie in the future (default 300)
-  --header NAME=VALUE       an HTTP header sent with the payload (repeatable), e.g. the SSI
-                            appointment's X-API-KEY and X-IDEMPOTENCY-KEY
-  --no-rules                schema only: skip the Lua rules and native rule checks
-  --strict-keys             keys that differ from the spec only in letter case are errors (DIP)
-  --jobs N                  check large documents on N threads (default 1)
-  --quiet                   text format: findings only, no notes or summary
+`flowguard help COMMAND` (or `flowguard COMMAND --help`) prints a command's manual: synopsis,
+description, every option, exit statuses and examples.
 
-exit status: 0 no errors, 1 error findings, 2 usage or input error, 3 a plugin/schema/rule failed to load
+exit status: 0 no errors, 1 error findings, 2 usage or input error, 3 a plugin/schema/rule failed to load,
+             70 internal error (a bug; please report it), 71 out of memory
 )";
 
 int usage_error(const std::string& message) {
@@ -96,6 +91,28 @@ std::optional<std::size_t> parse_count(std::string_view text) {
   return value;
 }
 
+// YYYY-MM-DDThh:mm:ss[.fff](Z|+hh:mm|-hh:mm): the shape --now must have. The engine ignores a --now
+// it cannot read (a time rule then does not run), which would defeat a reproducible report.
+bool is_date_time(std::string_view s) {
+  auto digits = [&](std::size_t at, std::size_t n) {
+    if (at + n > s.size()) return false;
+    for (std::size_t i = at; i < at + n; ++i)
+      if (s[i] < '0' || s[i] > '9') return false;
+    return true;
+  };
+  if (s.size() < 20 || !digits(0, 4) || s[4] != '-' || !digits(5, 2) || s[7] != '-' || !digits(8, 2) || s[10] != 'T' ||
+      !digits(11, 2) || s[13] != ':' || !digits(14, 2) || s[16] != ':' || !digits(17, 2))
+    return false;
+  std::size_t i = 19;
+  if (i < s.size() && s[i] == '.') {
+    ++i;
+    if (!digits(i, 1)) return false;
+    while (i < s.size() && s[i] >= '0' && s[i] <= '9') ++i;
+  }
+  if (i + 1 == s.size() && s[i] == 'Z') return true;
+  return i + 6 == s.size() && (s[i] == '+' || s[i] == '-') && digits(i + 1, 2) && s[i + 3] == ':' && digits(i + 4, 2);
+}
+
 std::shared_ptr<spdlog::logger> make_logger() {
   auto logger = spdlog::stderr_color_st("flowguard");
   logger->set_pattern("flowguard: %l: %v");
@@ -103,7 +120,11 @@ std::shared_ptr<spdlog::logger> make_logger() {
 }
 
 void print_load_issues(const flowguard::Engine& engine, spdlog::logger& log) {
-  for (const auto& issue : engine.load_issues()) log.warn("{}: {}", issue.source, issue.message);
+  // Printable: a rule file's error text could hold control characters too.
+  for (const auto& warning : engine.load_warnings())
+    log.warn("{}: {}", flowguard::printable(warning.source), flowguard::printable(warning.message));
+  for (const auto& issue : engine.load_issues())
+    log.warn("{}: {}", flowguard::printable(issue.source), flowguard::printable(issue.message));
 }
 
 int run_types(const flowguard::EngineOptions& options) {
@@ -208,24 +229,38 @@ int run_check(const std::vector<std::string_view>& args) {
   std::string type, format = "text";
   std::vector<std::string> files;
   bool quiet = false;
+  flowguard::cli::ColorMode color = flowguard::cli::ColorMode::kAuto;
+  // Options are those of the manual's table (cli/help.cpp): what is not there is unknown.
+  const flowguard::cli::Command& manual = *flowguard::cli::find_command("check");
   for (std::size_t i = 0; i < args.size(); ++i) {
     const std::string_view arg = args[i];
+    const flowguard::cli::Option* option = flowguard::cli::find_option(manual, arg);
+    if (option && option->name == "--help") return flowguard::cli::print_help("check");
     auto value = [&](std::string_view name) -> std::optional<std::string> {
       if (i + 1 >= args.size()) return std::nullopt;
       (void)name;
       return std::string(args[++i]);
     };
-    if (arg == "--type" || arg == "--format" || arg == "--rules" || arg == "--max-findings" || arg == "--plugins" ||
-        arg == "--schemas" || arg == "--lua-instructions" || arg == "--lua-memory" || arg == "--jobs" ||
-        arg == "--registry" || arg == "--timestamp-skew" || arg == "--header") {
+    if (option && !option->value.empty()) {
       auto v = value(arg);
       if (!v) return usage_error(std::string(arg) + " needs a value");
       if (arg == "--type") type = *v;
+      else if (arg == "--color") {
+        auto mode = flowguard::cli::parse_color(*v);
+        if (!mode) return usage_error("--color expects auto, always or never, got \"" + *v + "\"");
+        color = *mode;
+      }
       else if (arg == "--format") format = *v;
       else if (arg == "--rules") options.rule_dirs.emplace_back(*v);
       else if (arg == "--plugins") options.plugin_dirs.emplace_back(*v);
       else if (arg == "--schemas") options.schema_dirs.emplace_back(*v);
       else if (arg == "--registry") options.registry = *v;
+      else if (arg == "--now") {
+        if (!is_date_time(*v))
+          return usage_error("--now expects a date-time such as 2027-01-14T09:00:00Z (or with an offset, +01:00), "
+                             "got \"" + *v + "\"");
+        options.now = *v;
+      }
       else if (arg == "--header") {
         const auto eq = v->find('=');
         if (eq == std::string::npos || eq == 0) return usage_error("--header expects NAME=VALUE, got \"" + *v + "\"");
@@ -250,14 +285,16 @@ int run_check(const std::vector<std::string_view>& args) {
       options.strict_keys = true;
     } else if (arg == "--quiet") {
       quiet = true;
+    } else if (arg == "--trace") {
+      options.trace = true;
     } else if (arg == "-" || arg.empty() || arg[0] != '-') {
       files.emplace_back(arg);
     } else {
-      return usage_error("unknown option " + std::string(arg));
+      return usage_error("unknown option " + std::string(arg) + " (flowguard check --help lists them)");
     }
   }
-  if (format != "text" && format != "json" && format != "dip")
-    return usage_error("--format expects text, json or dip, got \"" + format + "\"");
+  if (!flowguard::cli::is_format(format))
+    return usage_error("--format expects " + std::string(flowguard::cli::kFormats) + ", got \"" + format + "\"");
   if (files.empty()) return usage_error("check needs at least one FILE (or - for standard input)");
 
   auto created = flowguard::Engine::create(options);
@@ -279,15 +316,16 @@ int run_check(const std::vector<std::string_view>& args) {
       std::string bytes((std::istreambuf_iterator<char>(std::cin)), std::istreambuf_iterator<char>());
       reports.push_back(engine.check(bytes, "-", type));
     } else {
-      reports.push_back(engine.check_file(file, type));
+      reports.push_back(flowguard::cli::check_file_with_progress(engine, file, type, !quiet && isatty(2) == 1));
     }
   }
   // Load problems surface after checking: rule sets and schemas load when a type first needs them.
   print_load_issues(engine, *log);
+  if (options.trace) flowguard::cli::print_trace(engine, reports, options.run_rules);
 
-  const std::string out = format == "json"  ? flowguard::format_json(reports)
-                          : format == "dip" ? flowguard::format_dip(reports, flowguard::utc_now("+00:00"))
-                                            : flowguard::format_text(reports, !quiet);
+  const std::string dip_now = options.now.empty() ? flowguard::utc_now("+00:00") : options.now;
+  const std::string out = flowguard::cli::render_reports(
+      reports, engine, {format, quiet, format == "text" && flowguard::cli::use_color(color, 1), dip_now});
   std::fwrite(out.data(), 1, out.size(), stdout);
   std::fflush(stdout);
 
@@ -305,6 +343,15 @@ int run_check(const std::vector<std::string_view>& args) {
 
 int main(int argc, char** argv) {
   std::vector<std::string_view> args(argv + 1, argv + argc);
+  // `help COMMAND`: the manual table's page, or the command's own --help (test, rules, explain).
+  if (args.size() >= 2 && args[0] == "help") {
+    if (flowguard::cli::find_command(args[1])) return flowguard::cli::print_help(args[1]);
+    args = {args[1], "--help"};
+  }
+  // Every command's manual, whatever the command's own parser does with the rest of the line.
+  if (args.size() >= 2 && flowguard::cli::find_command(args[0]) &&
+      std::any_of(args.begin() + 1, args.end(), [](std::string_view a) { return a == "--help" || a == "-h"; }))
+    return flowguard::cli::print_help(args[0]);
   if (args.empty() || args[0] == "--help" || args[0] == "-h" || args[0] == "help") {
     std::fputs(kUsage, args.empty() ? stderr : stdout);
     return args.empty() ? kExitUsage : kExitClean;
@@ -318,6 +365,9 @@ int main(int argc, char** argv) {
     if (command == "spec") return run_spec(args);
     if (command == "route") return flowguard::cli::run_route(args);
     if (command == "consume") return flowguard::cli::run_consume(args);
+    if (command == "test") return flowguard::cli::run_test(args);
+    if (command == "rules") return flowguard::cli::run_rules(args);
+    if (command == "explain") return flowguard::cli::run_explain(args);
     if (command == "convert") return flowguard::cli::run_convert(args);
     if (command == "split") return flowguard::cli::run_split(args);
     if (command == "journal")
@@ -326,10 +376,16 @@ int main(int argc, char** argv) {
       std::printf("flowguard %s\n", FLOWGUARD_VERSION);
       return kExitClean;
     }
+  } catch (const std::bad_alloc&) {
+    // Every input is bounded, so this should not happen; if it does, say so without allocating.
+    std::fputs("flowguard: error: out of memory: checking needed more memory than the machine gave; nothing more "
+               "was checked or printed (exit status 71)\n",
+               stderr);
+    return kExitOutOfMemory;
   } catch (const std::exception& e) {
     // Expected failures are values; this is the last line of defence against a bug.
     std::fprintf(stderr, "flowguard: internal error: %s\n", e.what());
-    return 70;
+    return kExitInternal;
   }
   return usage_error("unknown command \"" + std::string(command) + "\"");
 }

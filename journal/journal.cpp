@@ -151,6 +151,13 @@ struct Job {
   std::optional<Result<AcceptOutcome>> outcome;
   std::optional<Status> status;
   bool done = false;
+  // Asynchronous jobs own what they commit and are finished by a callback instead of a waiter.
+  std::vector<NewMessage> owned_messages;
+  std::string owned_key;
+  Journal::Remembered owned_answer;
+  Journal::AcceptDone accept_done;
+  std::function<void(Status)> remember_done;
+  bool async = false;
 };
 
 class SqliteJournal final : public Journal {
@@ -179,6 +186,26 @@ class SqliteJournal final : public Journal {
     job.messages = &messages;
     submit(job);
     return std::move(*job.outcome);
+  }
+
+  void accept_async(std::vector<NewMessage> messages, AcceptDone done) override {
+    if (messages.empty()) return done(AcceptOutcome{});
+    auto job = std::make_unique<Job>();
+    job->owned_messages = std::move(messages);
+    job->messages = &job->owned_messages;
+    job->accept_done = std::move(done);
+    enqueue(std::move(job));
+  }
+
+  void remember_async(std::string key, Remembered answer, std::function<void(Status)> done) override {
+    auto job = std::make_unique<Job>();
+    job->kind = Job::Kind::kRemember;
+    job->owned_key = std::move(key);
+    job->owned_answer = std::move(answer);
+    job->key = &job->owned_key;
+    job->answer = &job->owned_answer;
+    job->remember_done = std::move(done);
+    enqueue(std::move(job));
   }
 
   Status remember(const std::string& key, const Remembered& answer) override {
@@ -497,11 +524,20 @@ class SqliteJournal final : public Journal {
     queue_cv_.notify_all();
   }
 
+  // Queues an asynchronous job: it counts as a caller inside until its callback has run.
+  void enqueue(std::unique_ptr<Job> job) {
+    job->async = true;
+    std::lock_guard lock(queue_mutex_);
+    ++active_;
+    queue_.push_back(job.release());
+    queue_cv_.notify_all();
+  }
+
   void commit_loop() {
     std::unique_lock lock(queue_mutex_);
     for (;;) {
       queue_cv_.wait(lock, [&] { return stopping_ || !queue_.empty(); });
-      if (queue_.empty()) return;  // stopping, nothing left
+      if (queue_.empty()) return;  // stopping, nothing left (asynchronous jobs are never left behind)
       // Wait for company at most the window, and not at all once every caller inside accept() or
       // remember() is queued: no one else is coming, so waiting would only add latency.
       const auto deadline = std::chrono::steady_clock::now() + options_.group_commit_window;
@@ -510,9 +546,27 @@ class SqliteJournal final : public Journal {
       queue_.clear();
       lock.unlock();
       commit_group(jobs);
+      // Callbacks run outside the lock, so they may queue more asynchronous work.
+      std::vector<Job*> waiting;
+      std::size_t finished_async = 0;
+      for (Job* job : jobs) {
+        if (!job->async) {
+          waiting.push_back(job);
+          continue;
+        }
+        std::unique_ptr<Job> owned(job);
+        try {
+          if (job->kind == Job::Kind::kAccept) job->accept_done(std::move(*job->outcome));
+          else job->remember_done(std::move(*job->status));
+        } catch (...) {  // a callback's bug must not take the committer (and every later commit) down
+        }
+        ++finished_async;
+      }
       lock.lock();
-      for (Job* job : jobs) job->done = true;
+      active_ -= finished_async;
+      for (Job* job : waiting) job->done = true;
       done_cv_.notify_all();
+      queue_cv_.notify_all();
     }
   }
 

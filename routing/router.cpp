@@ -258,11 +258,14 @@ Result<std::unique_ptr<Router>> Router::start(const RoutingConfig& config, std::
   return router;
 }
 
-Result<Submitted> Router::submit(const std::vector<Incoming>& messages, bool batch_valid) {
+namespace {
+
+std::vector<journal::NewMessage> to_journal(const RoutingConfig& config, const std::vector<Incoming>& messages,
+                                            bool batch_valid) {
   std::vector<journal::NewMessage> batch;
   batch.reserve(messages.size());
   for (const auto& m : messages) {
-    const Selection s = select_sinks(impl_->config, m.facts, batch_valid);
+    const Selection s = select_sinks(config, m.facts, batch_valid);
     journal::NewMessage n;
     n.reference = m.facts.reference;
     n.type = m.facts.type;
@@ -280,11 +283,28 @@ Result<Submitted> Router::submit(const std::vector<Incoming>& messages, bool bat
     n.validated_at = m.validated_at;
     batch.push_back(std::move(n));
   }
-  auto accepted = impl_->journal->accept(batch);
+  return batch;
+}
+
+}  // namespace
+
+Result<Submitted> Router::submit(const std::vector<Incoming>& messages, bool batch_valid) {
+  auto accepted = impl_->journal->accept(to_journal(impl_->config, messages, batch_valid));
   if (!accepted) return std::move(accepted).error();
   if (!accepted->duplicates.empty()) return Submitted{{}, accepted->duplicates};
   impl_->notify();
   return Submitted{std::move(accepted->ids), {}};
+}
+
+void Router::submit_async(const std::vector<Incoming>& messages, bool batch_valid,
+                          std::function<void(Result<Submitted>)> done) {
+  impl_->journal->accept_async(to_journal(impl_->config, messages, batch_valid),
+                               [impl = impl_.get(), done = std::move(done)](Result<journal::AcceptOutcome> accepted) {
+                                 if (!accepted) return done(std::move(accepted).error());
+                                 if (!accepted->duplicates.empty()) return done(Submitted{{}, accepted->duplicates});
+                                 impl->notify();
+                                 done(Submitted{std::move(accepted->ids), {}});
+                               });
 }
 
 std::vector<sinks::DeliveryResult> Router::deliver_now(const std::vector<Incoming>& messages, bool batch_valid) {

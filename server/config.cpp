@@ -3,6 +3,7 @@
 // `max_body_kbs` must not silently leave the default in force).
 #include "flowguard/server/config.hpp"
 
+
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
@@ -143,6 +144,22 @@ ConfigOutcome load_config(const fs::path& file) {
   if (!text) return outcome;
   std::error_code ec;
   return parse_config(*text, fs::absolute(file, ec));
+}
+
+EngineOptions engine_options(const ServerConfig& c) {
+  EngineOptions o;
+  o.rule_dirs = c.rules;
+  o.plugin_dirs = c.plugins;
+  o.schema_dirs = c.schemas;
+  o.max_findings = c.limits.max_findings;
+  o.lua_instructions_per_call = c.limits.lua_instructions;
+  o.lua_memory_bytes = c.limits.lua_memory_mb << 20;
+  o.load_all_rules = true;
+  o.strict_keys = c.strict_keys;
+  o.registry = c.registry;
+  o.timestamp_skew_seconds = c.timestamp_skew_seconds;
+  o.jobs = 1;  // parallelism is across requests (or messages): one engine per worker
+  return o;
 }
 
 std::vector<fs::path> watched_paths(const ServerConfig& config) {

@@ -150,8 +150,8 @@ std::optional<journal::MessageQuery> message_request(std::string_view body, std:
 
 }  // namespace
 
-HttpResponse handle_messages(const HttpRequest& request, Generation& generation, unsigned worker, Metrics& metrics,
-                             DecisionLog* log, routing::Router& router) {
+void handle_messages(const HttpRequest& request, Generation& generation, unsigned worker, Metrics& metrics, DecisionLog* log,
+                     routing::Router& router, std::function<void(HttpResponse)> reply) {
   const auto t0 = Clock::now();
   const auto received = journal::Clock::now();
   // Idempotency-Key: the same key and body get the first answer again; the same key with another
@@ -160,19 +160,19 @@ HttpResponse handle_messages(const HttpRequest& request, Generation& generation,
   std::string digest;
   if (idempotency_key) {
     if (idempotency_key->empty() || idempotency_key->size() > 255)
-      return error_response(400, "bad-idempotency-key", "Idempotency-Key must be 1 to 255 characters");
+      return reply(error_response(400, "bad-idempotency-key", "Idempotency-Key must be 1 to 255 characters"));
     digest = sha256_hex(request.body);
     auto seen = router.journal().recall(*idempotency_key);
-    if (!seen) return error_response(500, "journal", seen.error().message);
+    if (!seen) return reply(error_response(500, "journal", seen.error().message));
     if (*seen) {
       if ((*seen)->body_sha256 != digest)
-        return error_response(409, "idempotency-key-reused",
-                              "this Idempotency-Key was used with a different body; use a new key for a new submission");
+        return reply(error_response(409, "idempotency-key-reused",
+                                    "this Idempotency-Key was used with a different body; use a new key for a new submission"));
       HttpResponse r;
       r.status = (*seen)->status;
       r.body = (*seen)->response;
       r.headers.emplace_back("Idempotent-Replayed", "true");
-      return r;
+      return reply(std::move(r));
     }
   }
   const std::string type = query_value(request.target, "type");
@@ -183,72 +183,84 @@ HttpResponse handle_messages(const HttpRequest& request, Generation& generation,
   // restart); a window here would also remember references of batches the journal then refused.
   call.references = generation.no_references;
   const PaddedBytes body(request.body);
-  FileReport report = engine.check(body, "body", type, call);
-  if (report.input_error) {
-    HttpResponse r = error_response(400, report.input_error->code == ErrorCode::kParse ? "MSG1001" : "input-error",
-                                    report.input_error->message);
-    if (log) log->write("messages", type, r.status, report, std::chrono::duration<double>(Clock::now() - t0).count());
-    return r;
+  auto report = std::make_shared<FileReport>(engine.check(body, "body", type, call));
+  auto finish = [&metrics, log, type, t0, report](HttpResponse& r, const std::vector<routing::Incoming>& messages) {
+    for (const auto& f : report->findings) metrics.finding(f.rule);
+    for (const auto& m : messages) metrics.message(m.facts.type.empty() ? "unrecognised" : m.facts.type, m.facts.valid);
+    if (log) log->write("messages", type, r.status, *report, std::chrono::duration<double>(Clock::now() - t0).count());
+  };
+  if (report->input_error) {
+    HttpResponse r = error_response(400, report->input_error->code == ErrorCode::kParse ? "MSG1001" : "input-error",
+                                    report->input_error->message);
+    finish(r, {});
+    return reply(std::move(r));
   }
   const std::string* recipient = header(request, "Recipient-DIP-ID");
   const std::string* recipient_role = header(request, "Recipient-Role");
-  auto messages = routing::split_messages(report, request.body, recipient ? *recipient : "", recipient_role ? *recipient_role : "");
+  auto messages = std::make_shared<std::vector<routing::Incoming>>(
+      routing::split_messages(*report, request.body, recipient ? *recipient : "", recipient_role ? *recipient_role : ""));
   const auto validated = journal::Clock::now();
-  for (auto& m : messages) m.received_at = received, m.validated_at = validated;
-  const bool valid = report.errors == 0;
-  HttpResponse r;
-  if (!valid) {
-    std::vector<std::string> dead;
-    if (router.config().dead_letter_invalid) {
-      auto submitted = router.submit(messages, false);
-      if (!submitted && submitted.error().code == ErrorCode::kLimit) return busy(submitted.error().message);
-      if (!submitted) return error_response(500, "journal", submitted.error().message);
-      dead = submitted->ids;  // empty when its references were already journaled: kept once
-    }
+  for (auto& m : *messages) m.received_at = received, m.validated_at = validated;
+  const bool valid = report->errors == 0;
+  if (!valid && !router.config().dead_letter_invalid) {
+    HttpResponse r;
     r.status = 400;
-    r.body = rejected_body(report, dead);
-  } else {
-    auto submitted = router.submit(messages, true);
-    if (!submitted && submitted.error().code == ErrorCode::kLimit) return busy(submitted.error().message);
-    if (!submitted) return error_response(500, "journal", submitted.error().message);
-    if (!submitted->duplicates.empty()) {
+    r.body = rejected_body(*report, {});
+    finish(r, *messages);
+    return reply(std::move(r));
+  }
+  // From here the answer waits for the journal: this runs on its committer thread once the batch
+  // is durable, and must not block it (the Idempotency-Key's answer is kept asynchronously too).
+  auto answered = [&router, reply, finish, report, messages, valid,
+                   key = idempotency_key ? std::optional<std::string>(*idempotency_key) : std::nullopt,
+                   digest](Result<routing::Submitted> submitted) {
+    HttpResponse r;
+    if (!submitted) {
+      r = submitted.error().code == ErrorCode::kLimit ? busy(submitted.error().message)
+                                                       : error_response(500, "journal", submitted.error().message);
+      return reply(std::move(r));  // nothing was kept: a retry with the same key is a new attempt
+    }
+    if (!valid) {
+      r.status = 400;
+      r.body = rejected_body(*report, submitted->ids);  // no ids when its references were already journaled: kept once
+    } else if (!submitted->duplicates.empty()) {
       // As the DIP: a reference already received is MSG1006, and the batch is refused whole.
       for (std::size_t i : submitted->duplicates) {
         Finding f;
         f.rule = "DIP-SENDER-UNIQUE-REFERENCE-REPEATED";
         f.code = "MSG1006";
-        f.pointer = (i < report.messages.size() ? report.messages[i].pointer : "/" + std::to_string(i) + "/payload") +
+        f.pointer = (i < report->messages.size() ? report->messages[i].pointer : "/" + std::to_string(i) + "/payload") +
                     "/CommonBlock/S1/senderUniqueReference";
-        f.message = "senderUniqueReference " + messages[i].facts.reference +
+        f.message = "senderUniqueReference " + (*messages)[i].facts.reference +
                     " was already accepted (it is in the journal); a new message needs a new reference";
-        report.findings.push_back(std::move(f));
-        ++report.errors;
+        report->findings.push_back(std::move(f));
+        ++report->errors;
       }
       r.status = 400;
-      r.body = rejected_body(report, {});
+      r.body = rejected_body(*report, {});
     } else {
       r.status = 202;
       json::Writer out(r.body);
       out.begin_object().key("messages").begin_array();
-      for (std::size_t i = 0; i < messages.size(); ++i) {
+      for (std::size_t i = 0; i < messages->size(); ++i) {
         out.begin_object().member("transactionID", submitted->ids[i]);
         out.key("senderUniqueReference");
-        if (messages[i].facts.reference.empty()) out.null();
-        else out.string(messages[i].facts.reference);
-        out.member("type", messages[i].facts.type).end_object();
+        if ((*messages)[i].facts.reference.empty()) out.null();
+        else out.string((*messages)[i].facts.reference);
+        out.member("type", (*messages)[i].facts.type).end_object();
       }
       out.end_array().member("timestamp", utc_now("+00:00")).end_object();
       r.body += '\n';
     }
-  }
-  if (idempotency_key) {
-    if (auto s = router.journal().remember(*idempotency_key, {digest, r.status, r.body}); !s.ok())
-      r.headers.emplace_back("Warning", "199 flowguard \"the answer could not be kept for the Idempotency-Key\"");
-  }
-  for (const auto& f : report.findings) metrics.finding(f.rule);
-  for (const auto& m : messages) metrics.message(m.facts.type.empty() ? "unrecognised" : m.facts.type, m.facts.valid);
-  if (log) log->write("messages", type, r.status, report, std::chrono::duration<double>(Clock::now() - t0).count());
-  return r;
+    finish(r, *messages);
+    if (!key) return reply(std::move(r));
+    auto shared = std::make_shared<HttpResponse>(std::move(r));
+    router.journal().remember_async(*key, {digest, shared->status, shared->body}, [reply, shared](Status kept) {
+      if (!kept.ok()) shared->headers.emplace_back("Warning", "199 flowguard \"the answer could not be kept for the Idempotency-Key\"");
+      reply(std::move(*shared));
+    });
+  };
+  router.submit_async(*messages, valid, std::move(answered));
 }
 
 HttpResponse handle_replay(const HttpRequest& request, routing::Router& router, bool requeue) {

@@ -73,6 +73,9 @@ ServerImpl::~ServerImpl() {
   reload_cv_.notify_all();
   if (reload_thread_.joinable()) reload_thread_.join();
   if (pool_) pool_->stop();
+  // The router first: its journal finishes the commits in flight and runs their answers, which
+  // use the metrics and the sessions' executor, both still alive here.
+  router_.reset();
 }
 
 std::shared_ptr<Generation> ServerImpl::current() const {
@@ -272,11 +275,20 @@ void ServerImpl::on_request(const std::shared_ptr<Session>& session, http::reque
       request->headers.emplace_back(std::string(field.name_string()), std::string(field.value()));
   request->body = std::move(req.body());
   const bool submitted = pool_->try_submit([this, session, request, generation, route, keep_alive, t0](unsigned worker) {
+    // The answer, from this worker or later (POST /v1/messages answers once its journal commit is
+    // durable, from the journal's thread, so this worker goes on to the next request meanwhile).
+    auto finish = [this, session, request, generation, route, keep_alive, t0](HttpResponse r) {
+      metrics_.in_flight().Decrement();
+      --in_flight_;
+      metrics_.request(route, r.status, std::chrono::duration<double>(Clock::now() - t0).count());
+      net::post(session->executor(), [session, r = std::move(r), keep_alive]() mutable { session->send(std::move(r), keep_alive); });
+    };
     HttpResponse r;
     try {
       switch (route) {
         case Route::kValidate: r = handle_validate(*request, *generation, worker, metrics_, decision_log_.get()); break;
-        case Route::kMessages: r = handle_messages(*request, *generation, worker, metrics_, decision_log_.get(), *router_); break;
+        case Route::kMessages:
+          return handle_messages(*request, *generation, worker, metrics_, decision_log_.get(), *router_, std::move(finish));
         case Route::kReplay: r = handle_replay(*request, *router_, false); break;
         case Route::kRequeue: r = handle_replay(*request, *router_, true); break;
         default: r = handle_check(*request, *generation, worker, metrics_, decision_log_.get()); break;
@@ -285,10 +297,7 @@ void ServerImpl::on_request(const std::shared_ptr<Session>& session, http::reque
       log_->error("internal error on {}: {}", request->target, e.what());
       r = error_response(500, "internal", "internal error; the request was not checked");
     }
-    metrics_.in_flight().Decrement();
-    --in_flight_;
-    metrics_.request(route, r.status, std::chrono::duration<double>(Clock::now() - t0).count());
-    net::post(session->executor(), [session, r = std::move(r), keep_alive]() mutable { session->send(std::move(r), keep_alive); });
+    finish(std::move(r));
   });
   if (!submitted) {
     metrics_.in_flight().Decrement();

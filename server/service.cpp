@@ -14,22 +14,6 @@ using Clock = std::chrono::steady_clock;
 
 double seconds_since(Clock::time_point t0) { return std::chrono::duration<double>(Clock::now() - t0).count(); }
 
-EngineOptions engine_options(const ServerConfig& c) {
-  EngineOptions o;
-  o.rule_dirs = c.rules;
-  o.plugin_dirs = c.plugins;
-  o.schema_dirs = c.schemas;
-  o.max_findings = c.limits.max_findings;
-  o.lua_instructions_per_call = c.limits.lua_instructions;
-  o.lua_memory_bytes = c.limits.lua_memory_mb << 20;
-  o.load_all_rules = true;
-  o.strict_keys = c.strict_keys;
-  o.registry = c.registry;
-  o.timestamp_skew_seconds = c.timestamp_skew_seconds;
-  o.jobs = 1;  // parallelism is across requests: one engine per worker
-  return o;
-}
-
 std::vector<std::string> split_keys(const std::string& text) {
   std::vector<std::string> keys;
   std::size_t start = 0;

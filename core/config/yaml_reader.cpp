@@ -1,5 +1,7 @@
 #include "flowguard/config/yaml_reader.hpp"
 
+#include "flowguard/config/yaml_bounds.hpp"
+
 #include <algorithm>
 #include <cerrno>
 #include <charconv>
@@ -72,6 +74,14 @@ std::optional<YAML::Node> parse_yaml(const std::string& text, const fs::path& fi
   }
   if (!root || root.IsNull()) {
     errors.push_back({file, 0, 0, std::string(what) + " is empty; expected " + what_is_expected});
+    return std::nullopt;
+  }
+  // Aliases: a walk of the tree visits an alias's subtree each time it is used (billion laughs).
+  const std::size_t limit = yaml_node_limit(text.size());
+  if (const auto bounds = check_yaml_nodes(root, limit); !bounds.ok) {
+    const auto& m = bounds.mark;
+    errors.push_back({file, m.line >= 0 ? static_cast<std::uint32_t>(m.line + 1) : 0,
+                      m.column >= 0 ? static_cast<std::uint32_t>(m.column + 1) : 0, yaml_nodes_message(limit)});
     return std::nullopt;
   }
   return root;

@@ -27,6 +27,7 @@ class Catalogue {
   void set_schema_dirs(std::vector<std::filesystem::path> dirs) { schema_dirs_ = std::move(dirs); }
 
   const std::vector<TypeEntry>& types() const noexcept { return types_; }
+  const std::vector<LoadIssue>& plugin_warnings() const noexcept { return plugins_.warnings(); }
   const std::vector<std::filesystem::path>& schema_dirs() const noexcept { return schema_dirs_; }
   const TypeEntry* find(std::string_view name) const;
 

@@ -612,8 +612,10 @@ FileReport Engine::check_csv(std::string_view bytes, std::string_view source_nam
   // The engine counted its findings, those beyond --max-findings included; the count is redone
   // from what is kept here plus those it did not keep.
   auto count = [](const std::vector<Finding>& list, Severity severity) {
-    return static_cast<std::size_t>(
-        std::count_if(list.begin(), list.end(), [&](const Finding& f) { return f.severity == severity; }));
+    std::size_t n = 0;
+    for (const auto& f : list)
+      if (f.severity == severity) n += 1 + static_cast<std::size_t>(f.more);  // `more`: folded by a rule's cap
+    return n;
   };
   report.errors -= count(report.findings, Severity::kError);
   report.warnings -= count(report.findings, Severity::kWarning);

@@ -65,6 +65,7 @@ Result<std::unique_ptr<Engine>> Engine::create(const EngineOptions& options) {
 }
 
 const std::vector<LoadIssue>& Engine::load_issues() const noexcept { return impl_->issues; }
+const std::vector<LoadIssue>& Engine::load_warnings() const noexcept { return impl_->catalogue.plugin_warnings(); }
 
 std::vector<TypeInfo> Engine::types() const {
   std::vector<TypeInfo> out;

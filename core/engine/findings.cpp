@@ -50,17 +50,20 @@ bool pointer_to(const json::Value& root, const json::Value* target, std::string&
 }
 
 void add_schema_findings(std::vector<schema::Violation>& violations, const TypeEntry& type, bool strict_keys,
-                         std::vector<Finding>& out, std::unordered_set<std::string>& flagged) {
+                         std::vector<Finding>& out, std::unordered_set<std::string>& flagged, FindingCap* cap) {
+  auto add = [&](Finding f) {
+    if (cap) cap->add(out, std::move(f));
+    else out.push_back(std::move(f));
+  };
   for (auto& v : violations) {
     if (v.keyword == "keyCase") {
-      out.push_back(make_finding("schema.key-case", strict_keys ? Severity::kError : Severity::kWarning,
-                                 std::move(v.pointer), std::move(v.message), v.offset,
-                                 strict_keys ? type.schema_error_code : std::string()));
+      add(make_finding("schema.key-case", strict_keys ? Severity::kError : Severity::kWarning, std::move(v.pointer),
+                       std::move(v.message), v.offset, strict_keys ? type.schema_error_code : std::string()));
       continue;
     }
     flagged.insert(v.pointer);
-    out.push_back(make_finding("schema." + v.keyword, Severity::kError, std::move(v.pointer), std::move(v.message),
-                               v.offset, type.schema_error_code));
+    add(make_finding("schema." + v.keyword, Severity::kError, std::move(v.pointer), std::move(v.message), v.offset,
+                     type.schema_error_code));
   }
   violations.clear();
 }
@@ -93,8 +96,22 @@ std::pair<std::string, std::uint64_t> place_of(const lua::RuleReport& rep, const
 Finding rule_finding(const lua::RuleInfo& rule, lua::RuleReport& rep, const json::Value& root,
                      const std::vector<RecordRef>& records) {
   auto [pointer, offset] = place_of(rep, root, records);
-  return make_finding(rule.id, rep.severity.value_or(rule.severity), std::move(pointer),
-                      with_spec(std::move(rep.message), rule.spec), offset, rep.code.value_or(rule.code));
+  Finding f = make_finding(rule.id, rep.severity.value_or(rule.severity), std::move(pointer),
+                           with_spec(std::move(rep.message), rule.spec), offset, rep.code.value_or(rule.code));
+  f.more = rep.more;
+  return f;
+}
+
+void FindingCap::add(std::vector<Finding>& out, Finding f) {
+  Entry& e = rules_[f.rule];
+  std::size_t& tally = e.tally[static_cast<std::size_t>(f.severity) % 3];
+  if (e.kept >= limit_ && tally < out.size() && out[tally].rule == f.rule && out[tally].severity == f.severity) {
+    out[tally].more += 1 + f.more;
+    return;
+  }
+  if (e.kept >= limit_) tally = out.size();  // kept, and counts those after it
+  ++e.kept;
+  out.push_back(std::move(f));
 }
 
 }  // namespace flowguard::engine

@@ -106,16 +106,23 @@ void DocumentCheck::document_schema() {
   if (!fast_paths || !schema->accepts(root_, how)) {
     std::vector<schema::Violation> violations;
     schema->validate(root_, "", violations, SIZE_MAX, how);
-    add_schema_findings(violations, *type_, call_.strict_keys, findings_, schema_flagged_);
+    FindingCap cap(findings_per_rule(call_.max_findings));
+    add_schema_findings(violations, *type_, call_.strict_keys, findings_, schema_flagged_, &cap);
   }
 }
 
 void DocumentCheck::finish() {
   sort_findings(findings_);
-  for (const auto& f : findings_)
-    ++(f.severity == Severity::kError ? report_.errors : f.severity == Severity::kWarning ? report_.warnings : report_.infos);
+  for (const auto& f : findings_) {
+    auto& total = f.severity == Severity::kError     ? report_.errors
+                  : f.severity == Severity::kWarning ? report_.warnings
+                                                     : report_.infos;
+    total += 1 + f.more;
+    if (f.more) add_capped(report_.findings_capped, f.rule, f.more);
+  }
+  for (const auto& [rule, n] : report_.findings_capped) report_.findings_not_shown += n;
   if (findings_.size() > call_.max_findings) {
-    report_.findings_not_shown = findings_.size() - call_.max_findings;
+    report_.findings_not_shown += findings_.size() - call_.max_findings;
     findings_.resize(call_.max_findings);
   }
   if (!findings_.empty()) {  // the line index costs a pass over the input: only when something is reported

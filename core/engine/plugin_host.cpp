@@ -1,5 +1,7 @@
 #include "plugin_host.hpp"
 
+#include <dlfcn.h>
+
 #include <algorithm>
 #include <boost/dll/shared_library.hpp>
 #include <set>
@@ -57,6 +59,41 @@ std::string check_descriptor(const fg_plugin& plugin) {
   return {};
 }
 
+namespace {
+
+// Why the dynamic loader refused `file`. Boost.DLL keeps only an errno-style code ("Bad file
+// descriptor"); dlerror() has the loader's own reason ("invalid ELF header", "undefined symbol: x"),
+// so the load is tried once more directly to read it. A load that failed ran no constructors.
+std::string load_failure(const fs::path& file, const boost::system::error_code& ec) {
+  dlerror();  // clear any earlier message
+  void* handle = dlopen(file.c_str(), RTLD_NOW | RTLD_LOCAL);
+  if (handle == nullptr) {
+    if (const char* why = dlerror()) return why;
+  } else {
+    dlclose(handle);
+  }
+  return ec ? ec.message() : "unknown reason";
+}
+
+void warn_if_world_writable(const fs::path& file, std::vector<LoadIssue>& warnings) {
+  std::error_code ec;
+  const fs::path dir = fs::absolute(file, ec).parent_path();
+  for (const fs::path& p : {file, dir}) {
+    const auto status = fs::status(p, ec);
+    if (ec) continue;
+    const auto perms = status.permissions();
+    // A folder with the sticky bit (/tmp) lets others add files but not replace this one.
+    const bool sticky_dir = p == dir && (perms & fs::perms::sticky_bit) != fs::perms::none;
+    if ((perms & fs::perms::others_write) != fs::perms::none && !sticky_dir)
+      warnings.push_back({file.string(), "plugin " + file.string() + " is loaded from " +
+                                             (p == file ? std::string("a file") : "a folder (" + dir.string() + ")") +
+                                             " that any user may write to, so anyone could replace the code flowguard "
+                                             "runs; expected it writable by its owner only (chmod o-w)"});
+  }
+}
+
+}  // namespace
+
 Result<LoadedPlugin> PluginHost::load(const fs::path& file, std::vector<TypeEntry>& types_out) {
   auto refuse = [&](const std::string& why) {
     return make_error(ErrorCode::kPlugin, "plugin " + file.string() + " refused: " + why);
@@ -72,7 +109,7 @@ Result<LoadedPlugin> PluginHost::load(const fs::path& file, std::vector<TypeEntr
   } catch (const std::exception& e) {
     return refuse(std::string("cannot be loaded: ") + e.what());
   }
-  if (ec || !library->is_loaded()) return refuse("cannot be loaded as a shared library: " + ec.message());
+  if (ec || !library->is_loaded()) return refuse("cannot be loaded as a shared library: " + load_failure(file, ec));
   if (!library->has(FG_PLUGIN_ENTRY))
     return refuse(std::string("it does not export the entry symbol ") + FG_PLUGIN_ENTRY + " (is it a flowguard plugin built against sdk/?)");
 
@@ -111,6 +148,7 @@ Result<LoadedPlugin> PluginHost::load(const fs::path& file, std::vector<TypeEntr
   }
   types_out.insert(types_out.end(), std::make_move_iterator(entries.begin()), std::make_move_iterator(entries.end()));
 
+  warn_if_world_writable(file, warnings_);
   LoadedPlugin loaded{descriptor->name, descriptor->version, descriptor->description, file, library};
   plugins_.push_back(loaded);
   return loaded;

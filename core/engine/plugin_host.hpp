@@ -43,9 +43,13 @@ class PluginHost {
                       std::vector<LoadIssue>& issues);
 
   const std::vector<LoadedPlugin>& plugins() const noexcept { return plugins_; }
+  // Plugins loaded from a file or folder anyone may write to (another user could replace the code
+  // flowguard runs): loaded, and said here.
+  const std::vector<LoadIssue>& warnings() const noexcept { return warnings_; }
 
  private:
   std::vector<LoadedPlugin> plugins_;
+  std::vector<LoadIssue> warnings_;
 };
 
 // Validates a descriptor against the ABI contract; returns the first problem, or empty.

@@ -89,9 +89,10 @@ void DocumentCheck::report_messages() {
                                        std::move(mismatch.message), mismatch.at->offset(),
                                        variants_.front()->unknown_variant_code));
     } else {
-      findings_.push_back(make_finding("type.unknown-variant", Severity::kError, records_[i].pointer(),
-                                       describe_unknown_variant(*records_[i].value, variants_),
-                                       records_[i].value->offset(), variants_.front()->unknown_variant_code));
+      auto unknown = describe_unknown_variant(*records_[i].value, variants_);
+      findings_.push_back(make_finding("type.unknown-variant", Severity::kError, records_[i].pointer() + unknown.pointer,
+                                       std::move(unknown.message), unknown.at->offset(),
+                                       variants_.front()->unknown_variant_code));
     }
   }
   if (single && !several) report_.type = single->name;

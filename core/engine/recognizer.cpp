@@ -187,14 +187,83 @@ const TypeEntry* VariantIndex::match(const json::Value& message) const {
   return it == by_values_.end() ? nullptr : it->second;
 }
 
-std::string describe_unknown_variant(const json::Value& message, const std::vector<const TypeEntry*>& variants) {
-  if (variants.empty()) return "no message variants are loaded";
+namespace {
+
+// resolve_loose (or resolve_pointer), also spelling the pointer as the message spells its keys.
+const json::Value* resolve_spelled(const json::Value& root, std::string_view pointer, bool loose, std::string& spelled) {
+  spelled.clear();
+  const json::Value* at = &root;
+  std::size_t pos = 0;
+  while (at && pos < pointer.size()) {
+    if (pointer[pos] != '/') return nullptr;
+    const std::size_t end = std::min(pointer.find('/', pos + 1), pointer.size());
+    const std::string_view token = pointer.substr(pos + 1, end - pos - 1);  // discriminator pointers have no escapes
+    pos = end;
+    if (!at->is_object()) return nullptr;
+    const json::Member* next = loose ? at->find_member_ignoring_case(token) : nullptr;
+    if (!loose)
+      for (const auto& m : at->members())
+        if (m.key == token) { next = &m; break; }
+    if (!next) return nullptr;
+    json::append_pointer(spelled, next->key);
+    at = &next->value;
+  }
+  return at;
+}
+
+}  // namespace
+
+UnknownVariant describe_unknown_variant(const json::Value& message, const std::vector<const TypeEntry*>& variants) {
+  UnknownVariant out;
+  out.at = &message;
+  if (variants.empty()) {
+    out.message = "no message variants are loaded";
+    return out;
+  }
   const TypeEntry& any = *variants.front();
   // What the message says it is, in the discriminators' own terms.
   std::string said;
   for (const auto& m : any.matches) {
     const auto value = discriminator_value(message, any, m);
     said += (said.empty() ? "" : ", ") + m.pointer + " = " + (value.empty() ? std::string("(absent)") : "\"" + std::string(value) + "\"");
+  }
+  // How many leading discriminators some variant shares with the message: a known interfaceID with an
+  // eventCode none of its variants has is that eventCode's fault, told with that interface's own codes.
+  std::size_t held = 0;
+  std::vector<const TypeEntry*> near;
+  for (std::size_t k = 1; k < any.matches.size(); ++k) {
+    std::vector<const TypeEntry*> sharing;
+    for (const TypeEntry* v : variants) {
+      bool all = v->matches.size() > k;
+      for (std::size_t j = 0; all && j < k; ++j)
+        all = discriminator_value(message, *v, v->matches[j]) == v->matches[j].equals;
+      if (all) sharing.push_back(v);
+    }
+    if (sharing.empty()) break;
+    held = k;
+    near = std::move(sharing);
+  }
+  if (held > 0) {
+    const Discriminator& wrong = any.matches[held];
+    std::string spelled;
+    if (const json::Value* v = resolve_spelled(message, wrong.pointer, any.case_insensitive_keys, spelled)) {
+      out.pointer = std::move(spelled);
+      out.at = v;
+    }
+    std::string owner;
+    for (std::size_t j = 0; j < held; ++j) owner += (owner.empty() ? "" : "/") + near.front()->matches[j].equals;
+    const std::string value(discriminator_value(message, any, wrong));
+    std::vector<std::pair<std::size_t, std::string>> ranked;
+    for (const TypeEntry* v : near) ranked.emplace_back(domain::edit_distance(value, v->matches[held].equals), v->matches[held].equals);
+    std::sort(ranked.begin(), ranked.end());
+    ranked.erase(std::unique(ranked.begin(), ranked.end()), ranked.end());
+    constexpr std::size_t kShown = 5;
+    std::string closest;
+    for (std::size_t i = 0; i < ranked.size() && i < kShown; ++i) closest += (i ? ", " : "") + ranked[i].second;
+    if (ranked.size() > kShown) closest += " and " + std::to_string(ranked.size() - kShown) + " more";
+    out.message = "no " + any.plugin + " message variant has " + said + "; " + owner + "'s " +
+                  wrong.pointer.substr(wrong.pointer.rfind('/') + 1) + " values, closest first: " + closest;
+    return out;
   }
   auto label = [](const TypeEntry& t) {
     std::string l;
@@ -209,7 +278,8 @@ std::string describe_unknown_variant(const json::Value& message, const std::vect
   ranked.erase(std::unique(ranked.begin(), ranked.end()), ranked.end());
   std::string closest;
   for (std::size_t i = 0; i < ranked.size() && i < 3; ++i) closest += (i ? ", " : "") + ranked[i].second;
-  return "no " + any.plugin + " message variant has " + said + "; closest known: " + closest;
+  out.message = "no " + any.plugin + " message variant has " + said + "; closest known: " + closest;
+  return out;
 }
 
 VariantMismatch describe_variant_mismatch(const json::Value& message, const TypeEntry& expected) {

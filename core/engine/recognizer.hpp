@@ -56,8 +56,16 @@ class VariantIndex {
 // True when `message` has the variant's first discriminator field at all (any value).
 bool match_variant_prefix(const json::Value& message, const TypeEntry& variant);
 
-// "; closest known: IF-031/MSApp, ..." for a message matching no variant.
-std::string describe_unknown_variant(const json::Value& message, const std::vector<const TypeEntry*>& variants);
+// A message matching no variant. When its leading discriminators are some variants' (a known
+// interfaceID), the first that is not (the eventCode) is at fault: it is reported there, naming the
+// values those variants have; otherwise at the message, naming the closest variants
+// ("closest known: IF-031/MSApp, ...").
+struct UnknownVariant {
+  std::string pointer;              // relative to the message ("/CommonBlock/S0/eventCode"), spelled as it spells its keys
+  const json::Value* at = nullptr;  // the value there (the message itself when the pointer is empty)
+  std::string message;
+};
+UnknownVariant describe_unknown_variant(const json::Value& message, const std::vector<const TypeEntry*>& variants);
 
 // A message checked against one named variant (a type hint such as the DIP validation path's
 // IF-001/InitialRegistration) whose discriminators name another. Reported where the

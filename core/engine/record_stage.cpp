@@ -41,7 +41,7 @@ namespace {
 void run_lua_record_rules(const RecordStage& stage, std::size_t i, const RulePool::TypeRules& plan,
                           lua::RuleHost& host, std::vector<Finding>& out, std::vector<std::size_t>& failed_rules,
                           std::vector<std::size_t>& record_rules, std::vector<lua::RuleReport>& reports,
-                          std::vector<lua::RuleFailure>& failures) {
+                          std::vector<lua::RuleFailure>& failures, FindingCap& cap) {
   const auto& rules = host.rules();
   const json::Value& record = *stage.records[i].value;
   auto failed = [&](std::size_t r) {
@@ -53,7 +53,7 @@ void run_lua_record_rules(const RecordStage& stage, std::size_t i, const RulePoo
   if (record_rules.empty()) return;
   failures.clear();
   host.run_record_rules(record_rules, record, i, reports, failures);
-  for (auto& rep : reports) out.push_back(rule_finding(rules[rep.rule], rep, stage.root, stage.records));
+  for (auto& rep : reports) cap.add(out, rule_finding(rules[rep.rule], rep, stage.root, stage.records));
   reports.clear();
   for (auto& failure : failures) {
     // A broken rule fails once per document, not once per record.
@@ -72,6 +72,7 @@ void run_record_stage(const RecordStage& stage, const RulePool& pool, std::size_
   std::vector<lua::RuleReport> reports;
   std::vector<std::size_t> record_rules;
   std::vector<lua::RuleFailure> failures;
+  FindingCap cap(findings_per_rule(stage.call.max_findings));  // a rule's findings in this chunk
   std::vector<schema::Violation> violations;
   std::unordered_set<std::string> record_flagged;  // this record's own schema findings
   schema::KeyShapeMemo key_shapes;  // records of one document share key shapes
@@ -87,8 +88,8 @@ void run_record_stage(const RecordStage& stage, const RulePool& pool, std::size_
     json::append_pointer(pointer, field);
     if (stage.document_flagged.count(pointer) || record_flagged.count(pointer)) return;  // one finding per field: the schema's
     const auto& rule = rules[r];
-    out.push_back(make_finding(rule.id, rule.severity, std::move(pointer), with_spec(std::move(message), rule.spec),
-                               value.offset(), rule.code));
+    cap.add(out, make_finding(rule.id, rule.severity, std::move(pointer), with_spec(std::move(message), rule.spec),
+                              value.offset(), rule.code));
   };
   for (std::size_t i = begin; i < end; ++i) {
     const TypeEntry* type = stage.plans[i].type;
@@ -102,7 +103,7 @@ void run_record_stage(const RecordStage& stage, const RulePool& pool, std::size_
       how.key_shapes = &key_shapes;
       if (!stage.fast_paths || !schema->accepts(record, how)) {
         schema->validate(record, records[i].pointer(), violations, SIZE_MAX, how);
-        add_schema_findings(violations, *type, stage.call.strict_keys, out, record_flagged);
+        add_schema_findings(violations, *type, stage.call.strict_keys, out, record_flagged, &cap);
       }
     }
     if (!stage.run_rules || !record.is_object()) continue;  // the schema says why a record is not an object
@@ -114,7 +115,7 @@ void run_record_stage(const RecordStage& stage, const RulePool& pool, std::size_
     if (!stage.fast_paths) native_shapes = {};  // every record looks its fields up (what the tests compare)
     if (!plan->native.empty()) plan->native.run(record, native_shapes, failed, add);
     if (plan->record_rules.empty()) continue;
-    run_lua_record_rules(stage, i, *plan, host, out, failed_rules, record_rules, reports, failures);
+    run_lua_record_rules(stage, i, *plan, host, out, failed_rules, record_rules, reports, failures, cap);
   }
 }
 

@@ -24,36 +24,100 @@ std::string plural(std::size_t n, const char* word) {
   return std::to_string(n) + " " + word + (n == 1 ? "" : "s");
 }
 
+constexpr char kHex[] = "0123456789abcdef";
+
 }  // namespace
+
+void append_printable(std::string& out, std::string_view text) {
+  std::size_t plain = 0;  // start of the run not yet copied
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    const auto c = static_cast<unsigned char>(text[i]);
+    const bool c1 = c == 0xC2 && i + 1 < text.size() && static_cast<unsigned char>(text[i + 1]) >= 0x80 &&
+                    static_cast<unsigned char>(text[i + 1]) <= 0x9F;
+    if (c >= 0x20 && c != 0x7F && !c1) continue;
+    out.append(text, plain, i - plain);
+    if (c1) {
+      const auto code = static_cast<unsigned char>(text[++i]);
+      out += "\\u00";
+      out += kHex[code >> 4];
+      out += kHex[code & 15];
+    } else if (c == '\n') {
+      out += "\\n";
+    } else if (c == '\r') {
+      out += "\\r";
+    } else if (c == '\t') {
+      out += "\\t";
+    } else {
+      out += "\\x";
+      out += kHex[c >> 4];
+      out += kHex[c & 15];
+    }
+    plain = i + 1;
+  }
+  out.append(text, plain, text.size() - plain);
+}
+
+std::string printable(std::string_view text) {
+  std::string out;
+  append_printable(out, text);
+  return out;
+}
 
 std::string format_text(const std::vector<FileReport>& reports, bool show_notes) {
   std::string out;
   for (const auto& r : reports) {
     if (r.input_error) {
       // Parse errors already start with FILE:LINE:COL; other input errors get the file prefixed.
+      // Every field is printed through append_printable: one finding, one line.
       const std::string& msg = r.input_error->message;
-      if (msg.rfind(r.path + ":", 0) == 0) out += msg.substr(0, msg.find(": ", r.path.size() + 1)) + ": error: " +
-                                                 msg.substr(msg.find(": ", r.path.size() + 1) + 2) + "\n";
-      else out += r.path + ": error: " + msg + "\n";
+      append_printable(out, r.path);
+      const bool has_path = msg.rfind(r.path + ":", 0) == 0;
+      const std::size_t colon = has_path ? msg.find(": ", r.path.size()) : std::string::npos;
+      if (colon != std::string::npos) {  // "FILE: what" or "FILE:LINE:COL: what"
+        append_printable(out, std::string_view(msg).substr(r.path.size(), colon - r.path.size()));
+        out += ": error: ";
+        append_printable(out, std::string_view(msg).substr(colon + 2));
+      } else {
+        out += ": error: ";
+        append_printable(out, msg);
+      }
+      out += '\n';
       continue;
     }
+    const std::string path = printable(r.path);
     if (show_notes && !r.type.empty())
-      out += r.path + ": note: checked as " + r.type + (r.type_from_content ? " (recognised from content)" : "") +
-             ", " + plural(r.records, "record") + "\n";
+      out += path + ": note: checked as " + printable(r.type) +
+             (r.type_from_content ? " (recognised from content)" : "") + ", " + plural(r.records, "record") + "\n";
     for (const auto& f : r.findings) {
-      out += r.path;
-      if (f.line) out += ":" + std::to_string(f.line) + (!f.column_name.empty() ? ":" + f.column_name  // CSV: ROW:NAME
-                                                         : f.column         ? ":" + std::to_string(f.column)
-                                                                            : std::string());
+      out += path;
+      if (f.line) {
+        out += ":" + std::to_string(f.line);
+        if (!f.column_name.empty()) out += ":" + printable(f.column_name);  // CSV: ROW:COLUMN-NAME (docs/csv.md)
+        else if (f.column) out += ":" + std::to_string(f.column);
+      }
       out += ": ";
       out += to_string(f.severity);
-      out += ": [" + f.rule + "] ";
-      if (!f.code.empty()) out += "(" + f.code + ") ";
-      out += f.message;
-      out += " (" + (f.pointer.empty() ? std::string("document root") : f.pointer) + ")\n";
+      out += ": [";
+      append_printable(out, f.rule);
+      out += "] ";
+      if (!f.code.empty()) {
+        out += '(';
+        append_printable(out, f.code);
+        out += ") ";
+      }
+      append_printable(out, f.message);
+      out += " (";
+      append_printable(out, f.pointer.empty() ? std::string_view("document root") : std::string_view(f.pointer));
+      out += ")\n";
     }
-    if (r.findings_not_shown)
-      out += r.path + ": note: " + plural(r.findings_not_shown, "more finding") +
+    std::size_t capped = 0;
+    for (const auto& [rule, n] : r.findings_capped) {
+      out += path + ": note: [" + printable(rule) + "] " + plural(n, "more finding") +
+             " counted but not kept (a rule keeps a bounded number of findings per call and per file)\n";
+      capped += n;
+    }
+    if (r.findings_not_shown > capped)
+      out += path + ": note: " + plural(r.findings_not_shown - capped, "more finding") +
              " not shown (--max-findings " + std::to_string(r.findings.size()) + ")\n";
   }
   if (show_notes) {

@@ -11,6 +11,10 @@
 namespace flowguard::engine {
 
 void DocumentCheck::rules() {
+  if (p_.options().trace)  // check --trace: where each record is and what it was checked as; off: nothing built
+    for (std::size_t i = 0; i < records_.size(); ++i)
+      report_.traced_records.push_back(
+          {records_[i].pointer(), plans_[i].type ? plans_[i].type->name : std::string(), records_[i].value->is_object()});
   const auto t_rules = Clock::now();
   const bool run_rules = p_.options().run_rules;
   const bool record_schemas = std::any_of(plans_.begin(), plans_.end(), [](const RecordPlan& p) { return p.schema; });

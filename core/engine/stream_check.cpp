@@ -171,6 +171,7 @@ void StreamCheck::consume(Batch& b, unsigned jobs) {
   total_.infos += r.infos;
   merge(r, b);
   total_.findings_not_shown += r.findings_not_shown;  // beyond the chunk's own cap
+  for (const auto& [rule, n] : r.findings_capped) add_capped(total_.findings_capped, rule, n);
   if (r.type.empty()) stop_ = true;  // an unrecognised document: one finding says so
   base_ += b.placed.size();
 }

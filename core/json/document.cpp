@@ -159,6 +159,11 @@ void LineIndex::scan_to(std::uint64_t offset) const noexcept {
   const char* p = from;
   const char* const end = begin + offset;
   std::uint64_t lines = 0;
+  // Where a look back for a line start may stop, and the line start there: the scan's start, then
+  // each mark set. Looking back only to the last mark keeps a long line (minified JSON, a huge
+  // string) linear: looking back to the scan's start at every mark was quadratic in the line.
+  const char* floor = from;
+  std::uint64_t floor_start = cursor_.line_start;
 #if defined(__SSE2__)
   // LFs are counted in byte lanes (a compare's -1 subtracted) and the lanes summed before any
   // can overflow, so 64 bytes cost a few instructions; the rare block with a CR adds its lone
@@ -219,9 +224,12 @@ void LineIndex::scan_to(std::uint64_t offset) const noexcept {
       // Lines ended before p: what a later call going backwards restarts from. A mark that
       // cannot be stored (out of memory) only makes such a call rescan more.
       flush();
+      const std::uint64_t start = line_start_before(p, floor, floor_start);
+      floor = p;
+      floor_start = start;
       try {
-        marks_.push_back({static_cast<std::uint64_t>(p - begin), cursor_.line + static_cast<std::uint32_t>(lines),
-                          line_start_before(p, from, cursor_.line_start)});
+        marks_.push_back(
+            {static_cast<std::uint64_t>(p - begin), cursor_.line + static_cast<std::uint32_t>(lines), start});
       } catch (...) {
       }
       next_mark = static_cast<std::uint64_t>(p - begin) + kMarkEvery;
@@ -236,7 +244,7 @@ void LineIndex::scan_to(std::uint64_t offset) const noexcept {
   flush();
 #endif
   for (; p < end; ++p) lines += is_line_end(p);
-  cursor_.line_start = lines ? line_start_before(end, from, cursor_.line_start) : cursor_.line_start;
+  cursor_.line_start = lines ? line_start_before(end, floor, floor_start) : cursor_.line_start;
   cursor_.offset = offset;
   cursor_.line += static_cast<std::uint32_t>(lines);
 }
@@ -1000,8 +1008,18 @@ bool Parser::parse_number(const char*& p, Value& v) {
       for (; x < p && exp < 100000; ++x) exp = exp * 10 + (*x - '0');
       magnitude += neg_exp ? -exp : exp;
     }
-    d = magnitude > 0 ? std::numeric_limits<double>::infinity() : 0.0;
-    if (negative) d = -d;
+    // Beyond double range there is no value to compare: 1e400 would pass `maximum` as infinity and
+    // -1e-400 pass `minimum: 0` as zero. RFC 8259 §6 lets a parser limit range; ours is a double's.
+    const std::string text(start, static_cast<std::size_t>(std::min<std::ptrdiff_t>(p - start, 40)));
+    const std::string shown = text + (p - start > 40 ? "..." : "");
+    if (magnitude > 0)
+      return fail(start,
+                  "the number " + shown +
+                      " is beyond the range of a double (magnitude up to 1.7976931348623157e308); expected a number "
+                      "within it",
+                  true);
+    return fail(start, "the number " + shown + " is too small to tell from zero in a double (below 4.9e-324); "
+                "expected 0 or a number within double range", true);
   }
   v.number_ = d;
   return true;

@@ -190,7 +190,7 @@ void push_state_proxy(lua_State* L) {
 
 // fg.require_api(n): a rule file states the rule API version it is written for; a newer one than
 // this flowguard provides fails the file's load with a message saying so.
-constexpr int kRuleApi = 1;
+constexpr int kRuleApi = 2;  // 2: flowguard.dip filter, reference_memory, reference_repeats
 int fg_require_api(lua_State* L) {
   const lua_Integer wanted = luaL_checkinteger(L, 1);
   if (wanted > kRuleApi || wanted < 1) {
@@ -283,11 +283,30 @@ bool path_pointer(HostState* h, std::size_t record, std::string& pointer, std::v
 
 bool append_report(HostState* h, const ReportArgs& a) noexcept {
   try {
+    if (h->call_reports >= h->limits.max_reports_per_call) {
+      std::size_t& tally = h->tally[a.has_severity ? static_cast<std::size_t>(a.severity) : 3];
+      if (tally < h->out->size() && (*h->out)[tally].rule == h->current_rule) {
+        ++(*h->out)[tally].more;
+        return true;
+      }
+      tally = h->out->size();  // this report is kept and carries the count of those after it
+    } else {
+      ++h->call_reports;
+    }
     RuleReport r;
     if (a.has_record) r.record = a.record;
     r.field = std::string(a.field);
     if (a.has_pointer) r.pointer = std::string(a.pointer);
-    r.message = std::string(a.message);
+    if (a.message.size() > h->limits.max_message_bytes) {
+      // Cut at a character boundary and say so: a message is one readable line, not a payload.
+      std::size_t cut = h->limits.max_message_bytes;
+      while (cut > 0 && (static_cast<unsigned char>(a.message[cut]) & 0xC0) == 0x80) --cut;
+      r.message.reserve(cut + 48);
+      r.message.append(a.message.substr(0, cut));
+      r.message += "... (message cut at " + std::to_string(cut) + " of " + std::to_string(a.message.size()) + " bytes)";
+    } else {
+      r.message = std::string(a.message);
+    }
     if (a.has_severity) r.severity = a.severity;
     if (a.has_code) r.code = std::string(a.code);
     if (a.has_path) {

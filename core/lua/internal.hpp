@@ -12,11 +12,13 @@
 #include <memory>
 #include <span>
 #include <string>
+#include <unordered_map>
 #include <utility>
 #include <vector>
 
 #include <lua.hpp>
 
+#include "flowguard/key_index.hpp"
 #include "flowguard/lua/rule_host.hpp"
 
 namespace flowguard::lua::detail {
@@ -51,6 +53,31 @@ struct DipMemo {
   std::size_t count = 0;
   const json::Value* root = nullptr;
   std::vector<DipMessage> messages;        // one per record (unused for records that are not objects)
+  // Per message, the key-set filters (HostState::dip_key_sets) with a hit that fails its test: bit k
+  // for set k, kKeysWalked once the message's one walk for all sets is done.
+  static constexpr std::uint32_t kKeysWalked = 0x80000000u;
+  std::vector<std::uint32_t> key_hits;
+  // Per message, its senderTimestamp and transactionTimestamp read once for every filter, for each
+  // way of matching keys (loose, exact): 0 not read yet, 1 a real instant (times[]), 2 not one.
+  struct Times {  // per time (sender, transaction): the value read last (both ways of matching keys
+                  // mostly find the same one) and what it says
+    const json::Value* value[2] = {};
+    bool real[2] = {};
+    std::int64_t seconds[2] = {};
+  };
+  std::vector<Times> times;
+};
+
+// A dip.filter: which messages dip.each hands to a rule (modules.cpp, rule-api.md). Made at load
+// and kept for the host's life; a key-set filter's keys are read once, when it is made.
+struct DipFilter {
+  std::uint8_t kind = 0;         // modules.cpp's FilterKind
+  std::uint32_t key_set = 0;     // key-set filters: the index into HostState::dip_key_sets
+};
+struct DipKeySet {
+  std::vector<std::string> keys;  // lowercased (HostState::dip_all_index looks them up)
+  std::uint8_t test = 0;          // modules.cpp's KeyTest
+  bool always = false;            // a key too long for the walk's buffer: every message passes
 };
 
 // Why a call ended; the pcall/xpcall wrappers re-raise while this is set.
@@ -68,6 +95,7 @@ struct HostState {
   std::uint64_t remaining = 0;  // instructions left in this call
   int step = 0;                  // count the hook was armed with (the budget may exceed INT_MAX)
   Stop stop = Stop::kNone;
+  bool stop_in_pattern = false;  // the budget ran out inside string pattern matching (patterns.cpp)
   bool loading = false;         // the return hook records the line of the chunk's return
   const char* loading_source = nullptr;
   int return_line = 0;
@@ -82,6 +110,11 @@ struct HostState {
   const std::function<std::string(std::size_t)>* record_pointer = nullptr;
   std::vector<RuleReport>* out = nullptr;
   std::size_t current_rule = 0;   // rule whose code is running (RuleReport::rule)
+  // Reports kept in this rule call (Limits::max_reports_per_call), and past it the kept report each
+  // further one is counted on: by the severity given (0-2), 3 for the rule's own.
+  std::size_t call_reports = 0;
+  static constexpr std::size_t kNoTally = static_cast<std::size_t>(-1);
+  std::size_t tally[4] = {kNoTally, kNoTally, kNoTally, kNoTally};
   std::span<const json::Value* const> records;  // document mode: the document's records
   const json::Value* root = nullptr;             // document mode: the whole document
 
@@ -90,6 +123,79 @@ struct HostState {
   std::uint64_t document_token = 1;
   DipMemo dip;
   int message_meta_ref = LUA_NOREF;  // metatable of flowguard.dip message objects
+  std::vector<DipFilter> dip_filters;                    // dip.filter(), by the userdata's index
+  // dip.reference_memory(): the senderUniqueReferences of the run's earlier documents (with the
+  // document that first used each) and how many documents it has seen; kept for the host's life.
+  struct TextHash {  // lets a string_view look up a std::string key without copying it; 8 bytes a step
+    using is_transparent = void;
+    std::size_t operator()(std::string_view s) const noexcept {
+      std::uint64_t h = 0x9E3779B97F4A7C15ull ^ s.size();
+      std::size_t i = 0;
+      for (; i + 8 <= s.size(); i += 8) {
+        std::uint64_t w;
+        __builtin_memcpy(&w, s.data() + i, 8);
+        h = (h ^ w) * 0xFF51AFD7ED558CCDull;
+        h ^= h >> 29;
+      }
+      for (; i < s.size(); ++i) h = (h ^ static_cast<unsigned char>(s[i])) * 0x100000001B3ull;
+      return static_cast<std::size_t>(h ^ (h >> 32));
+    }
+  };
+  struct DipReferenceMemory {
+    std::unordered_map<std::string, std::int64_t, TextHash, std::equal_to<>> earlier;
+    std::int64_t documents = 0;
+  };
+  std::vector<std::unique_ptr<DipReferenceMemory>> dip_memories;
+  // dip.reference_repeats(): the repeats found, before they are handed to Lua.
+  struct DipRepeat {
+    std::size_t index = 0;          // 0-based record
+    std::size_t first = 0;          // repeated within the document: the record that used it first
+    bool in_document = false;
+    bool seen_in_window = false;    // else: an earlier document of the run (`document`)
+    std::int64_t document = 0;
+    std::string seen;               // the window's description
+  };
+  std::vector<DipRepeat> dip_repeats;
+  // dip.reference_repeats' table of this document's references: (record + 1, or 0 when empty).
+  std::vector<std::uint32_t> dip_reference_slots;
+  // The registry the policy filters read (fg.data.registry), indexed once per registry document.
+  struct DipRegistry {
+    std::uint32_t slot = 0xFFFFFFFFu, epoch = 0;
+    const json::Value* root = nullptr;
+    const json::Value* participants = nullptr;  // an object, else nullptr
+    const json::Value* channels = nullptr;      // an object, else nullptr
+    bool complete = false;                      // "complete": true
+    KeyIndex participant_keys;                  // participants' keys, by member position
+    KeyIndex channel_keys;                      // channels' keys, by member position
+  };
+  DipRegistry dip_registry;
+  std::vector<std::unique_ptr<DipKeySet>> dip_key_sets;  // their key sets (stable addresses)
+  // Every key of every set, once: a member's key is looked up once for all sets (walk_key_sets).
+  std::vector<std::string> dip_all_keys;
+  std::vector<std::uint32_t> dip_all_masks;  // per key of dip_all_keys: the sets holding it
+  KeyIndex dip_all_index;
+  std::uint64_t dip_key_lengths = 0;         // bit n: some set has a key of n bytes (n < 64)
+  // The key shapes (json::Value::key_shape()) of this document met by walk_key_sets: objects of one
+  // shape have the same keys in order, so their keys are looked up once per document. An open-
+  // addressing table of (shape, where its members' set masks start in dip_shape_masks); cleared with
+  // the dip memo.
+  struct ShapeSlot {
+    std::uint32_t shape = 0;  // 0: empty
+    std::uint32_t start = 0;
+  };
+  std::vector<ShapeSlot> dip_shapes;
+  // read_message's member positions by key shape and call site (flowguard.dip's scan_members): an
+  // object of a known shape has its fields where the first of that shape had them. Cleared with
+  // the dip memo.
+  struct ScanSlot {
+    std::uint32_t key = 0;          // shape * 8 + site + 1; 0: empty
+    std::uint8_t exact[8] = {};     // member position + 1 of each key found exactly (0: none)
+    std::uint8_t loose[8] = {};     // and as the DIP matches keys
+  };
+  std::vector<ScanSlot> dip_scans;
+  std::size_t dip_scan_count = 0;
+  std::size_t dip_shape_count = 0;
+  std::vector<std::uint32_t> dip_shape_masks;
   // report{path = {...}}: the steps of the report being read (views of strings the table holds).
   struct PathStep {
     std::string_view key;
@@ -141,6 +247,13 @@ void disarm(HostState* h);
 void rule_done(HostState* h);
 // True when the error that ended a protected call with `status` was a budget or memory stop.
 Stop classify_stop(HostState* h, int status);
+// Charges `steps` of work done in C (pattern matching) to the call's instruction budget; raises the
+// budget stop when it runs out. Outside a call into rule code nothing is charged.
+void charge_budget(lua_State* L, std::uint64_t steps);
+
+// --- patterns.cpp
+// Replaces find, match, gmatch and gsub in the string library table at `strlib` by budgeted versions.
+void install_patterns(lua_State* L, int strlib);
 
 // --- views.cpp
 void register_views(lua_State* L);
@@ -171,6 +284,9 @@ bool same_content(const json::Value& a, const json::Value& b);
 
 // The JSON value of the live view at `idx` (raises on a stale view), or nullptr when it is not a view.
 const json::Value* view_value(lua_State* L, int idx);
+// The data slot and its epoch of the live fg.data view at `idx` (a view into fg.data.<name>), or
+// false when it is not one: what a memo of that document is keyed on.
+bool data_view_identity(lua_State* L, int idx, std::uint32_t& slot, std::uint32_t& epoch);
 // The records of the live records view at `idx`, or false when it is not one.
 bool records_of(lua_State* L, int idx, std::span<const json::Value* const>& out);
 // Pushes `value`, a value inside the live view at `parent_idx`: scalars as Lua values, containers as

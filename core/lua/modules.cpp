@@ -21,7 +21,7 @@ namespace flowguard::lua::detail {
 namespace {
 
 constexpr const char* kModules = "flowguard.modules";  // registry: name -> module proxy
-constexpr int kApiVersion = 1;
+constexpr int kApiVersion = 2;  // (helpers.cpp kRuleApi: the same)
 
 constexpr bool ascii_is_digit(char c) noexcept { return c >= '0' && c <= '9'; }
 
@@ -300,14 +300,20 @@ int dates_utc_seconds(lua_State* L) {
   return 2;
 }
 
+bool real_ymd(std::string_view s) noexcept {
+  int y = 0, m = 0, d = 0;
+  if (!(s.size() == 8 && digits(s, 0, 4, y) && digits(s, 4, 2, m) && digits(s, 6, 2, d) && y >= 1900 && m >= 1 &&
+        m <= 12 && d >= 1))
+    return false;
+  constexpr int kDays[12] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+  const bool leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+  return d <= kDays[m - 1] + (m == 2 && leap ? 1 : 0);
+}
+
 // dates.real_ymd(s): s is yyyymmdd, a date that exists (years 1900-9999).
 int dates_real_ymd(lua_State* L) {
   std::string_view s;
-  int y = 0, m = 0, d = 0;
-  const bool ok = string_arg(L, 1, s) && s.size() == 8 && digits(s, 0, 4, y) && digits(s, 4, 2, m) &&
-                  digits(s, 6, 2, d) && y >= 1900 && m >= 1 && m <= 12 && d >= 1 &&
-                  domain::civil_from_days(domain::days_from_civil({y, m, d})).month == m;
-  lua_pushboolean(L, ok);
+  lua_pushboolean(L, string_arg(L, 1, s) && real_ymd(s));
   return 1;
 }
 
@@ -459,35 +465,133 @@ constexpr std::array<DipField, DipMessage::kFields> kDipFields = {{
 }};
 constexpr std::size_t kTimestamp = 4, kTransactionTimestamp = 9, kPrimary = 12, kSecondary = 13;
 
-const json::Value* member(const json::Value* object, std::string_view key, bool exact) {
-  if (object == nullptr || !object->is_object()) return nullptr;
-  if (exact) return object->find(key);
-  const json::Member* m = object->find_member_ignoring_case(key);
-  return m ? &m->value : nullptr;
+// One pass over `object` for up to 8 keys: each key's member spelled exactly (`exact`) and as the
+// DIP matches it (`loose`: exactly, else the first equal ignoring ASCII case), as find() and
+// find_member_ignoring_case() would give them.
+void scan_members(const json::Value* object, const std::string_view* keys, std::size_t n, const json::Value** exact,
+                  const json::Value** loose) noexcept {
+  const json::Value* folded[8] = {};
+  for (std::size_t k = 0; k < n; ++k) exact[k] = loose[k] = nullptr;
+  if (object == nullptr || !object->is_object()) return;
+  for (const json::Member& m : object->members()) {
+    if (m.key.empty()) continue;  // (no key looked for is empty)
+    const char first = ascii_lower(m.key[0]);
+    for (std::size_t k = 0; k < n; ++k) {
+      // Length and first letter before the compare: keys of one block rarely share both.
+      if (m.key.size() != keys[k].size() || first != ascii_lower(keys[k][0])) continue;
+      if (exact[k] == nullptr && m.key == keys[k]) exact[k] = &m.value;
+      else if (folded[k] == nullptr && ascii_iequal(m.key, keys[k])) folded[k] = &m.value;
+    }
+  }
+  for (std::size_t k = 0; k < n; ++k) loose[k] = exact[k] != nullptr ? exact[k] : folded[k];
 }
 
-void read_message(const json::Value& record, DipMessage& m) {
-  for (const bool exact : {false, true}) {
-    const json::Value* cb = member(&record, "CommonBlock", exact);
-    const json::Value** out = exact ? m.exact : m.loose;
-    const json::Value* blocks[5] = {};  // S0 S1 D0 R0 A0, found once each
-    constexpr const char* kBlocks[5] = {"S0", "S1", "D0", "R0", "A0"};
-    for (int b = 0; b < 5; ++b) blocks[b] = member(cb, kBlocks[b], exact);
-    for (std::size_t f = 0; f < kDipFields.size(); ++f) {
-      int b = 0;
-      while (std::strcmp(kBlocks[b], kDipFields[f].block) != 0) ++b;
-      out[f] = member(blocks[b], kDipFields[f].key, exact);
-    }
-    (exact ? m.exact_message : m.loose_message) = blocks[0] != nullptr && blocks[1] != nullptr;
+// kDipFields by block: the fields each of S0 S1 D0 R0 A0 holds, in kDipFields order.
+struct BlockFields {
+  std::string_view keys[8];
+  std::size_t slots[8];
+  std::size_t n = 0;
+};
+constexpr std::string_view kBlocks[5] = {"S0", "S1", "D0", "R0", "A0"};
+constexpr std::array<BlockFields, 5> kBlockFields = [] {
+  std::array<BlockFields, 5> out{};
+  for (std::size_t b = 0; b < 5; ++b)
+    for (std::size_t f = 0; f < kDipFields.size(); ++f)
+      if (kBlocks[b] == std::string_view(kDipFields[f].block)) {
+        out[b].slots[out[b].n] = f;
+        out[b].keys[out[b].n++] = kDipFields[f].key;
+      }
+  return out;
+}();
+
+// scan_members, remembered by the object's key shape for call site `site` (< 8): objects of one
+// shape have the same keys in the same order, so the same members answer (h->dip_scans).
+void scan_cached(HostState* h, unsigned site, const json::Value* object, const std::string_view* keys, std::size_t n,
+                 const json::Value** exact, const json::Value** loose) noexcept {
+  const std::uint32_t shape = object != nullptr && object->is_object() ? object->key_shape() : 0;
+  if (shape == 0 || shape >= (0xFFFFFFFFu >> 3) || object->members().size() >= 255) {
+    scan_members(object, keys, n, exact, loose);
+    return;
   }
+  const std::uint32_t key = shape * 8 + site + 1;
+  auto& table = h->dip_scans;
+  try {
+    if ((h->dip_scan_count + 1) * 2 > table.size()) {  // grow (and rehash) at half full
+      std::vector<HostState::ScanSlot> bigger(std::max<std::size_t>(table.size() * 2, 1024));
+      for (const auto& slot : table) {
+        if (slot.key == 0) continue;
+        std::size_t i = (slot.key * 0x9E3779B1u) & (bigger.size() - 1);
+        while (bigger[i].key != 0) i = (i + 1) & (bigger.size() - 1);
+        bigger[i] = slot;
+      }
+      table.swap(bigger);
+    }
+  } catch (...) {
+    scan_members(object, keys, n, exact, loose);
+    return;
+  }
+  std::size_t i = (key * 0x9E3779B1u) & (table.size() - 1);
+  while (table[i].key != 0 && table[i].key != key) i = (i + 1) & (table.size() - 1);
+  const json::Member* members = object->members().data();
+  HostState::ScanSlot& slot = table[i];
+  if (slot.key == 0) {
+    scan_members(object, keys, n, exact, loose);
+    slot.key = key;
+    for (std::size_t k = 0; k < n; ++k) {
+      // Positions from the values' addresses: members are contiguous.
+      auto position = [&](const json::Value* v) -> std::uint8_t {
+        if (v == nullptr) return 0;
+        for (std::size_t j = 0; j < object->members().size(); ++j)
+          if (&members[j].value == v) return static_cast<std::uint8_t>(j + 1);
+        return 0;
+      };
+      slot.exact[k] = position(exact[k]);
+      slot.loose[k] = position(loose[k]);
+    }
+    ++h->dip_scan_count;
+    return;
+  }
+  for (std::size_t k = 0; k < n; ++k) {
+    exact[k] = slot.exact[k] ? &members[slot.exact[k] - 1].value : nullptr;
+    loose[k] = slot.loose[k] ? &members[slot.loose[k] - 1].value : nullptr;
+  }
+}
+
+void read_message(HostState* h, const json::Value& record, DipMessage& m) {
+  constexpr std::string_view kCommon[1] = {"CommonBlock"};
+  const json::Value* cb[2];  // exact, loose
+  scan_cached(h, 0, &record, kCommon, 1, &cb[0], &cb[1]);
+  const json::Value* blocks[2][5];  // [exact, loose][block]
+  const json::Value* spare[5];
+  scan_cached(h, 1, cb[0], kBlocks, 5, blocks[0], blocks[1]);
+  if (cb[1] != cb[0]) scan_cached(h, 1, cb[1], kBlocks, 5, spare, blocks[1]);
+  for (std::size_t b = 0; b < 5; ++b) {
+    const BlockFields& bf = kBlockFields[b];
+    const json::Value* ex[8];
+    const json::Value* lo[8];
+    const json::Value* skip[8];
+    const unsigned site = 2 + static_cast<unsigned>(b);
+    scan_cached(h, site, blocks[0][b], bf.keys, bf.n, ex, lo);
+    if (blocks[1][b] != blocks[0][b]) scan_cached(h, site, blocks[1][b], bf.keys, bf.n, skip, lo);
+    for (std::size_t k = 0; k < bf.n; ++k) m.exact[bf.slots[k]] = ex[k], m.loose[bf.slots[k]] = lo[k];
+  }
+  m.exact_message = blocks[0][0] != nullptr && blocks[0][1] != nullptr;
+  m.loose_message = blocks[1][0] != nullptr && blocks[1][1] != nullptr;
 }
 
 bool build_memo(HostState* h) noexcept {
   try {
     DipMemo& memo = h->dip;
     memo.messages.assign(h->records.size(), DipMessage{});
+    memo.key_hits.assign(h->records.size(), 0);
+    memo.times.assign(h->records.size(), DipMemo::Times{});
+    if (h->dip_shape_count != 0) std::fill(h->dip_shapes.begin(), h->dip_shapes.end(), HostState::ShapeSlot{});
+    if (h->dip_scan_count != 0) std::fill(h->dip_scans.begin(), h->dip_scans.end(), HostState::ScanSlot{});
+    h->dip_scan_count = 0;
+    h->dip_shape_count = 0;
+    h->dip_shape_masks.clear();
     for (std::size_t i = 0; i < h->records.size(); ++i)
-      if (h->records[i]->is_object()) read_message(*h->records[i], memo.messages[i]);
+      if (h->records[i]->is_object()) read_message(h, *h->records[i], memo.messages[i]);
     memo.token = h->document_token;
     memo.list = h->records.data();
     memo.count = h->records.size();
@@ -603,7 +707,553 @@ int message_index(lua_State* L) {
   return 1;
 }
 
-// The iterator of dip.each: upvalue 1 the next record (0-based), 2 the mode (true: exact).
+// dip.filter(kind [, keys]): the messages a rule needs to see, decided natively (rule-api.md). Each
+// kind names the one condition under which its rule can report anything, and passes every message
+// where it might: the rule still decides, so what it reports is unchanged, but the many messages
+// where it cannot report cost no Lua. Superset, never subset: a filter that is unsure passes.
+enum class FilterKind : std::uint8_t {
+  kReferenceDate,   // senderUniqueReference's yyyymmdd (the segment before the last) is 8 digits, not a date
+  kCorrelationId,   // a non-empty senderCorrelationID not of CI-[<w>-]yyyymmdd-<w> with a real date
+  kTransactionId,   // a transactionID of at most 65 bytes not of the published form with the message's interface
+  kTimestamp,       // senderTimestamp or transactionTimestamp of 25 bytes that is no real DT-003 instant
+  kTimestampAfter,  // either time later than the bound dip.each is given
+  kKeys,            // a member of the key set (any depth, as view:find_keys) whose value fails the set's test
+  kPolicyDcp,       // a DIP message with DIPConnectionProviderID, senderDIPID and a real senderTimestamp
+  kPolicyPairing,   // a DIP message of IF-061 onwards with senderDIPID and a real senderTimestamp
+  kPolicyRouting,   // a DIP message with a real senderTimestamp and secondary recipients
+  // With the registry (dip.each's fourth argument, fg.data.registry):
+  kPolicySenderRole,      // senderRoleID not an ingress role of the channel, or not the sender's registered role
+  kPolicyRecipientRole,   // a primary recipient whose registered role is not an egress role of the channel
+  kPolicySenderDipid,     // a sender DIP ID not effective at the senderTimestamp (or unknown to a complete registry)
+  kPolicyRecipientDipid,  // the same for a primary recipient
+};
+bool needs_registry(FilterKind k) noexcept { return k >= FilterKind::kPolicySenderRole; }
+enum class KeyTest : std::uint8_t {
+  kNotDigits,  // a string of 10 bytes that is not all digits (DT-006 DIP ID)
+  kBadMpan,    // a string of 13 digits whose check digit is wrong (DT-002 MPAN core)
+};
+constexpr std::size_t kMaxFilters = 256;
+constexpr const char* kFilterMeta = "flowguard.dip filter";
+
+bool all_of(std::string_view s, bool (*pred)(char)) noexcept {
+  if (s.empty()) return false;
+  for (const char c : s)
+    if (!pred(c)) return false;
+  return true;
+}
+bool upper(char c) noexcept { return c >= 'A' && c <= 'Z'; }
+bool digit(char c) noexcept { return c >= '0' && c <= '9'; }
+bool alnum(char c) noexcept { return upper(c) || digit(c) || (c >= 'a' && c <= 'z'); }
+
+// Splits s at every '-' into at most N parts; false when there are more.
+template <std::size_t N>
+bool split_dashes(std::string_view s, std::array<std::string_view, N>& parts, std::size_t& n) noexcept {
+  n = 0;
+  std::size_t at = 0;
+  while (true) {
+    if (n == N) return false;
+    const std::size_t dash = s.find('-', at);
+    parts[n++] = s.substr(at, dash == std::string_view::npos ? std::string_view::npos : dash - at);
+    if (dash == std::string_view::npos) return true;
+    at = dash + 1;
+  }
+}
+
+const json::Value* string_field(const json::Value* v) noexcept { return v != nullptr && v->is_string() ? v : nullptr; }
+
+bool reference_date_suspect(const json::Value* v) noexcept {
+  if (!string_field(v)) return false;
+  // The rule's pattern ends -(yyyymmdd)-%w+$: the date is the segment before the last, whatever
+  // comes first; no date there, no match, no finding.
+  const std::string_view s = v->as_string();
+  const std::size_t last = s.rfind('-');
+  if (last == std::string_view::npos || last == 0) return false;
+  const std::size_t before = s.rfind('-', last - 1);
+  if (before == std::string_view::npos) return false;
+  const std::string_view ymd = s.substr(before + 1, last - before - 1);
+  return ymd.size() == 8 && all_of(ymd, digit) && !real_ymd(ymd);
+}
+
+bool correlation_suspect(const json::Value* v) noexcept {
+  if (!string_field(v) || v->as_string().empty()) return false;
+  const std::string_view s = v->as_string();
+  if (!s.starts_with("CI-")) return true;
+  std::array<std::string_view, 3> p;
+  std::size_t n = 0;
+  if (!split_dashes(s.substr(3), p, n) || n < 2) return true;
+  for (std::size_t i = 0; i < n; ++i)
+    if (!all_of(p[i], alnum)) return true;
+  const std::string_view ymd = n == 2 ? p[0] : p[1];  // CI-yyyymmdd-<w> or CI-<w>-yyyymmdd-<w>
+  return !(ymd.size() == 8 && all_of(ymd, digit) && real_ymd(ymd));
+}
+
+bool transaction_suspect(const json::Value* v, const json::Value* interface) noexcept {
+  if (!string_field(v) || v->as_string().size() > 65) return false;
+  const std::string_view s = v->as_string();
+  if (!s.starts_with("T-")) return true;
+  std::array<std::string_view, 6> p;  // IF, 019, DIP ID, role, yyyymmdd, reference
+  std::size_t n = 0;
+  if (!split_dashes(s.substr(2), p, n) || n != 6) return true;
+  std::string_view number = p[1];
+  if (!number.empty() && upper(number.back())) number.remove_suffix(1);
+  if (!(p[0] == "IF" || p[0] == "REP") || !all_of(number, digit) || p[2].size() != 10 || !all_of(p[2], digit) ||
+      p[3].size() < 3 || p[3].size() > 5 || !all_of(p[3], upper) || p[4].size() != 8 || !all_of(p[4], digit) ||
+      !real_ymd(p[4]) || !all_of(p[5], alnum))
+    return true;
+  if (!string_field(interface)) return false;
+  // The interface as named: the message's, or the message's without its letter suffix (REP-002A).
+  const std::string_view named = s.substr(2, p[0].size() + 1 + p[1].size());
+  std::string_view own = interface->as_string();
+  if (own == named) return false;
+  if (!own.empty() && upper(own.back())) own.remove_suffix(1);
+  return own != named;
+}
+
+// real_time of a message's senderTimestamp (which 0) or transactionTimestamp (1), read once per
+// message and way of matching keys.
+bool message_time(DipMemo& memo, std::size_t i, bool exact, int which, const json::Value* v, std::int64_t& seconds) noexcept;
+
+bool real_time(const json::Value* v, std::int64_t& seconds) noexcept {
+  if (!string_field(v)) return false;
+  const Instant r = parse_instant(v->as_string(), Profile::kDip);
+  seconds = r.seconds;
+  return r.real;
+}
+
+bool message_time(DipMemo& memo, std::size_t i, bool, int which, const json::Value* v, std::int64_t& seconds) noexcept {
+  if (v == nullptr) return false;
+  DipMemo::Times& t = memo.times[i];
+  if (t.value[which] != v) {
+    t.value[which] = v;
+    t.real[which] = real_time(v, t.seconds[which]);
+  }
+  seconds = t.seconds[which];
+  return t.real[which];
+}
+
+
+bool key_value_fails(const json::Value& v, KeyTest test) noexcept {
+  if (!v.is_string()) return false;
+  const std::string_view s = v.as_string();
+  if (test == KeyTest::kNotDigits) return s.size() == 10 && !all_of(s, digit);
+  return s.size() == 13 && all_of(s, digit) && !domain::is_mpan_core(s);
+}
+
+// The sets whose keys equal `key` ignoring ASCII case (0: none).
+std::uint32_t key_sets_of(const HostState* h, std::string_view key) noexcept {
+  // No set holds a key this long (DipKeySet::always otherwise), nor one of a length none has.
+  if (key.size() >= 64 || (h->dip_key_lengths >> key.size() & 1) == 0) return 0;
+  char small[64];
+  for (std::size_t k = 0; k < key.size(); ++k) small[k] = ascii_lower(key[k]);
+  const std::uint32_t at = h->dip_all_index.find(std::string_view(small, key.size()));
+  return at == KeyIndex::kNotFound ? 0 : h->dip_all_masks[at];
+}
+
+// Where the set masks of `object`'s members start in h->dip_shape_masks (looked up once per key
+// shape of the document), or -1 when they are not kept (no shape, or out of memory).
+std::ptrdiff_t shape_masks(HostState* h, const json::Value& object) noexcept {
+  const std::uint32_t shape = object.key_shape();
+  if (shape == 0) return -1;
+  try {
+    auto& table = h->dip_shapes;
+    if ((h->dip_shape_count + 1) * 2 > table.size()) {  // grow (and rehash) at half full
+      std::vector<HostState::ShapeSlot> bigger(std::max<std::size_t>(table.size() * 2, 1024));
+      for (const auto& slot : table) {
+        if (slot.shape == 0) continue;
+        std::size_t i = (slot.shape * 0x9E3779B1u) & (bigger.size() - 1);
+        while (bigger[i].shape != 0) i = (i + 1) & (bigger.size() - 1);
+        bigger[i] = slot;
+      }
+      table.swap(bigger);
+    }
+    std::size_t i = (shape * 0x9E3779B1u) & (table.size() - 1);
+    while (table[i].shape != 0 && table[i].shape != shape) i = (i + 1) & (table.size() - 1);
+    if (table[i].shape == shape) return static_cast<std::ptrdiff_t>(table[i].start);
+    const std::size_t base = h->dip_shape_masks.size();
+    if (base + object.members().size() >= 0xFFFFFFFFu) return -1;
+    for (const json::Member& m : object.members()) h->dip_shape_masks.push_back(key_sets_of(h, m.key));
+    table[i] = {shape, static_cast<std::uint32_t>(base)};
+    ++h->dip_shape_count;
+    return static_cast<std::ptrdiff_t>(base);
+  } catch (...) {
+    return -1;
+  }
+}
+
+// One walk of a message for every key set (view:find_keys' order and depth): bit k when set k has a
+// hit that fails its test. A member's key is lowercased and looked up once for all sets, and once
+// per key shape of the document.
+void walk_key_sets(HostState* h, const json::Value& value, int depth, std::uint32_t& hits) noexcept {
+  if (depth > 32) return;
+  if (value.is_array()) {
+    for (const json::Value& item : value.items()) walk_key_sets(h, item, depth + 1, hits);
+    return;
+  }
+  if (!value.is_object()) return;
+  const std::ptrdiff_t masks = shape_masks(h, value);  // an offset: walking below may grow the vector
+  std::size_t position = 0;
+  for (const json::Member& m : value.members()) {
+    const std::uint32_t searched =  // the sets in which this member is a hit: not searched below it
+        masks >= 0 ? h->dip_shape_masks[static_cast<std::size_t>(masks) + position] : key_sets_of(h, m.key);
+    ++position;
+    const bool container = m.value.is_object() || m.value.is_array();
+    for (std::uint32_t rest = searched; rest != 0; rest &= rest - 1) {
+      const int k = __builtin_ctz(rest);
+      const auto test = static_cast<KeyTest>(h->dip_key_sets[static_cast<std::size_t>(k)]->test);
+      bool fails = false;
+      if (m.value.is_array() && m.value.size() > 0) {
+        for (const json::Value& item : m.value.items()) fails = fails || key_value_fails(item, test);
+      } else {
+        fails = key_value_fails(m.value, test);
+      }
+      if (fails) hits |= 1u << k;
+    }
+    if (!container) continue;
+    if (searched == 0) {
+      walk_key_sets(h, m.value, depth + 1, hits);
+    } else {
+      // A hit of some sets only: the others search below it.
+      const std::uint32_t all = static_cast<std::uint32_t>((std::uint64_t{1} << h->dip_key_sets.size()) - 1);
+      if (searched == all) continue;
+      std::uint32_t below = 0;
+      walk_key_sets(h, m.value, depth + 1, below);
+      hits |= below & ~searched;
+    }
+  }
+}
+
+using Registry = HostState::DipRegistry;
+
+// Indexes the registry `root` (in data slot `slot`, at `epoch`) unless it is the one indexed already.
+bool index_registry(HostState* h, std::uint32_t slot, std::uint32_t epoch, const json::Value* root) noexcept {
+  Registry& r = h->dip_registry;
+  if (r.slot == slot && r.epoch == epoch && r.root == root) return true;
+  try {
+    r = Registry{};
+    if (root->is_object()) {
+      const json::Value* p = root->find("participants");
+      const json::Value* c = root->find("channels");
+      const json::Value* complete = root->find("complete");
+      r.participants = p != nullptr && p->is_object() ? p : nullptr;
+      r.channels = c != nullptr && c->is_object() ? c : nullptr;
+      r.complete = complete != nullptr && complete->is_bool() && complete->as_bool();
+    }
+    auto index_of = [](const json::Value& object) {
+      std::vector<std::string_view> keys;
+      keys.reserve(object.members().size());
+      for (const json::Member& m : object.members()) keys.push_back(m.key);
+      return KeyIndex(keys);
+    };
+    if (r.participants != nullptr) r.participant_keys = index_of(*r.participants);
+    if (r.channels != nullptr) r.channel_keys = index_of(*r.channels);
+    r.slot = slot, r.epoch = epoch, r.root = root;
+    return true;
+  } catch (...) {
+    h->dip_registry = Registry{};
+    return false;
+  }
+}
+
+// A key the view would answer with a method (view:keys, :get, ...) rather than a member: the filter
+// does not judge it.
+bool method_like(std::string_view key) noexcept {
+  for (const char c : key)
+    if (!((c >= 'a' && c <= 'z') || c == '_')) return false;
+  return true;
+}
+
+// get(get(reg, "participants"), id) of the rules, or nullptr.
+const json::Value* participant(const Registry& r, std::string_view id) noexcept {
+  if (r.participants == nullptr) return nullptr;
+  const std::uint32_t at = r.participant_keys.find(id);
+  return at == KeyIndex::kNotFound ? nullptr : &r.participants->members()[at].value;
+}
+
+// Effective at t for certain: numeric from/to with from <= t < to, a second clear of each end (the
+// rule compares in Lua's arithmetic).
+bool surely_active(const json::Value& p, std::int64_t t) noexcept {
+  if (!p.is_object()) return false;
+  const json::Value* from = p.find("from");
+  const json::Value* to = p.find("to");
+  if (from == nullptr || to == nullptr || !from->is_number() || !to->is_number()) return false;
+  const double tt = static_cast<double>(t);
+  return from->as_double() + 1 <= tt && tt + 1 < to->as_double();
+}
+
+// The rules' effective(reg, id, t) reports (an unknown id in a complete registry, or one not
+// effective at t) or might.
+bool may_not_be_effective(const Registry& r, std::string_view id, std::int64_t t) noexcept {
+  if (method_like(id)) return true;
+  const json::Value* p = participant(r, id);
+  if (p == nullptr) return r.complete;
+  return !surely_active(*p, t);
+}
+
+// An array of strings (as the rules' contains() reads it) holding `s`; nullopt when the value is no
+// array, or is one with other items (the rule decides).
+enum class Holds : std::uint8_t { kYes, kNo, kUnsure };
+Holds list_holds(const json::Value& list, std::string_view s) noexcept {
+  if (!list.is_array()) return Holds::kUnsure;
+  for (const json::Value& item : list.items()) {
+    if (!item.is_string()) return Holds::kUnsure;
+    if (item.as_string() == s) return Holds::kYes;
+  }
+  return Holds::kNo;
+}
+
+// The registered role of participant `id` is not the string `role` (nor known to be it).
+bool role_differs(const Registry& r, std::string_view id, std::string_view role) noexcept {
+  if (method_like(id)) return true;
+  const json::Value* p = participant(r, id);
+  if (p == nullptr) return false;
+  if (!p->is_object()) return true;
+  const json::Value* registered = p->find("dip_role");
+  if (registered == nullptr) return false;
+  return !(registered->is_string() && registered->as_string() == role);
+}
+
+// The channel of `interface`: nullptr when the rules find none (no channel: nothing judged), `unsure`
+// when it is no object.
+const json::Value* channel_of(const Registry& r, std::string_view interface, bool& unsure) noexcept {
+  unsure = false;
+  if (r.channels == nullptr) return nullptr;
+  if (method_like(interface)) return unsure = true, nullptr;
+  const std::uint32_t at = r.channel_keys.find(interface);
+  const json::Value* c = at == KeyIndex::kNotFound ? nullptr : &r.channels->members()[at].value;
+  if (c != nullptr && !c->is_object()) unsure = true;
+  return c != nullptr && c->is_object() ? c : nullptr;
+}
+
+// Whether the channel's roles are judged at all (roles_unknown is not true), and its role list `key`.
+const json::Value* channel_roles(const json::Value& channel, const char* key) noexcept {
+  const json::Value* unknown = channel.find("roles_unknown");
+  if (unknown != nullptr && unknown->is_bool() && unknown->as_bool()) return nullptr;
+  return channel.find(key);
+}
+
+bool sender_role_suspect(const Registry& r, const json::Value* const* fields) noexcept {
+  if (!string_field(fields[6]) || !string_field(fields[0])) return false;
+  const std::string_view role = fields[6]->as_string();
+  bool unsure = false;
+  const json::Value* channel = channel_of(r, fields[0]->as_string(), unsure);
+  if (unsure) return true;
+  if (channel != nullptr) {
+    if (const json::Value* ingress = channel_roles(*channel, "ingress")) {
+      if (!ingress->is_array()) return true;
+      if (ingress->size() > 0 && list_holds(*ingress, role) != Holds::kYes) return true;
+    }
+  }
+  return string_field(fields[5]) && role_differs(r, fields[5]->as_string(), role);
+}
+
+bool recipient_role_suspect(const Registry& r, const json::Value* const* fields) noexcept {
+  if (!string_field(fields[0])) return false;
+  bool unsure = false;
+  const json::Value* channel = channel_of(r, fields[0]->as_string(), unsure);
+  if (unsure) return true;
+  if (channel == nullptr) return false;
+  const json::Value* egress = channel_roles(*channel, "egress");
+  if (egress == nullptr) return false;
+  if (!egress->is_array()) return true;
+  if (egress->size() == 0) return false;
+  const json::Value* primary = fields[kPrimary];
+  if (primary == nullptr || !primary->is_array()) return false;
+  for (const json::Value& id : primary->items()) {
+    // A non-string item is `false` in m.primary, and the rule's `role = p and ...` then reports it.
+    if (!id.is_string() || method_like(id.as_string())) return true;
+    const json::Value* p = participant(r, id.as_string());
+    if (p == nullptr) continue;
+    if (!p->is_object()) return true;
+    const json::Value* role = p->find("dip_role");
+    if (role == nullptr) continue;
+    if (!role->is_string() || list_holds(*egress, role->as_string()) != Holds::kYes) return true;
+  }
+  return false;
+}
+
+// Whether message i may give filter f's rule a finding. `bound`: kTimestampAfter's bound.
+bool filter_passes(HostState* h, DipMemo& memo, std::size_t i, bool exact, const DipFilter& f, double bound,
+                   const Registry* reg) noexcept {
+  const DipMessage& m = memo.messages[i];
+  const json::Value* const* fields = exact ? m.exact : m.loose;
+  std::int64_t t = 0;
+  switch (static_cast<FilterKind>(f.kind)) {
+    case FilterKind::kReferenceDate: return reference_date_suspect(fields[2]);
+    case FilterKind::kCorrelationId: return correlation_suspect(fields[3]);
+    case FilterKind::kTransactionId: return transaction_suspect(fields[8], fields[0]);
+    case FilterKind::kTimestamp:
+      // A 25-byte time that is no real instant.
+      return (string_field(fields[kTimestamp]) && fields[kTimestamp]->as_string().size() == 25 &&
+              !message_time(memo, i, exact, 0, fields[kTimestamp], t)) ||
+             (string_field(fields[kTransactionTimestamp]) && fields[kTransactionTimestamp]->as_string().size() == 25 &&
+              !message_time(memo, i, exact, 1, fields[kTransactionTimestamp], t));
+    case FilterKind::kTimestampAfter:
+      // (one second of slack: the rule compares in Lua's arithmetic, this in a double)
+      return (message_time(memo, i, exact, 0, fields[kTimestamp], t) && static_cast<double>(t) + 1 > bound) ||
+             (message_time(memo, i, exact, 1, fields[kTransactionTimestamp], t) && static_cast<double>(t) + 1 > bound);
+    case FilterKind::kKeys: {
+      if (h->dip_key_sets[f.key_set]->always) return true;
+      std::uint32_t& hits = memo.key_hits[i];
+      if ((hits & DipMemo::kKeysWalked) == 0) {
+        std::uint32_t found = 0;
+        walk_key_sets(h, *h->records[i], 0, found);
+        hits = found | DipMemo::kKeysWalked;
+      }
+      return (hits & (1u << f.key_set)) != 0;
+    }
+    case FilterKind::kPolicyDcp:
+      return (exact ? m.exact_message : m.loose_message) && string_field(fields[7]) && string_field(fields[5]) &&
+             message_time(memo, i, exact, 0, fields[kTimestamp], t);
+    case FilterKind::kPolicyPairing: {
+      if (!(exact ? m.exact_message : m.loose_message) || !string_field(fields[0]) || !string_field(fields[5]) ||
+          !message_time(memo, i, exact, 0, fields[kTimestamp], t))
+        return false;
+      const std::string_view s = fields[0]->as_string();
+      if (s.size() != 6 || !s.starts_with("IF-") || !all_of(s.substr(3), digit)) return false;
+      return (s[3] - '0') * 100 + (s[4] - '0') * 10 + (s[5] - '0') >= 61;
+    }
+    case FilterKind::kPolicyRouting:
+      return (exact ? m.exact_message : m.loose_message) && message_time(memo, i, exact, 0, fields[kTimestamp], t) &&
+             fields[kSecondary] != nullptr && fields[kSecondary]->is_array() && fields[kSecondary]->size() > 0;
+    default: break;
+  }
+  // The registry's filters: every message when the registry was not given or could not be indexed.
+  if (!(exact ? m.exact_message : m.loose_message)) return false;
+  if (reg == nullptr) return true;
+  switch (static_cast<FilterKind>(f.kind)) {
+    case FilterKind::kPolicySenderRole: return sender_role_suspect(*reg, fields);
+    case FilterKind::kPolicyRecipientRole: return recipient_role_suspect(*reg, fields);
+    case FilterKind::kPolicySenderDipid:
+      return string_field(fields[5]) && message_time(memo, i, exact, 0, fields[kTimestamp], t) &&
+             may_not_be_effective(*reg, fields[5]->as_string(), t);
+    case FilterKind::kPolicyRecipientDipid: {
+      const json::Value* primary = fields[kPrimary];
+      if (!message_time(memo, i, exact, 0, fields[kTimestamp], t) || primary == nullptr || !primary->is_array()) return false;
+      for (const json::Value& id : primary->items())
+        if (id.is_string() && may_not_be_effective(*reg, id.as_string(), t)) return true;
+      return false;
+    }
+    default: break;
+  }
+  return true;
+}
+
+// The keys of the table at `idx` whose value is truthy, lowercased, into a new key set (noexcept
+// part: the strings are read by the caller while no Lua error can strike).
+bool add_key_set(HostState* h, std::vector<std::string> keys, KeyTest test, std::uint32_t& index) noexcept {
+  try {
+    if (h->dip_key_sets.size() >= 31) return false;  // a bit each in DipMemo::key_hits
+    auto set = std::make_unique<DipKeySet>();
+    set->keys = std::move(keys);
+    for (auto& k : set->keys) {
+      for (char& c : k) c = ascii_lower(c);
+      // The walk lowercases keys of up to 63 bytes in place; a set with a longer one passes every message.
+      if (k.size() >= 64) set->always = true;
+    }
+    set->test = static_cast<std::uint8_t>(test);
+    index = static_cast<std::uint32_t>(h->dip_key_sets.size());
+    // The combined index, rebuilt (sets are made at load, a few per host).
+    std::vector<std::string> all = h->dip_all_keys;
+    std::vector<std::uint32_t> masks = h->dip_all_masks;
+    std::uint64_t lengths = h->dip_key_lengths;
+    for (const std::string& k : set->keys) {
+      std::size_t at = 0;
+      while (at < all.size() && all[at] != k) ++at;
+      if (at == all.size()) all.push_back(k), masks.push_back(0);
+      masks[at] |= 1u << index;
+      if (k.size() < 64) lengths |= std::uint64_t{1} << k.size();
+    }
+    // Built before anything is committed; it views the strings in `all`'s buffer, which moving the
+    // vector keeps in place.
+    const std::vector<std::string_view> all_views(all.begin(), all.end());
+    KeyIndex all_index(all_views);
+    h->dip_key_sets.reserve(h->dip_key_sets.size() + 1);
+    h->dip_key_sets.push_back(std::move(set));
+    h->dip_all_keys = std::move(all);
+    h->dip_all_masks = std::move(masks);
+    h->dip_all_index = std::move(all_index);
+    h->dip_key_lengths = lengths;
+    h->dip.token = 0;  // memos of key hits were made without this set
+    return true;
+  } catch (...) {
+    return false;
+  }
+}
+
+bool add_filter(HostState* h, DipFilter f, std::uint32_t& index) noexcept {
+  try {
+    if (h->dip_filters.size() >= kMaxFilters) return false;
+    index = static_cast<std::uint32_t>(h->dip_filters.size());
+    h->dip_filters.push_back(f);
+    return true;
+  } catch (...) {
+    return false;
+  }
+}
+
+// Collects a key table's truthy string keys.
+bool collect_keys(lua_State* L, int idx, std::vector<std::string>& out) noexcept {
+  try {
+    lua_pushnil(L);
+    while (lua_next(L, idx) != 0) {
+      if (lua_type(L, -2) == LUA_TSTRING && lua_toboolean(L, -1)) {
+        std::size_t len = 0;
+        const char* key = lua_tolstring(L, -2, &len);
+        out.emplace_back(key, len);
+      }
+      lua_pop(L, 1);
+    }
+    return true;
+  } catch (...) {
+    return false;
+  }
+}
+
+int dip_filter(lua_State* L) {
+  std::string_view kind;
+  if (!string_arg(L, 1, kind)) return luaL_argerror(L, 1, "a filter name (rule-api.md, dip.filter)");
+  struct Named {
+    std::string_view name;
+    FilterKind kind;
+  };
+  static constexpr Named kNames[] = {
+      {"reference_date", FilterKind::kReferenceDate}, {"correlation_id", FilterKind::kCorrelationId},
+      {"transaction_id", FilterKind::kTransactionId}, {"timestamp", FilterKind::kTimestamp},
+      {"timestamp_after", FilterKind::kTimestampAfter}, {"dip_id_keys", FilterKind::kKeys},
+      {"mpan_keys", FilterKind::kKeys},               {"policy_dcp", FilterKind::kPolicyDcp},
+      {"policy_pairing", FilterKind::kPolicyPairing}, {"policy_routing", FilterKind::kPolicyRouting},
+      {"policy_sender_role", FilterKind::kPolicySenderRole}, {"policy_recipient_role", FilterKind::kPolicyRecipientRole},
+      {"policy_sender_dipid", FilterKind::kPolicySenderDipid},
+      {"policy_recipient_dipid", FilterKind::kPolicyRecipientDipid},
+  };
+  const Named* named = nullptr;
+  for (const Named& n : kNames)
+    if (n.name == kind) named = &n;
+  if (named == nullptr) return luaL_argerror(L, 1, "an unknown filter name (rule-api.md, dip.filter)");
+  HostState* h = host(L);
+  DipFilter f;
+  f.kind = static_cast<std::uint8_t>(named->kind);
+  if (named->kind == FilterKind::kKeys) {
+    luaL_checktype(L, 2, LUA_TTABLE);
+    lua_settop(L, 2);
+    // The strings are copied out before any Lua error could unwind this frame.
+    static thread_local std::vector<std::string> keys;
+    keys.clear();
+    if (!collect_keys(L, 2, keys) ||
+        !add_key_set(h, std::move(keys), kind == "dip_id_keys" ? KeyTest::kNotDigits : KeyTest::kBadMpan, f.key_set))
+      return luaL_error(L, "flowguard.dip.filter: too many key sets, or out of memory");
+  }
+  std::uint32_t index = 0;
+  if (!add_filter(h, f, index)) return luaL_error(L, "flowguard.dip.filter: more than %d filters", static_cast<int>(kMaxFilters));
+  auto* ud = static_cast<std::uint32_t*>(lua_newuserdatauv(L, sizeof(std::uint32_t), 0));
+  *ud = index;
+  luaL_setmetatable(L, kFilterMeta);
+  return 1;
+}
+
+// The iterator of dip.each: upvalue 1 the next record (0-based), 2 the mode (true: exact), 3 the
+// call's generation, 4 the filter's index (-1: none), 5 its bound, 6 whether h->dip_registry is the
+// registry its filter judges against.
 int each_next(lua_State* L) {
   HostState* h = host(L);
   DipMemo& memo = memo_of(L, h);
@@ -611,10 +1261,19 @@ int each_next(lua_State* L) {
   if (generation != h->generation) return luaL_error(L, "flowguard.dip.each used outside its rule call");
   lua_Integer i = lua_tointeger(L, lua_upvalueindex(1));
   const bool exact = lua_toboolean(L, lua_upvalueindex(2)) != 0;
+  const lua_Integer filter = lua_tointeger(L, lua_upvalueindex(4));
+  const double bound = lua_tonumber(L, lua_upvalueindex(5));
+  const DipFilter* f = filter >= 0 && static_cast<std::size_t>(filter) < h->dip_filters.size()
+                           ? &h->dip_filters[static_cast<std::size_t>(filter)]
+                           : nullptr;
+  const Registry* reg = lua_toboolean(L, lua_upvalueindex(6)) ? &h->dip_registry : nullptr;
   for (; static_cast<std::size_t>(i) < memo.messages.size(); ++i) {
-    if (!h->records[static_cast<std::size_t>(i)]->is_object()) continue;
-    // A record whose place is unknown is not walked (it cannot be reported on).
-    if (!pointer_into(h, memo.messages[static_cast<std::size_t>(i)], static_cast<std::size_t>(i))) continue;
+    const auto at = static_cast<std::size_t>(i);
+    if (!h->records[at]->is_object()) continue;
+    if (f != nullptr && !filter_passes(h, memo, at, exact, *f, bound, reg)) continue;
+    // A record whose place is unknown is not walked (it cannot be reported on). The engine's word
+    // always gives one: the pointer is built only when a rule asks for it.
+    if (h->record_pointer == nullptr && !pointer_into(h, memo.messages[at], at)) continue;
     lua_pushinteger(L, i + 1);
     lua_replace(L, lua_upvalueindex(1));
     auto* ref = static_cast<MessageRef*>(lua_newuserdatauv(L, sizeof(MessageRef), 0));
@@ -630,8 +1289,9 @@ int each_next(lua_State* L) {
   return 0;
 }
 
-// dip.each(records [, "exact"]): for m in dip.each(records) do ... end over the document's object
-// records (messages) whose place is known, in order.
+// dip.each(records [, "exact" [, filter [, bound]]]): for m in dip.each(records) do ... end over the
+// document's object records (messages) whose place is known, in order; with a dip.filter, only the
+// messages it passes.
 int dip_each(lua_State* L) {
   std::span<const json::Value* const> records;
   if (!records_of(L, 1, records)) return luaL_argerror(L, 1, "the records of a document check");
@@ -641,12 +1301,149 @@ int dip_each(lua_State* L) {
     if (mode != "exact" && mode != "dip") return luaL_argerror(L, 2, "\"dip\" (keys as the DIP matches them) or \"exact\"");
     exact = mode == "exact";
   }
+  lua_Integer filter = -1;
+  double bound = 0;
+  bool with_registry = false;
+  if (!lua_isnoneornil(L, 3)) {
+    const auto* ud = static_cast<const std::uint32_t*>(luaL_testudata(L, 3, kFilterMeta));
+    if (ud == nullptr) return luaL_argerror(L, 3, "a dip.filter");
+    filter = static_cast<lua_Integer>(*ud);
+    const auto kind = static_cast<FilterKind>(host(L)->dip_filters[*ud].kind);
+    if (kind == FilterKind::kTimestampAfter) {
+      if (lua_type(L, 4) != LUA_TNUMBER) return luaL_argerror(L, 4, "the bound of a timestamp_after filter (a number)");
+      bound = lua_tonumber(L, 4);
+    }
+    // The registry's filters judge against the registry given (fg.data.registry), indexed once per
+    // registry document; without one (or out of memory) they pass every message.
+    std::uint32_t slot = 0, epoch = 0;
+    const json::Value* root = nullptr;
+    if (needs_registry(kind) && data_view_identity(L, 4, slot, epoch) && (root = view_value(L, 4)) != nullptr)
+      with_registry = index_registry(host(L), slot, epoch, root);
+  }
   HostState* h = host(L);
   memo_of(L, h);
   lua_pushinteger(L, 0);
   lua_pushboolean(L, exact);
   lua_pushinteger(L, static_cast<lua_Integer>(h->generation));
-  lua_pushcclosure(L, each_next, 3);
+  lua_pushinteger(L, filter);
+  lua_pushnumber(L, bound);
+  lua_pushboolean(L, with_registry);
+  lua_pushcclosure(L, each_next, 6);
+  return 1;
+}
+
+// dip.reference_memory(): a memory of senderUniqueReferences for dip.reference_repeats, for the
+// host's life (a rule file makes one at load: one `flowguard check` over many files remembers them all).
+constexpr const char* kMemoryMeta = "flowguard.dip reference memory";
+
+bool add_memory(HostState* h, std::uint32_t& index) noexcept {
+  try {
+    if (h->dip_memories.size() >= kMaxFilters) return false;
+    index = static_cast<std::uint32_t>(h->dip_memories.size());
+    h->dip_memories.push_back(std::make_unique<HostState::DipReferenceMemory>());
+    return true;
+  } catch (...) {
+    return false;
+  }
+}
+
+int dip_reference_memory(lua_State* L) {
+  std::uint32_t index = 0;
+  if (!add_memory(host(L), index)) return luaL_error(L, "flowguard.dip.reference_memory: too many, or out of memory");
+  auto* ud = static_cast<std::uint32_t*>(lua_newuserdatauv(L, sizeof(std::uint32_t), 0));
+  *ud = index;
+  luaL_setmetatable(L, kMemoryMeta);
+  return 1;
+}
+
+// The repeats of this document's senderUniqueReferences (read as the DIP matches keys), in message
+// order, into h->dip_repeats; then the memory learns them. With the application's window
+// (fg.state enabled) it is consulted and told instead, as DIP-SENDER-UNIQUE-REFERENCE-REPEATED
+// did in Lua.
+bool collect_repeats(HostState* h, DipMemo& memo, HostState::DipReferenceMemory& memory) noexcept {
+  try {
+    h->dip_repeats.clear();
+    const bool window = h->in_call && h->call_state != nullptr;
+    // This document's first use of each reference: open addressing over the records, reused.
+    if (memo.messages.size() >= 0x7FFFFFFFu) return false;
+    auto& slots = h->dip_reference_slots;
+    std::size_t size = 16;
+    while (size < memo.messages.size() * 2) size *= 2;
+    slots.assign(size, 0);
+    const HostState::TextHash hash;
+    auto reference_of = [&](std::size_t r) { return memo.messages[r].loose[2]->as_string(); };
+    std::vector<std::string_view> order;
+    for (std::size_t i = 0; i < memo.messages.size(); ++i) {
+      if (!h->records[i]->is_object()) continue;
+      if (h->record_pointer == nullptr && !pointer_into(h, memo.messages[i], i)) continue;
+      const json::Value* v = memo.messages[i].loose[2];
+      if (v == nullptr || !v->is_string() || v->as_string().empty()) continue;
+      const std::string_view reference = v->as_string();
+      std::size_t slot = hash(reference) & (size - 1);
+      while (slots[slot] != 0 && reference_of(slots[slot] - 1) != reference) slot = (slot + 1) & (size - 1);
+      if (slots[slot] != 0) {
+        HostState::DipRepeat& r = h->dip_repeats.emplace_back();
+        r.index = i, r.first = slots[slot] - 1, r.in_document = true;
+        continue;
+      }
+      slots[slot] = static_cast<std::uint32_t>(i + 1);
+      if (window) {
+        if (auto seen = h->call_state->reference_seen(reference)) {
+          HostState::DipRepeat& r = h->dip_repeats.emplace_back();
+          r.index = i, r.seen_in_window = true, r.seen = std::move(*seen);
+        }
+      } else if (const auto earlier = memory.earlier.find(reference); earlier != memory.earlier.end()) {
+        HostState::DipRepeat& r = h->dip_repeats.emplace_back();
+        r.index = i, r.document = earlier->second;
+      }
+      order.push_back(reference);
+    }
+    if (window) {
+      for (const std::string_view reference : order) h->call_state->remember_reference(reference);
+      return true;
+    }
+    ++memory.documents;
+    for (const std::string_view reference : order) memory.earlier.try_emplace(std::string(reference), memory.documents);
+    return true;
+  } catch (...) {
+    return false;
+  }
+}
+
+// dip.reference_repeats(records, memory): { {index =, reference =, first_pointer = | seen = |
+// document =}, ... } for the messages whose senderUniqueReference an earlier message of the
+// document (first_pointer: its pointer), the window (seen: its description) or an earlier document
+// of the run (document: its number, 1-based) used; rule-api.md.
+int dip_reference_repeats(lua_State* L) {
+  std::span<const json::Value* const> records;
+  if (!records_of(L, 1, records)) return luaL_argerror(L, 1, "the records of a document check");
+  const auto* ud = static_cast<const std::uint32_t*>(luaL_checkudata(L, 2, kMemoryMeta));
+  HostState* h = host(L);
+  DipMemo& memo = memo_of(L, h);
+  if (*ud >= h->dip_memories.size() || !collect_repeats(h, memo, *h->dip_memories[*ud]))
+    return luaL_error(L, "flowguard.dip.reference_repeats: out of memory");
+  lua_createtable(L, static_cast<int>(h->dip_repeats.size()), 0);
+  lua_Integer k = 0;
+  for (const HostState::DipRepeat& r : h->dip_repeats) {
+    lua_createtable(L, 0, 3);
+    lua_pushinteger(L, static_cast<lua_Integer>(r.index + 1));
+    lua_setfield(L, -2, "index");
+    push_string_field(L, memo.messages[r.index].loose[2]);
+    lua_setfield(L, -2, "reference");
+    if (r.in_document) {
+      if (!pointer_into(h, memo.messages[r.first], r.first)) return luaL_error(L, "flowguard.dip.reference_repeats: out of memory");
+      const std::string& p = memo.messages[r.first].pointer;
+      lua_pushlstring(L, p.data(), p.size());
+      lua_setfield(L, -2, "first_pointer");
+    } else if (r.seen_in_window) {
+      lua_pushlstring(L, r.seen.data(), r.seen.size());
+      lua_setfield(L, -2, "seen");
+    } else {
+      lua_pushinteger(L, static_cast<lua_Integer>(r.document));
+      lua_setfield(L, -2, "document");
+    }
+    lua_rawseti(L, -2, ++k);
+  }
   return 1;
 }
 
@@ -687,7 +1484,8 @@ const luaL_Reg kMpan[] = {{"is_core", fg_is_mpan},
                           {"digits", mpan_digits},
                           {nullptr, nullptr}};
 const luaL_Reg kDip[] = {{"get", dip_get},   {"dig", dip_dig}, {"each", dip_each}, {"message_count", dip_message_count},
-                         {nullptr, nullptr}};
+                         {"filter", dip_filter}, {"reference_memory", dip_reference_memory},
+                         {"reference_repeats", dip_reference_repeats}, {nullptr, nullptr}};
 constexpr Module kBuiltins[] = {
     {"flowguard.util", kUtil}, {"flowguard.dates", kDates}, {"flowguard.mpan", kMpan}, {"flowguard.dip", kDip}};
 
@@ -715,6 +1513,19 @@ void register_modules(lua_State* L) {
   lua_pushboolean(L, 0);
   lua_setfield(L, -2, "__metatable");
   host(L)->message_meta_ref = luaL_ref(L, LUA_REGISTRYINDEX);
+
+  luaL_newmetatable(L, kMemoryMeta);
+  lua_pushcfunction(L, read_only);
+  lua_setfield(L, -2, "__newindex");
+  lua_pushboolean(L, 0);
+  lua_setfield(L, -2, "__metatable");
+  lua_pop(L, 1);
+  luaL_newmetatable(L, kFilterMeta);
+  lua_pushcfunction(L, read_only);
+  lua_setfield(L, -2, "__newindex");
+  lua_pushboolean(L, 0);
+  lua_setfield(L, -2, "__metatable");
+  lua_pop(L, 1);
 }
 
 int sandbox_require(lua_State* L) {

@@ -160,6 +160,7 @@ struct RuleHost::Impl : detail::HostState {
     const detail::Stop stop = detail::classify_stop(this, status);
     if (stop == detail::Stop::kBudget) {
       why = "instruction budget exceeded (" + std::to_string(limits.instructions_per_call) + " instructions)";
+      if (stop_in_pattern) why += " while matching a string pattern (pattern steps count as instructions)";
     } else if (stop == detail::Stop::kMemory) {
       why = "memory limit exceeded (" + describe_bytes(limits.memory_bytes) + ")";
     } else {

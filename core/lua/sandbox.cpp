@@ -63,7 +63,7 @@ void* sandbox_alloc(void* ud, void* ptr, std::size_t osize, std::size_t nsize) {
   return block;
 }
 
-void arm_hook(lua_State* L, HostState* h, int count);
+void arm_hook(lua_State* L, HostState* h, int count) noexcept;
 
 void budget_hook(lua_State* L, lua_Debug* ar) {
   HostState* h = host(L);
@@ -90,7 +90,24 @@ void budget_hook(lua_State* L, lua_Debug* ar) {
   luaL_error(L, "instruction budget exceeded");
 }
 
-void arm_hook(lua_State* L, HostState* h, int count) {
+}  // namespace
+
+void charge_budget(lua_State* L, std::uint64_t steps) {
+  HostState* h = host(L);
+  if (!h->in_call) return;
+  if (h->stop == Stop::kNone) {
+    h->remaining = h->remaining > steps ? h->remaining - steps : 0;
+    if (h->remaining > 0) return;
+    h->stop = Stop::kBudget;
+    h->stop_in_pattern = true;
+    arm_hook(L, h, kAfterStopCount);
+  }
+  luaL_error(L, "instruction budget exceeded");
+}
+
+namespace {
+
+void arm_hook(lua_State* L, HostState* h, int count) noexcept {
   h->step = count;
   lua_sethook(L, budget_hook, LUA_MASKCOUNT | (h->loading ? LUA_MASKRET : 0), count);
 }
@@ -262,6 +279,7 @@ int setup_sandbox(lua_State* L) {
   lua_getfield(L, strlib, "rep");
   lua_pushcclosure(L, sb_rep, 1);
   lua_setfield(L, strlib, "rep");
+  install_patterns(L, strlib);  // the patterns run under the instruction budget
   lua_pushvalue(L, strlib);
   lua_setfield(L, LUA_REGISTRYINDEX, "flowguard.lib.string");
   // getmetatable("") -> proxy whose __index is a read-only view of the string library.
@@ -364,6 +382,9 @@ void push_file_env(lua_State* L) {
 
 void arm(HostState* h, bool loading) {
   h->stop = Stop::kNone;
+  h->stop_in_pattern = false;
+  h->call_reports = 0;
+  for (auto& t : h->tally) t = HostState::kNoTally;
   h->alloc_failed = false;
   h->loading = loading;
   h->return_line = 0;

@@ -704,6 +704,15 @@ const json::Value* view_value(lua_State* L, int idx) {
   return v->value;
 }
 
+bool data_view_identity(lua_State* L, int idx, std::uint32_t& slot, std::uint32_t& epoch) {
+  const View* v = to_view(L, idx);
+  if (v == nullptr || v->slot == kNoSlot) return false;
+  check_live(L, v);
+  slot = v->slot;
+  epoch = v->generation;
+  return true;
+}
+
 bool records_of(lua_State* L, int idx, std::span<const json::Value* const>& out) {
   const View* v = to_view(L, idx);
   if (v == nullptr || v->kind != ViewKind::kRecords) return false;

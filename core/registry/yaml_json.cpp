@@ -7,6 +7,7 @@
 #include <yaml-cpp/yaml.h>
 
 #include "flowguard/json/document.hpp"
+#include "flowguard/config/yaml_bounds.hpp"
 
 namespace flowguard::registry::detail {
 namespace {
@@ -121,9 +122,10 @@ YamlJson yaml_to_json(const std::filesystem::path& file) {
   }
   std::stringstream buffer;
   buffer << in.rdbuf();
+  const std::string text = std::move(buffer).str();
   std::vector<YAML::Node> docs;
   try {
-    docs = YAML::LoadAll(buffer.str());
+    docs = YAML::LoadAll(text);
   } catch (const YAML::Exception& e) {
     const Mark m = mark_of(e.mark);
     out.errors.push_back({file, m.line, m.column, "YAML syntax error: " + e.msg + ", expected well-formed YAML"});
@@ -136,6 +138,12 @@ YamlJson yaml_to_json(const std::filesystem::path& file) {
   }
   if (docs.empty()) {
     out.errors.push_back({file, 1, 1, "the file is empty, expected a registry mapping"});
+    return out;
+  }
+  const std::size_t limit = config::yaml_node_limit(text.size());
+  if (const auto bounds = config::check_yaml_nodes(docs[0], limit); !bounds.ok) {
+    const Mark m = mark_of(bounds.mark);
+    out.errors.push_back({file, m.line, m.column, config::yaml_nodes_message(limit)});
     return out;
   }
   Writer{file, out}.value(docs[0], "", 0);

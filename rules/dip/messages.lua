@@ -12,16 +12,26 @@
 
 local SPEC = "Elexon DIP API v2.1.0"
 
--- Run-wide memory of DIP-SENDER-UNIQUE-REFERENCE-REPEATED (see there).
-local earlier_references, documents_seen = {}, 0
-
-fg.require_api(1)
+fg.require_api(2)  -- dip.filter, dip.reference_repeats
 local dip = require("flowguard.dip")
 local dates = require("flowguard.dates")
 local mpan = require("flowguard.mpan")
 local util = require("flowguard.util")
 
 local show = fg.preview
+
+-- Run-wide memory of DIP-SENDER-UNIQUE-REFERENCE-REPEATED (see there).
+local references = dip.reference_memory()
+
+-- Which messages each rule needs to see, decided natively (dip.filter: a message it skips is one
+-- where its rule cannot report; the rule still decides on the rest).
+local ONLY = {
+  reference_date = dip.filter("reference_date"),
+  correlation_id = dip.filter("correlation_id"),
+  transaction_id = dip.filter("transaction_id"),
+  timestamp = dip.filter("timestamp"),
+  timestamp_after = dip.filter("timestamp_after"),
+}
 
 ---------------------------------------------------------------------------------------------------
 -- field sets (from the DataCatalogue data items the v2.1.0 schemas use)
@@ -53,6 +63,9 @@ local DIP_ID_FIELDS = util.lower_set {
   "supplierNominatedMDRDIPID",
 }
 
+ONLY.dip_ids = dip.filter("dip_id_keys", DIP_ID_FIELDS)
+ONLY.mpans = dip.filter("mpan_keys", MPAN_FIELDS)
+
 ---------------------------------------------------------------------------------------------------
 -- rules
 
@@ -83,7 +96,7 @@ return {
     spec = SPEC .. ", DataTypes DT-995-SenderUniqueReference",
     types = { "dip.*" },
     document = function(records, report)
-      for m in dip.each(records) do
+      for m in dip.each(records, nil, ONLY.reference_date) do
         local v = m.reference
         local ymd = v and v:match("^S%-[%u%-]*%d%d%d%d?%-%x+%-%u+%-(%d%d%d%d%d%d%d%d)%-%w+$")
         if ymd and not dates.real_ymd(ymd) then
@@ -96,9 +109,10 @@ return {
   -- References seen in earlier documents: with a window from the application (a server's
   -- CheckRequest::references, fg.state.enabled()), it answers for earlier accepted documents and
   -- keeps this document's references only if the document is accepted, so nothing here grows.
-  -- Without one, this file's upvalues remember every earlier document of the run: rule files live
-  -- as long as the engine, so one `flowguard check` over many files sees a reference repeated
-  -- across them.
+  -- Without one, this file's reference memory remembers every earlier document of the run: rule
+  -- files live as long as the engine, so one `flowguard check` over many files sees a reference
+  -- repeated across them. The walk, the window's questions and the memory are native
+  -- (dip.reference_repeats); only the repeats come back.
   {
     id = "DIP-SENDER-UNIQUE-REFERENCE-REPEATED",
     severity = "error",
@@ -107,38 +121,18 @@ return {
     spec = SPEC .. ", ResponseCodes MSG1006 (Sender Unique Reference Duplicated)",
     types = { "dip.*" },
     document = function(records, report)
-      local state = fg.state
-      local window = state.enabled()
-      local first, order = {}, {}
-      for m in dip.each(records) do
-        local v = m.reference
-        if v and v ~= "" then
-          if first[v] then
-            report { record = m.index, path = PATH.reference, message = ("senderUniqueReference %s is already used by the message at %s; "
-                .. "the DIP rejects a repeated reference"):format(show(v), first[v] == "" and "the document root" or first[v]) }
-          else
-            if window then
-              local seen = state.reference_seen(v)
-              if seen then
-                report { record = m.index, path = PATH.reference, message = ("senderUniqueReference %s is %s; "
-                    .. "the DIP rejects a repeated reference"):format(show(v), seen) }
-              end
-            elseif earlier_references[v] then
-              report { record = m.index, path = PATH.reference, message = ("senderUniqueReference %s is already used by a message of an earlier "
-                  .. "document in this run (document %d); the DIP rejects a repeated reference"):format(show(v), earlier_references[v]) }
-            end
-            first[v] = m.pointer
-            order[#order + 1] = v
-          end
+      for _, r in ipairs(dip.reference_repeats(records, references)) do
+        local v = r.reference
+        if r.first_pointer then
+          report { record = r.index, path = PATH.reference, message = ("senderUniqueReference %s is already used by the message at %s; "
+              .. "the DIP rejects a repeated reference"):format(show(v), r.first_pointer == "" and "the document root" or r.first_pointer) }
+        elseif r.seen then
+          report { record = r.index, path = PATH.reference, message = ("senderUniqueReference %s is %s; "
+              .. "the DIP rejects a repeated reference"):format(show(v), r.seen) }
+        else
+          report { record = r.index, path = PATH.reference, message = ("senderUniqueReference %s is already used by a message of an earlier "
+              .. "document in this run (document %d); the DIP rejects a repeated reference"):format(show(v), r.document) }
         end
-      end
-      if window then
-        for _, v in ipairs(order) do state.remember_reference(v) end
-        return
-      end
-      documents_seen = documents_seen + 1
-      for _, v in ipairs(order) do
-        if not earlier_references[v] then earlier_references[v] = documents_seen end
       end
     end,
   },
@@ -150,7 +144,7 @@ return {
     spec = SPEC .. ", DataTypes DT-011N-CorrelationID (example CI-20220401-...)",
     types = { "dip.*" },
     document = function(records, report)
-      for m in dip.each(records) do
+      for m in dip.each(records, nil, ONLY.correlation_id) do
         local v = m.correlation
         if v and v ~= "" then
           local ymd = v:match("^CI%-(%d%d%d%d%d%d%d%d)%-%w+$") or v:match("^CI%-%w+%-(%d%d%d%d%d%d%d%d)%-%w+$")
@@ -173,7 +167,7 @@ return {
     spec = SPEC .. ", DataTypes DT-014-DIPTransactionID (example T-IF-006-0123456789-SUP-20220401-1234CC0123456789)",
     types = { "dip.*" },
     document = function(records, report)
-      for m in dip.each(records) do
+      for m in dip.each(records, nil, ONLY.transaction_id) do
         local v = m.transaction
         if v and #v <= 65 then
           -- captures: interface ("IF-019"), its prefix, DIP ID, role, date
@@ -186,8 +180,10 @@ return {
               report { record = m.index, path = PATH.transaction, message = ("transactionID %s has date %s, which does not exist; expected yyyymmdd")
                   :format(show(v), ymd) }
             end
+            -- Identifiers cannot carry an interface's letter suffix (DT-995's pattern allows only digits
+            -- after IF-/REP-), so REP-002 is how a REP-002A or REP-002B message names its interface.
             local interface = m.interface
-            if interface and interface ~= iface then
+            if interface and interface ~= iface and interface:match("^(.-)%u$") ~= iface then
               report { record = m.index, path = PATH.transaction, message = ("transactionID %s names interface %s but the message is %s")
                   :format(show(v), iface, interface) }
             end
@@ -203,7 +199,7 @@ return {
     spec = SPEC .. ", DataTypes DT-006-DIPParticipantID (e.g. 1009012345)",
     types = { "dip.*" },
     document = function(records, report)
-      for m in dip.each(records) do
+      for m in dip.each(records, nil, ONLY.dip_ids) do
         -- Every member named like a DIP ID field at any depth (found natively: rec:find_keys).
         for _, hit in ipairs(m.record:find_keys(m.pointer, DIP_ID_FIELDS)) do
           local v, key = hit.value, hit.key
@@ -224,7 +220,7 @@ return {
     spec = SPEC .. ", DataTypes DT-002-MPAN; MRA MPAN core check digit",
     types = { "dip.*" },
     document = function(records, report)
-      for m in dip.each(records) do
+      for m in dip.each(records, nil, ONLY.mpans) do
         for _, hit in ipairs(m.record:find_keys(m.pointer, MPAN_FIELDS)) do
           local v = hit.value
           if type(v) == "string" and v:match("^%d%d%d%d%d%d%d%d%d%d%d%d%d$") and not mpan.is_core(v) then
@@ -243,7 +239,7 @@ return {
     spec = SPEC .. ", DataTypes DT-003-DateTime (e.g. 2022-03-21T19:05:00+00:00)",
     types = { "dip.*" },
     document = function(records, report)
-      for m in dip.each(records) do
+      for m in dip.each(records, nil, ONLY.timestamp) do
         for _, f in ipairs(TIMESTAMPS) do
           local v = m[f[1]]
           if v and #v == 25 and not m[f[2]] then
@@ -269,7 +265,7 @@ return {
       if not now then return end
       local skew = dip.get(options, "timestamp_skew_seconds")
       if type(skew) ~= "number" or skew < 0 then skew = 300 end
-      for m in dip.each(records) do
+      for m in dip.each(records, nil, ONLY.timestamp_after, now + skew) do
         for _, f in ipairs(TIMESTAMPS) do
           local t = m[f[2]]
           if t and t > now + skew then

@@ -11,7 +11,7 @@
 --   complete             = true when participants lists every DIP ID
 -- `from`/`to` are UTC seconds since 1970, `to` exclusive.
 
-fg.require_api(1)
+fg.require_api(2)  -- dip.filter
 local dip = require("flowguard.dip")
 local util = require("flowguard.util")
 local get, join, contains = util.get, util.join, util.contains
@@ -35,11 +35,12 @@ end
 -- Calls check(m, reg, report) for each DIP message (CommonBlock with S0 and S1, keys spelt as the
 -- spec spells them) when a registry is loaded; m is flowguard.dip's message (m.time: the
 -- senderTimestamp in UTC seconds, when it is a DT-003 date-time that exists).
-local function each_message(check)
+-- `only`, a dip.filter, passes the messages where check can report (natively; nil: all).
+local function each_message(check, only)
   return function(records, report)
     local reg = registry()
     if reg == nil then return end
-    for m in dip.each(records, "exact") do
+    for m in dip.each(records, "exact", only, reg) do
       if m.is_message then check(m, reg, report) end
     end
   end
@@ -93,7 +94,7 @@ return {
         report{ record = m.index, path = path, message = ("senderRoleID %s but sender DIP ID %s has DIP role code %s in the registry, expected %s")
           :format(fg.preview(m.sender_role), m.sender, role, role) }
       end
-    end),
+    end, dip.filter("policy_sender_role")),
   },
   {
     id = "DIP-POLICY-RECIPIENT-ROLE",
@@ -116,7 +117,7 @@ return {
               :format(id, role, channel_label(m, channel), join(egress)) }
         end
       end
-    end),
+    end, dip.filter("policy_recipient_role")),
   },
   {
     id = "DIP-POLICY-SENDER-DIPID",
@@ -132,7 +133,7 @@ return {
         report{ record = m.index, path = at("S1", "senderDIPID"),
           message = ("sender DIP ID %s %s %s, expected a DIP ID effective when it sends"):format(m.sender, why, m.timestamp) }
       end
-    end),
+    end, dip.filter("policy_sender_dipid")),
   },
   {
     id = "DIP-POLICY-RECIPIENT-DIPID",
@@ -152,7 +153,7 @@ return {
           end
         end
       end
-    end),
+    end, dip.filter("policy_recipient_dipid")),
   },
   {
     id = "DIP-POLICY-DCP",
@@ -191,7 +192,7 @@ return {
             :format(m.dcp, window_text(dcp), m.timestamp) }
         end
       end
-    end),
+    end, dip.filter("policy_dcp")),
   },
   {
     id = "DIP-POLICY-PAIRING",
@@ -226,7 +227,7 @@ return {
           end
         end
       end
-    end),
+    end, dip.filter("policy_pairing")),
   },
   {
     id = "DIP-POLICY-ROUTING",
@@ -259,6 +260,6 @@ return {
         message = ("resolved recipients of %s %s at %s: primary %s; secondary %s; dropped %s")
           :format(m.interface, m.event_code or "?", m.timestamp,
             #primary > 0 and join(primary) or "none", #kept > 0 and join(kept) or "none", table.concat(dropped, "; ")) }
-    end),
+    end, dip.filter("policy_routing")),
   },
 }

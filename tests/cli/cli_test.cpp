@@ -271,3 +271,78 @@ TEST_CASE("NDJSON is streamed: records are checked a chunk at a time and the cou
   CHECK_THAT(r.out, Catch::Contains("bids.ndjson:1:1: error: [schema.maxItems] the value has 5001 items; expected at most 5000 items"));
   CHECK_THAT(r.out, Catch::Contains("bids.ndjson:4501:") && Catch::Contains("[DFS-DATE-DMY]") && Catch::Contains("(/4500/Delivery Date)"));
 }
+
+TEST_CASE("control characters in messages, keys and paths are escaped: one finding, one line") {
+  const fs::path dir = fs::temp_directory_path() / "flowguard-cli-tests" / "forging-rules";
+  fs::create_directories(dir);
+  std::ofstream(dir / "forge.lua")
+      << "return { id = \"USER-FORGE\", severity = \"warning\", description = \"d\", spec = \"s\", types = {\"dfs.*\"},\n"
+         "  record = function(r, report) report(nil, 'x\\n/etc/passwd:1:1: error: [FORGED] \\27[2Jgone\\r\\t\\194\\155') end }\n";
+  const fs::path file = scratch("keys-with-newlines.json",
+                                "[{\"a\\nfake.json:9:9: error: [FORGED] b\\u001b[31m\": 1}]");
+  const auto r = run("check --type dfs.bid-submission --rules " + dir.string() + " " + file.string());
+  INFO(r.out);
+  CHECK(r.status == 1);
+  CHECK(r.out.find('\x1b') == std::string::npos);
+  CHECK(r.out.find('\r') == std::string::npos);
+  CHECK(r.out.find("\xC2\x9B") == std::string::npos);
+  std::istringstream lines(r.out);
+  for (std::string line; std::getline(lines, line);) {
+    INFO(line);
+    const bool forged_text = line.find("[FORGED]") != std::string::npos;
+    const bool starts_as_finding = line.rfind(file.string() + ":", 0) == 0;
+    CHECK((!forged_text || starts_as_finding));
+  }
+  CHECK_THAT(r.out, Catch::Contains("[USER-FORGE] x\\n/etc/passwd:1:1: error: [FORGED] \\x1b[2Jgone\\r\\t\\u009b"));
+  CHECK_THAT(r.out, Catch::Contains("a\\nfake.json:9:9: error: [FORGED] b\\x1b[31m"));
+}
+
+TEST_CASE("a rule reporting in a loop is capped per call and per file, counted exactly, said in a note") {
+  const fs::path dir = fs::temp_directory_path() / "flowguard-cli-tests" / "loop-rules";
+  fs::create_directories(dir);
+  std::ofstream(dir / "loop.lua")
+      << "return { id = \"USER-LOOP\", severity = \"error\", description = \"d\", spec = \"s\", types = {\"dfs.*\"},\n"
+         "  record = function(r, report) for i = 1, 30000 do report(nil, 'again ' .. i) end end }\n";
+  const auto r = run("check --rules " + dir.string() + " " + example("bid-submission.json"));
+  INFO(r.out.substr(r.out.size() > 2000 ? r.out.size() - 2000 : 0));
+  CHECK(r.status == 1);
+  CHECK_THAT(r.out, Catch::Contains("1 file, 4 records: 120000 errors, 0 warnings"));
+  CHECK_THAT(r.out, Catch::Contains("[USER-LOOP] "));
+  CHECK_THAT(r.out, Catch::Contains(" more findings counted but not kept"));
+  const auto j = run("check --format json --rules " + dir.string() + " " + example("bid-submission.json"));
+  CHECK_THAT(j.out, Catch::Contains("\"errors\":120000"));
+  CHECK_THAT(j.out, Catch::Contains("\"findings_not_shown\":119000"));
+}
+
+TEST_CASE("a directory given as FILE is one clear line, exit 2") {
+  const auto r = run("check " + std::string(FLOWGUARD_SOURCE_DIR) + "/examples/dfs");
+  INFO(r.out);
+  CHECK(r.status == 2);
+  CHECK_THAT(r.out, Catch::StartsWith(std::string(FLOWGUARD_SOURCE_DIR) +
+                                      "/examples/dfs: error: is a directory, expected a JSON file\n"));
+}
+
+TEST_CASE("numbers beyond double range are input errors at their line and column") {
+  const fs::path big = scratch("huge-number.json", "[{\"Event ID\": 1e400}]");
+  const auto r = run("check " + big.string());
+  INFO(r.out);
+  CHECK(r.status == 2);
+  CHECK_THAT(r.out, Catch::Contains(big.string() + ":1:15: error: input exceeds a limit: the number 1e400 is beyond the range of a double"));
+  const fs::path tiny = scratch("tiny-number.json", "[{\"Event ID\": -1e-400}]");
+  const auto t = run("check " + tiny.string());
+  INFO(t.out);
+  CHECK(t.status == 2);
+  CHECK_THAT(t.out, Catch::Contains(tiny.string() + ":1:15: error: input exceeds a limit: the number -1e-400 is too small to tell from zero"));
+}
+
+TEST_CASE("the option --now pins the clock of the time rules and of the DIP response") {
+  const auto r = run("check --format dip --now 2027-01-14T09:00:00Z " + example("bid-submission.json"));
+  INFO(r.out);
+  CHECK(r.status == 0);
+  CHECK_THAT(r.out, Catch::Contains("2027-01-14T09:00:00Z"));
+  const auto bad = run("check --now yesterday " + example("bid-submission.json"));
+  INFO(bad.out);
+  CHECK(bad.status == 2);
+  CHECK_THAT(bad.out, Catch::Contains("--now expects a date-time"));
+  CHECK(run("check --now 2027-01-14T09:00:00+01:00 " + example("bid-submission.json")).status == 0);
+}

@@ -43,14 +43,6 @@ int stop(pid_t pid, int sig) {
   return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 }
 
-std::size_t files_in(const fs::path& dir) {
-  std::size_t n = 0;
-  std::error_code ec;
-  for (const auto& e : fs::directory_iterator(dir, ec))
-    if (e.path().extension() == ".json") ++n;
-  return n;
-}
-
 }  // namespace
 
 TEST_CASE("consume: two instances share a durable, one is SIGKILLed, nothing is lost or delivered twice") {
@@ -96,12 +88,12 @@ TEST_CASE("consume: two instances share a durable, one is SIGKILLed, nothing is 
   REQUIRE(eventually([&] { return stream_message_count(servers, "OUT") > 20; }, std::chrono::seconds(30)));
   stop(a, SIGKILL);
   INFO(slurp(dir / "b.log"));
-  REQUIRE(eventually([&] { return stream_message_count(servers, "OUT") == kValid && files_in(dir / "dead") == kInvalid; },
+  REQUIRE(eventually([&] { return stream_message_count(servers, "OUT") == kValid && json_files_in(dir / "dead") == kInvalid; },
                      std::chrono::seconds(60)));
   // Nothing more arrives: each valid message is in OUT exactly once.
   std::this_thread::sleep_for(std::chrono::milliseconds(2500));
   CHECK(stream_message_count(servers, "OUT") == kValid);
-  CHECK(files_in(dir / "dead") == kInvalid);
+  CHECK(json_files_in(dir / "dead") == kInvalid);
   CHECK(stop(b, SIGTERM) == 0);
   CHECK_THAT(slurp(dir / "b.log"), Catch::Contains("acked"));
 }

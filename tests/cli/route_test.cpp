@@ -97,5 +97,5 @@ TEST_CASE("route: a sink that stays down is exit 5 with the messages kept, bad r
   CHECK(broken.status == 2);
   CHECK_THAT(broken.out, Catch::Contains("broken.yaml:5:13: route route@5 names the sink \"otu\""));
   CHECK(run("route " + (dir / "a.json").string()).status == 2);
-  CHECK_THAT(run("route --help").out, Catch::Contains("exit status"));
+  CHECK_THAT(run("route --help").out, Catch::Contains("EXIT STATUS"));
 }

@@ -9,7 +9,9 @@
 
 #include <atomic>
 #include <fstream>
+#include <condition_variable>
 #include <map>
+#include <mutex>
 #include <random>
 #include <regex>
 #include <set>
@@ -696,4 +698,48 @@ TEST_CASE("journal: id edge cases: 63-character references, a reference shaped l
   CHECK(show_ok(*j, twice[0]).deliveries.size() == 1);
   CHECK(show_ok(*j, twice[1]).state == MessageState::kDelivered);
   CHECK(j->accept({}).ok());
+}
+
+TEST_CASE("journal: accept_async and remember_async call back once each, durably, and may chain") {
+  TempDir dir("async");
+  std::set<std::string> ids;
+  std::size_t duplicates = 0;
+  std::atomic<int> remembered{0};
+  {
+    auto j = open_ok(dir.file("j.db"));
+    std::mutex mutex;
+    std::condition_variable cv;
+    int callbacks = 0;
+    constexpr int kBatches = 200;
+    for (int i = 0; i < kBatches; ++i) {
+      // Every 10th batch repeats an earlier reference: its callback reports the duplicate.
+      const std::string ref = i % 10 == 9 ? "A-" + std::to_string(i - 1) : "A-" + std::to_string(i);
+      j->accept_async({message(ref, {"out"})}, [&, i](Result<AcceptOutcome> r) {
+        REQUIRE(r.ok());
+        // A callback may queue more asynchronous work (the server keeps the Idempotency-Key's answer so).
+        if (r->duplicates.empty())
+          j->remember_async("key-" + std::to_string(i), {"digest", 202, "answer"}, [&](Status s) {
+            CHECK(s.ok());
+            ++remembered;
+          });
+        std::lock_guard lock(mutex);
+        for (const auto& id : r->ids) ids.insert(id);
+        duplicates += r->duplicates.size();
+        ++callbacks;
+        cv.notify_all();
+      });
+    }
+    std::unique_lock lock(mutex);
+    REQUIRE(cv.wait_for(lock, 30s, [&] { return callbacks == kBatches; }));
+    // Destroying the journal finishes whatever is still queued (the chained remembers).
+  }
+  CHECK(ids.size() == 180);
+  CHECK(duplicates == 20);
+  CHECK(remembered == 180);
+  auto again = open_ok(dir.file("j.db"));
+  CHECK(again->stats()->messages == 180);
+  auto recalled = again->recall("key-0");
+  REQUIRE(recalled.ok());
+  REQUIRE(*recalled);
+  CHECK((*recalled)->status == 202);
 }

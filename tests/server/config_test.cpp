@@ -67,3 +67,16 @@ TEST_CASE("config: listen addresses") {
   CHECK_FALSE(split_listen(":80", host, port));
   CHECK_FALSE(split_listen("127.0.0.1", host, port));
 }
+
+TEST_CASE("config: aliases that multiply the document (billion laughs) are one error at file:line:col") {
+  std::string yaml = "rules: &a0 [x, x, x, x, x, x, x, x, x]\n";
+  for (int i = 1; i <= 9; ++i) {
+    const std::string prev = "*a" + std::to_string(i - 1);
+    yaml += "k" + std::to_string(i) + ": &a" + std::to_string(i) + " [" + prev;
+    for (int k = 1; k < 9; ++k) yaml += ", " + prev;
+    yaml += "]\n";
+  }
+  const auto errors = errors_of(yaml);
+  REQUIRE(errors.size() == 1);
+  CHECK_THAT(errors[0], Catch::Matches(R"(/etc/flowguard/serve\.yaml:\d+:\d+: the YAML expands to more than \d+ nodes.*)"));
+}

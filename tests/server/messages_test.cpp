@@ -67,14 +67,6 @@ std::string first_id(const std::string& body) {
   return std::string(messages->items()[0].find("transactionID")->as_string());
 }
 
-std::size_t files_in(const fs::path& dir) {
-  std::size_t n = 0;
-  std::error_code ec;
-  for (const auto& e : fs::directory_iterator(dir, ec))
-    if (e.path().extension() == ".json") ++n;
-  return n;
-}
-
 }  // namespace
 
 TEST_CASE("messages: a valid batch is 202 once journaled, then delivered to the webhook as sent") {
@@ -123,7 +115,7 @@ TEST_CASE("messages: an invalid batch is 400 with findings, and dead-lettered wi
   REQUIRE(doc.root().find("flowguard"));
   REQUIRE(doc.root().find("deadLettered"));
   CHECK(doc.root().find("deadLettered")->size() == 1);
-  REQUIRE(eventually([&] { return files_in(s.dir / "dead") == 1; }, std::chrono::seconds(10)));
+  REQUIRE(eventually([&] { return json_files_in(s.dir / "dead") == 1; }, std::chrono::seconds(10)));
   std::string dead;
   for (const auto& e : fs::directory_iterator(s.dir / "dead")) dead += slurp(e.path());
   CHECK_THAT(dead, Catch::Contains("MPANCor"));
@@ -171,7 +163,7 @@ TEST_CASE("messages: 5xx and 429 are retried until the webhook recovers, 400 dea
     auto shown = s.journal()->show(id);
     return shown && *shown && (*shown)->state == flowguard::journal::MessageState::kDeadLettered;
   }, std::chrono::seconds(10)));
-  CHECK(files_in(s.dir / "dead") == 1);
+  CHECK(json_files_in(s.dir / "dead") == 1);
   s.receiver->set_reply(Reply::answer(201));
   const std::size_t before = s.receiver->request_count();
   const auto requeued = client.request("POST", "/v1/requeue",

@@ -205,6 +205,14 @@ int ServerProcess::wait(std::chrono::milliseconds timeout) {
 
 std::string ServerProcess::log() const { return slurp(log_file_); }
 
+std::size_t json_files_in(const std::filesystem::path& dir) {
+  std::size_t n = 0;
+  std::error_code ec;
+  for (const auto& e : std::filesystem::directory_iterator(dir, ec))
+    if (e.path().extension() == ".json") ++n;
+  return n;
+}
+
 std::string envelope(const std::string& message) { return "[{\"payload\":" + message + "}]"; }
 
 std::string dip_message(const std::string& variant_dir, const char* which) {

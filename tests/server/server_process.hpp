@@ -79,6 +79,8 @@ void write_file(const std::filesystem::path& file, const std::string& text);
 std::string dip_message(const std::string& variant_dir, const char* which = "valid.json");
 std::string envelope(const std::string& message);
 std::string with_reference(const std::string& message, const std::string& suffix);
+// The *.json files directly in `dir` (a spool sink's messages; its .tmp-* files are not counted).
+std::size_t json_files_in(const std::filesystem::path& dir);
 // Polls `condition` every 50 ms until it holds or `timeout` passes.
 bool eventually(const std::function<bool()>& condition, std::chrono::milliseconds timeout);
 

@@ -3,6 +3,7 @@
 #include <catch2/catch.hpp>
 
 #include <algorithm>
+#include <filesystem>
 #include <string>
 
 #include "flowguard/engine.hpp"
@@ -40,7 +41,7 @@ TEST_CASE("broken plugins are refused one by one, naming file and reason, and th
   auto engine = make_engine({TEST_PLUGIN_DIR "/broken", TEST_PLUGIN_DIR "/good"});
   const auto types = engine->types();
   REQUIRE(types.size() == 2);  // only the good plugin's types
-  CHECK(engine->load_issues().size() == 5);
+  CHECK(engine->load_issues().size() == 6);
 
   const auto* wrong_abi = issue_about(*engine, "wrong_abi_plugin.so");
   REQUIRE(wrong_abi);
@@ -61,6 +62,12 @@ TEST_CASE("broken plugins are refused one by one, naming file and reason, and th
   const auto* not_elf = issue_about(*engine, "not_a_library.so");
   REQUIRE(not_elf);
   CHECK_THAT(not_elf->message, Catch::Contains("cannot be loaded as a shared library"));
+  // The loader's own reason, not an errno text such as "Bad file descriptor".
+  CHECK_THAT(not_elf->message, Catch::Contains("invalid ELF header") || Catch::Contains("file too short"));
+
+  const auto* undefined = issue_about(*engine, "undefined_symbol_plugin.so");
+  REQUIRE(undefined);
+  CHECK_THAT(undefined->message, Catch::Contains("undefined symbol: flowguard_test_symbol_nobody_defines"));
 }
 
 TEST_CASE("the same plugin found twice is loaded once and the duplicate refused") {
@@ -75,4 +82,33 @@ TEST_CASE("no plugins at all is reported, not fatal") {
   CHECK(engine->types().empty());
   REQUIRE(engine->load_issues().size() == 1);
   CHECK_THAT(engine->load_issues()[0].message, Catch::Contains("no message types are available"));
+}
+
+TEST_CASE("a plugin anyone may write to is loaded with a warning naming it, the exit status is unaffected") {
+  namespace fs = std::filesystem;
+  const fs::path dir = fs::temp_directory_path() / "flowguard-world-writable-plugins";
+  fs::remove_all(dir);
+  fs::create_directories(dir);
+  fs::copy_file(TEST_PLUGIN_DIR "/good/good_plugin.so", dir / "good_plugin.so");
+  fs::permissions(dir, fs::perms::owner_all | fs::perms::group_read | fs::perms::group_exec |
+                           fs::perms::others_read | fs::perms::others_exec);
+  fs::permissions(dir / "good_plugin.so", fs::perms::others_write, fs::perm_options::add);
+  {
+    auto engine = make_engine({dir.string()});
+    CHECK(engine->types().size() == 2);
+    CHECK(engine->load_issues().empty());
+    REQUIRE(engine->load_warnings().size() == 1);
+    CHECK_THAT(engine->load_warnings()[0].message,
+               Catch::Contains("good_plugin.so is loaded from a file that any user may write to"));
+  }
+  fs::permissions(dir / "good_plugin.so", fs::perms::others_write, fs::perm_options::remove);
+  fs::permissions(dir, fs::perms::others_write, fs::perm_options::add);
+  {
+    auto engine = make_engine({dir.string()});
+    REQUIRE(engine->load_warnings().size() == 1);
+    CHECK_THAT(engine->load_warnings()[0].message, Catch::Contains("from a folder (" + dir.string() + ")"));
+  }
+  fs::permissions(dir, fs::perms::others_write, fs::perm_options::remove);
+  CHECK(make_engine({dir.string()})->load_warnings().empty());
+  fs::remove_all(dir);
 }

@@ -70,10 +70,40 @@ TEST_CASE("flowguard.dates, mpan and util answer as documented", "[lua][modules]
     eq(util.pointer("/a", "b/c", 3, "~"), "/a/b~1c/3/~0", "pointer") eq(util.join({ 1, "x", true }), "1, x, true", "join")
     eq(util.contains({ "a", "b" }, "b"), true, "contains") eq(util.lower_set({ "AbC" }).abc, true, "lower_set")
     eq(util.str(1), nil, "str") eq(util.text(""), nil, "text") eq(util.int(1.0), nil, "int") eq(util.get(fg.null, "x"), nil, "get")
-    eq(dip.API, 1, "API") eq(fg.api, 1, "fg.api")
+    eq(dip.API, 2, "API") eq(fg.api, 2, "fg.api")
   )lua"));
   const Doc d = payloads(R"([{"payload": {"a": 1}}])");
   CHECK(run(*host, "MODS", d).empty());
+}
+
+TEST_CASE("dates.real_ymd says exactly which yyyymmdd exist (against the civil day arithmetic)", "[lua][modules]") {
+  TempDir dir;
+  auto host = make_host();
+  load_ok(*host, dir, "y.lua", document_rule("YMD", R"lua(
+    local checked = 0
+    local function year(y)
+      for m = 0, 13 do
+        for d = 0, 32 do
+          local text = ("%04d%02d%02d"):format(y, m, d)
+          local cy, cm, cd = dates.civil_from_days(dates.days_from_civil(y, m, d))
+          local exists = y >= 1900 and m >= 1 and m <= 12 and d >= 1 and cy == y and cm == m and cd == d
+          if dates.real_ymd(text) ~= exists then error(text .. ": " .. tostring(dates.real_ymd(text))) end
+          checked = checked + 1
+        end
+      end
+    end
+    for y = 1896, 2104 do year(y) end
+    for _, y in ipairs({ 2200, 2300, 2400, 9999 }) do year(y) end
+    for _, bad in ipairs({ "2024022", "202402290", "2024-229", "2024022a", " 20240229", "" }) do
+      if dates.real_ymd(bad) then error(bad) end
+    end
+    if dates.real_ymd(20240229) then error("a number") end
+    report{ message = tostring(checked) }
+  )lua"));
+  const Doc d = payloads(R"([{"payload": {"a": 1}}])");
+  const auto out = run(*host, "YMD", d);
+  REQUIRE(out.size() == 1);
+  CHECK(out[0].message == std::to_string((2104 - 1896 + 1 + 4) * 14 * 33));
 }
 
 TEST_CASE("dip.each walks a document's messages once for every rule, report{path} spells keys as the message does",

@@ -153,3 +153,36 @@ TEST_CASE("fg helpers", "[lua][fg]") {
   REQUIRE_FALSE(out.empty());
   CHECK(out.back().message == "done");
 }
+
+TEST_CASE("a rule reporting in a loop keeps a bounded number of reports and counts the rest", "[lua][report][caps]") {
+  TempDir dir;
+  Limits limits;
+  limits.max_reports_per_call = 100;
+  limits.max_message_bytes = 64;
+  auto host = make_host(limits);
+  load_ok(*host, dir, "loop.lua", record_rule("LOOP", R"(
+    for i = 1, 20000 do report(nil, 'again') end
+    for i = 1, 5 do report(nil, 'w', 'warning') end
+    report(nil, ('é'):rep(100))
+  )"));
+  const auto doc = parse("{}");
+  std::vector<RuleReport> out;
+  REQUIRE(host->run_record(index_of(*host, "LOOP"), doc.root(), 0, out).ok());
+  REQUIRE(out.size() == 102);  // 100 kept, one carrier per severity past the cap
+  std::uint64_t total = 0, warnings = 0;
+  for (const auto& r : out) {
+    total += 1 + r.more;
+    if (r.severity == flowguard::Severity::kWarning) warnings += 1 + r.more;
+  }
+  CHECK(total == 20006);
+  CHECK(warnings == 5);
+  // Within the cap, a long message is cut at a character and says so.
+  out.clear();
+  limits.max_reports_per_call = 10'000;
+  auto roomy = make_host(limits);
+  load_ok(*roomy, dir, "long.lua", record_rule("LONG", "report(nil, ('é'):rep(100))"));
+  REQUIRE(roomy->run_record(index_of(*roomy, "LONG"), doc.root(), 0, out).ok());
+  REQUIRE(out.size() == 1);
+  CHECK(out[0].message.rfind("éé", 0) == 0);
+  CHECK_THAT(out[0].message, Catch::EndsWith("... (message cut at 64 of 200 bytes)"));
+}

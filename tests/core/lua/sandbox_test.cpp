@@ -40,7 +40,7 @@ TEST_CASE("forbidden routes raise an error naming what is forbidden", "[lua][san
       {"local u = require('flowguard.util'); u.get = print", "read-only"},
       {"local u = require('flowguard.util'); rawset(u, 'get', print)", "table expected"},
       {"getmetatable(require('flowguard.dip')).__index.get = nil", "attempt to index a boolean value"},
-      {"fg.require_api(2)", "needs flowguard rule API 2; this flowguard provides API 1"},
+      {"fg.require_api(3)", "needs flowguard rule API 3; this flowguard provides API 2"},
       {"package.loadlib('libc.so.6', 'system')", "'package' is not available"},
       {"debug.sethook()", "'debug' is not available"},
       {"debug.getregistry()", "'debug' is not available"},

@@ -7,6 +7,7 @@
 
 #include "flowguard/json/document.hpp"
 #include "flowguard/registry/registry.hpp"
+#include "flowguard/config/yaml_bounds.hpp"
 #include "support.hpp"
 
 using namespace registry_test;
@@ -339,4 +340,34 @@ TEST_CASE("registry: instants are UK local unless an offset is given") {
   CHECK_FALSE(reg::parse_instant("2025-01-15T10:40"));
   CHECK_FALSE(reg::parse_instant("2025-01-15 24:00"));
   CHECK_FALSE(reg::parse_instant("15-01-2025"));
+}
+
+TEST_CASE("registry: aliases that multiply the document (billion laughs) are an error, not gigabytes") {
+  // Nine aliases of nine aliases ...: 9^9 nodes when walked, from a few hundred bytes.
+  std::string yaml = kHeader + "a0: &a0 [x, x, x, x, x, x, x, x, x]\n";
+  for (int i = 1; i <= 9; ++i) {
+    const std::string prev = "*a" + std::to_string(i - 1);
+    yaml += "a" + std::to_string(i) + ": &a" + std::to_string(i) + " [" + prev;
+    for (int k = 1; k < 9; ++k) yaml += ", " + prev;
+    yaml += "]\n";
+  }
+  const auto outcome = load_text("laughs.yaml", yaml);
+  INFO(all(outcome));
+  REQUIRE(outcome.errors.size() == 1);
+  CHECK(outcome.errors[0].line >= 2);
+  CHECK(outcome.errors[0].column >= 1);
+  CHECK_THAT(outcome.errors[0].message, Catch::Contains("expands to more than"));
+  CHECK_THAT(outcome.errors[0].message, Catch::Contains("expected"));
+  CHECK_FALSE(outcome.registry);
+}
+
+TEST_CASE("registry: the YAML node bound counts aliases each time and stops just past the limit") {
+  const YAML::Node plain = YAML::Load("[a, [b, c], {d: e}]");
+  CHECK(flowguard::config::check_yaml_nodes(plain, 100).ok);
+  CHECK(flowguard::config::check_yaml_nodes(plain, 100).nodes == 8);  // list, a, list, b, c, map, d, e
+  const YAML::Node shared = YAML::Load("x: &x [1, 2, 3]\ny: [*x, *x, *x]\n");
+  CHECK(flowguard::config::check_yaml_nodes(shared, 100).nodes == 2 + 4 + 2 + 3 * 4);
+  const auto over = flowguard::config::check_yaml_nodes(shared, 10);
+  CHECK_FALSE(over.ok);
+  CHECK(over.nodes == 11);
 }

@@ -293,8 +293,15 @@ def topics():
     # unknown variants
     m = msg(3)
     m["CommonBlock"]["S0"]["eventCode"] = "[MSAppointment]"
-    case("unknown-variant", "event-code", m, "IF-031 has no [MSAppointment] event (MSApp, DSApp)",
-         [f("type.unknown-variant", "error", "", "RCP1003")], type_name="dip", recognisable=False)
+    case("unknown-variant", "event-code", m,
+         "IF-031 has no [MSAppointment] event (MSApp, DSApp): reported at the eventCode, naming IF-031's own events",
+         [f("type.unknown-variant", "error", "/CommonBlock/S0/eventCode", "RCP1003")], type_name="dip", recognisable=False)
+    m = msg(26)
+    m["CommonBlock"]["S0"]["eventCode"] = "[MSAppointment]"
+    case("unknown-variant", "event-code-in-array", [{"payload": msg(27)}, {"payload": m}],
+         "the second message of a DIPMessageArray has an eventCode IF-031 does not have: reported inside its pointer",
+         [f("type.unknown-variant", "error", "/1/payload/CommonBlock/S0/eventCode", "RCP1003")], type_name="dip",
+         recognisable=False)
     m = msg(4)
     m["CommonBlock"]["S0"]["interfaceID"] = "IF-099"
     case("unknown-variant", "interface", m, "there is no interface IF-099",
@@ -361,6 +368,24 @@ def topics():
     m["CommonBlock"]["D0"] = d0("TXN-42")
     case("identifiers", "transaction-format", m, "not the published T-... format",
          [f("DIP-TRANSACTION-ID", "error", "/CommonBlock/D0/transactionID", "RCP1043")])
+    # Interfaces with a letter suffix (REP-002A/B, REP-003A) cannot be named in identifiers: the
+    # senderUniqueReference pattern allows only digits after IF-/REP- (DT-995), so REP-002 is right.
+    rep = json.load(open(os.path.join(OUT, "REP-002A", "DUoSEmbeddedLDSOAggData", "valid.json")))
+    rep_type = "dip.REP-002A.DUoSEmbeddedLDSOAggData"
+
+    def rep_msg(n):  # a reference of its own: one run checks the whole corpus (MSG1006 across documents)
+        m = copy.deepcopy(rep)
+        s1 = m["CommonBlock"]["S1"]
+        s1["senderUniqueReference"] = s1["senderUniqueReference"][:-6] + "%05dR" % n
+        return m
+    m = rep_msg(1)
+    m["CommonBlock"]["D0"] = d0("T-REP-002-2300000018-SUP-20250317-65693C1F82CF3000")
+    case("identifiers", "transaction-letter-suffix", m,
+         "transactionID names REP-002 on a REP-002A message: identifiers cannot carry the letter", [], type_name=rep_type)
+    m = rep_msg(2)
+    m["CommonBlock"]["D0"] = d0("T-REP-003-2300000018-SUP-20250317-65693C1F82CF3000")
+    case("identifiers", "transaction-letter-suffix-other", m, "transactionID names REP-003 on a REP-002A message",
+         [f("DIP-TRANSACTION-ID", "error", "/CommonBlock/D0/transactionID", "RCP1043")], type_name=rep_type)
     m = msg(22)
     m["CommonBlock"]["S1"]["senderCorrelationID"] = "CI-BP09-20220401-1234567890123"
     case("identifiers", "correlation-with-process", m, "the portal guide's form, with a process segment", [])

@@ -9,11 +9,26 @@ function(run)
 endfunction()
 
 run(${CMAKE_COMMAND} --install ${BUILD_DIR} --prefix ${prefix})
-run(${CMAKE_COMMAND} -S ${SOURCE_DIR}/examples/embed -B ${WORK_DIR}/build -DCMAKE_PREFIX_PATH=${prefix} -DCMAKE_BUILD_TYPE=Release)
-run(${CMAKE_COMMAND} --build ${WORK_DIR}/build)
+set(tools)
+if(GENERATOR)
+  list(APPEND tools -G ${GENERATOR})
+endif()
+if(MAKE_PROGRAM)
+  list(APPEND tools -DCMAKE_MAKE_PROGRAM=${MAKE_PROGRAM})
+endif()
+if(CXX_COMPILER)
+  list(APPEND tools -DCMAKE_CXX_COMPILER=${CXX_COMPILER})
+endif()
+run(${CMAKE_COMMAND} -S ${SOURCE_DIR}/examples/embed -B ${WORK_DIR}/build ${tools} -DCMAKE_PREFIX_PATH=${prefix}
+    -DCMAKE_BUILD_TYPE=Release)
+run(${CMAKE_COMMAND} --build ${WORK_DIR}/build --config Release)
+set(embed ${WORK_DIR}/build/embed)
+if(NOT EXISTS ${embed} AND EXISTS ${WORK_DIR}/build/Release/embed)  # a multi-config generator
+  set(embed ${WORK_DIR}/build/Release/embed)
+endif()
 
 # A valid batch: exit 0 and recognised as a bid submission.
-execute_process(COMMAND ${WORK_DIR}/build/embed ${SOURCE_DIR}/examples/dfs/bid-submission.json
+execute_process(COMMAND ${embed} ${SOURCE_DIR}/examples/dfs/bid-submission.json
   RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE err)
 if(NOT rc EQUAL 0 OR NOT out MATCHES "dfs.bid-submission, [0-9]+ records, 0 errors")
   message(FATAL_ERROR "embed on a valid batch: exit ${rc}\n${out}\n${err}")
@@ -22,7 +37,7 @@ if(err MATCHES "warning")
   message(FATAL_ERROR "embed reported load problems from the installed tree:\n${err}")
 endif()
 # A batch with mistakes: exit 1 with findings.
-execute_process(COMMAND ${WORK_DIR}/build/embed ${SOURCE_DIR}/examples/dfs/bid-submission-with-errors.json
+execute_process(COMMAND ${embed} ${SOURCE_DIR}/examples/dfs/bid-submission-with-errors.json
   RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE err)
 if(NOT rc EQUAL 1 OR NOT out MATCHES "error")
   message(FATAL_ERROR "embed on a faulty batch: exit ${rc}\n${out}\n${err}")

@@ -89,6 +89,57 @@ TEST_CASE("DIP corpus: every payload gives exactly its expected findings") {
   flowguard::testing::run_corpus("dip", 292);
 }
 
+// An eventCode its interface does not have is that field's fault: reported there, with the
+// interface's own event codes as the suggestions (not the closest codes of other interfaces).
+TEST_CASE("DIP: an eventCode not of its interface is reported at the eventCode with that interface's events") {
+  auto engine = shipped_engine();
+  const fs::path root = fs::path(FLOWGUARD_SOURCE_DIR) / "tests/corpus/dip";
+  std::string text = slurp(root / "IF-001/InitialRegistration/valid.json");
+  const auto at = text.find("\"[InitialRegistration]\"");
+  REQUIRE(at != std::string::npos);
+  text.replace(at, std::string("\"[InitialRegistration]\"").size(), "\"[NoSuchEvent]\"");
+
+  const auto one = engine->check(text, "one.json");
+  INFO(flowguard::format_text({one}));
+  REQUIRE(one.findings.size() == 1);
+  const auto& f = one.findings.front();
+  CHECK(f.rule == "type.unknown-variant");
+  CHECK(f.pointer == "/CommonBlock/S0/eventCode");
+  CHECK(f.code == "RCP1003");
+  CHECK_THAT(f.message, Catch::Contains("IF-001's eventCode values, closest first: "));
+  CHECK_THAT(f.message, Catch::Contains("[InitialRegistration]") && Catch::Contains("[ChangeOfSupplier]"));
+  CHECK_THAT(f.message, !Catch::Contains("SN-Vacant") && !Catch::Contains("IF-024"));
+  CHECK(text.compare(f.offset, 15, "\"[NoSuchEvent]\"") == 0);
+
+  // Inside a DIPMessageArray, within the message's own pointer; spelled as the message spells the key.
+  std::string lower = text;
+  const auto key = lower.find("\"eventCode\"");
+  REQUIRE(key != std::string::npos);
+  lower.replace(key, 11, "\"EventCode\"");
+  const auto array = engine->check("[{\"payload\": " + slurp(root / "IF-001/InitialRegistration/valid.json") +
+                                       "}, {\"payload\": " + lower + "}]", "array.json");
+  INFO(flowguard::format_text({array}));
+  const auto found = std::find_if(array.findings.begin(), array.findings.end(),
+                                  [](const auto& g) { return g.rule == "type.unknown-variant"; });
+  REQUIRE(found != array.findings.end());
+  CHECK(found->pointer == "/1/payload/CommonBlock/S0/EventCode");
+
+  // Another interface than the catalogue's first: its own events, under its own name.
+  const auto other = engine->check_file(root / "unknown-variant/event-code.json");
+  REQUIRE(other.findings.size() == 1);
+  CHECK_THAT(other.findings.front().message, Catch::EndsWith("; IF-031's eventCode values, closest first: [MSApp], [DSApp]"));
+
+  // An interface no variant has is still the message's fault, with the closest variants named.
+  std::string unknown = text;
+  const auto iface = unknown.find("\"IF-001\"");
+  REQUIRE(iface != std::string::npos);
+  unknown.replace(iface, 8, "\"IF-999\"");
+  const auto none = engine->check(unknown, "none.json");
+  REQUIRE(none.findings.size() == 1);
+  CHECK(none.findings.front().pointer.empty());
+  CHECK_THAT(none.findings.front().message, Catch::Contains("closest known: "));
+}
+
 TEST_CASE("DIP corpus: findings carry the DIP response codes the expected files name") {
   const fs::path root = fs::path(FLOWGUARD_SOURCE_DIR) / "tests/corpus/dip";
   auto engine = shipped_engine();

@@ -27,6 +27,7 @@
 #include "flowguard/padded_bytes.hpp"
 #include "flowguard/reference_window.hpp"
 #include "flowguard/result.hpp"
+#include "flowguard/rules.hpp"
 
 namespace flowguard {
 
@@ -63,6 +64,7 @@ struct EngineOptions {
   // HTTP headers that accompany the payloads (--header NAME=VALUE), for rules on request headers
   // (the SSI appointment's X-API-KEY, X-IDEMPOTENCY-KEY); rules see them as fg.data.headers.
   std::vector<std::pair<std::string, std::string>> headers;
+  bool trace = false;  // fill FileReport::traced_records (check --trace); off costs nothing
 };
 
 // Per-call settings: what differs from one request to the next in a server. Defaults = the
@@ -122,13 +124,17 @@ struct FileReport {
   bool type_from_content = false;   // recognised from content rather than given
   std::size_t records = 0;
   std::vector<Finding> findings;    // in document order
-  std::size_t findings_not_shown = 0;  // beyond max_findings
+  std::size_t findings_not_shown = 0;  // beyond max_findings, and those past a cap (below)
+  // Rules whose findings passed a cap (per rule call, per rule and file): rule id -> how many of its
+  // findings were counted but not kept. Included in findings_not_shown and in the totals.
+  std::vector<std::pair<std::string, std::size_t>> findings_capped;
   std::optional<Error> input_error;    // unreadable file or not JSON: nothing was checked
   std::vector<std::string> rules_run;  // ids of the rules that ran
   // Totals over all findings, including those not shown.
   std::size_t errors = 0, warnings = 0, infos = 0;
   StageTimes times;
   std::vector<MessageInfo> messages;  // message families only (the DIP), one per message
+  std::vector<TracedRecord> traced_records;  // EngineOptions::trace only; not for streamed checks
 };
 
 // A CSV file read as a submission type's records (docs/csv.md): the header row holds the spec's
@@ -157,9 +163,14 @@ class FLOWGUARD_API Engine {
   static Result<std::unique_ptr<Engine>> create(const EngineOptions& options);
 
   const std::vector<LoadIssue>& load_issues() const noexcept;
+  // What loaded but deserves a word (a plugin file or folder anyone may write to); no effect on
+  // the exit status.
+  const std::vector<LoadIssue>& load_warnings() const noexcept;
   std::vector<TypeInfo> types() const;
   // Loads every type's schema and rules now, so that load problems surface (e.g. `flowguard rules`).
   void preload();
+  // Every loaded rule (preload() first), in load order: the shipped rule sets and the --rules dirs.
+  std::vector<RuleDescription> rules();
 
   // Validates one document. `type_hint` may be a full type name, a family prefix ("dfs") or empty
   // (recognise from content).
@@ -230,6 +241,12 @@ struct Summary {
 FLOWGUARD_API Summary summarize(const std::vector<FileReport>& reports);
 // FILE:LINE:COL: SEVERITY: [RULE] message (POINTER), one line per finding, then a summary line.
 FLOWGUARD_API std::string format_text(const std::vector<FileReport>& reports, bool show_notes = true);
+// `text` appended to `out` safe to print on one line of a terminal: control characters (C0, DEL and
+// the UTF-8 encoded C1 range, ESC among them) as \n, \r, \t or \xHH / \u00HH, so a message or a key
+// cannot start a forged `FILE:LINE:COL: error:` line or drive the terminal. format_text uses it for
+// every field.
+FLOWGUARD_API void append_printable(std::string& out, std::string_view text);
+FLOWGUARD_API std::string printable(std::string_view text);
 // The JSON report described by schemas/report.schema.json.
 FLOWGUARD_API std::string format_json(const std::vector<FileReport>& reports);
 // Findings alone as the JSON report writes them (an array of {rule, severity, path, line, column,

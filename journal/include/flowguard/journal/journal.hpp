@@ -19,6 +19,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -122,6 +123,13 @@ class Journal {
   // before it returns, and gives their new ids in order. Fails with kLimit when it would take the
   // undelivered count past max_undelivered (the server then answers 503 with Retry-After).
   virtual Result<AcceptOutcome> accept(const std::vector<NewMessage>& messages) = 0;
+  // The same without waiting: `done` is called once the group commit holding the batch is durable
+  // (or failed), on the journal's committer thread. So a server's worker can check the next
+  // request while the fsync is in flight, and one fsync serves every request in flight. `done`
+  // must be quick and must not call the journal's blocking methods (accept, remember: they wait
+  // for the thread `done` runs on); the *_async ones are fine.
+  using AcceptDone = std::function<void(Result<AcceptOutcome>)>;
+  virtual void accept_async(std::vector<NewMessage> messages, AcceptDone done) = 0;
 
   // Up to `max` deliveries for `sink` that are due at `now` (pending, or retrying with
   // next_attempt <= now), oldest first. A claimed delivery is not handed out again until it is
@@ -158,6 +166,7 @@ class Journal {
   };
   virtual Result<std::optional<Remembered>> recall(const std::string& idempotency_key) = 0;
   virtual Status remember(const std::string& idempotency_key, const Remembered& answer) = 0;
+  virtual void remember_async(std::string idempotency_key, Remembered answer, std::function<void(Status)> done) = 0;
 
   // Deletes messages older than the retention whose deliveries are all final; returns how many.
   virtual Result<std::uint64_t> prune(TimePoint now) = 0;

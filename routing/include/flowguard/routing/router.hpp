@@ -7,6 +7,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
@@ -56,6 +57,9 @@ class Router {
   // every message goes to dead-letter (when the config keeps invalid batches) — the caller still
   // answers 400. Errors: kLimit when the journal is full of undelivered messages (answer 503).
   Result<Submitted> submit(const std::vector<Incoming>& messages, bool batch_valid);
+  // The same without waiting for the fsync: `done` runs on the journal's committer thread once the
+  // batch is durable (see Journal::accept_async for what `done` may do).
+  void submit_async(const std::vector<Incoming>& messages, bool batch_valid, std::function<void(Result<Submitted>)> done);
 
   // Delivers synchronously without the journal (the consume command, whose durable queue is the
   // JetStream stream): kDelivered when every selected sink took it (dead-letter included, for

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "flowguard/config/yaml_reader.hpp"
+#include "flowguard/engine.hpp"
 
 namespace flowguard::server {
 
@@ -80,6 +81,9 @@ ConfigOutcome parse_config(const std::string& text, const std::filesystem::path&
 
 // "host:port" → its parts; the port may be 0 (any free port).
 bool split_listen(const std::string& listen, std::string& host, std::uint16_t& port);
+
+// The engine settings a config gives (serve's workers and consume alike): everything loaded up front.
+EngineOptions engine_options(const ServerConfig& config);
 
 // The files whose change triggers a reload: the config, the registry and every file under the
 // rule and plugin folders.

@@ -25,6 +25,11 @@ namespace flowguard::lua {
 struct Limits {
   std::uint64_t instructions_per_call = 10'000'000;  // VM instructions per rule invocation
   std::size_t memory_bytes = 64u << 20;              // cap on the whole state's heap
+  // Reports one rule call keeps; past it, its further reports of one severity are counted on one kept
+  // report (RuleReport::more), so a rule reporting in a loop cannot exhaust memory.
+  std::size_t max_reports_per_call = 10'000;
+  std::size_t max_message_bytes = 4096;  // a report's message is cut (at a character) past this
+
   unsigned threads = 1;  // threads native helpers may use on large inputs (records:duplicates() hashing)
 };
 
@@ -73,6 +78,7 @@ struct RuleReport {
   // are already folded into `pointer` (the record's pointer extended by them).
   std::vector<std::string> path;
   std::size_t rule = 0;              // index into RuleHost::rules() of the rule that reported
+  std::uint64_t more = 0;            // further reports of this rule and severity past the call's cap
 };
 
 // A rule whose check failed in a fused call (raised, exceeded its budget or the memory cap).

@@ -41,9 +41,14 @@ constexpr int kExitOutOfMemory = 71;
 constexpr const char* kUsage = R"(usage: flowguard <command> [options]
 
 commands:
-  check [options] FILE...   check payloads ('-' reads standard input); --format text, json, dip,
-                            sarif, junit or github
+  check [options] FILE...   check payloads ('-' reads standard input; a FILE.csv is read as CSV,
+                            docs/csv.md); --format text, json, dip, sarif, junit or github
   types                     list the message types the installed plugins provide
+  convert FILE.csv [--out FILE] [--force]
+                            a DFS CSV to the JSON payload the API takes (docs/csv.md); `convert --help`
+  split --out DIR [--max N] FILE
+                            a submission into batches of at most 5,000 records, a manifest and the
+                            30 calls/minute pacing; `split --help`
   serve [--config FILE] [--listen HOST:PORT] [--jobs N] [--registry FILE|default]
                             run the validation sidecar (HTTP; docs/server.md): POST
                             /v1/validate/{interface}/{eventCode}, POST /v1/check, GET /healthz,
@@ -363,6 +368,8 @@ int main(int argc, char** argv) {
     if (command == "test") return flowguard::cli::run_test(args);
     if (command == "rules") return flowguard::cli::run_rules(args);
     if (command == "explain") return flowguard::cli::run_explain(args);
+    if (command == "convert") return flowguard::cli::run_convert(args);
+    if (command == "split") return flowguard::cli::run_split(args);
     if (command == "journal")
       return flowguard::journal::run_journal_command(std::vector<std::string>(args.begin(), args.end()), std::cout, std::cerr);
     if (command == "version" || command == "--version") {

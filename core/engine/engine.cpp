@@ -95,6 +95,7 @@ FileReport Engine::check(const PaddedBytes& bytes, std::string_view source_name,
 }
 
 FileReport Engine::check_file(const fs::path& file, std::string_view type_hint) {
+  if (is_csv_file(file)) return check_csv_file(*this, file, type_hint);
   return check_file_as(
       file, [&](std::istream& in, bool ndjson) { return check_stream(in, file.string(), type_hint, ndjson); },
       [&](const PaddedBytes& bytes) { return check(bytes, file.string(), type_hint); });

@@ -32,6 +32,10 @@ struct Engine::Impl {
   FileReport with_request(const CheckRequest& request, std::string_view source_name, Check&& check);
 };
 
+// CSV input (csv_input.cpp): a file named *.csv, read whole and checked by Engine::check_csv.
+bool is_csv_file(const std::filesystem::path& file);
+FileReport check_csv_file(Engine& engine, const std::filesystem::path& file, std::string_view type_hint);
+
 // check_file's body: .ndjson/.jsonl files and files of kStreamThresholdBytes or more go to
 // `stream(in, ndjson)`, the rest are read whole and go to `whole(bytes)`.
 template <class Stream, class Whole>

@@ -90,7 +90,11 @@ std::string format_text(const std::vector<FileReport>& reports, bool show_notes)
              (r.type_from_content ? " (recognised from content)" : "") + ", " + plural(r.records, "record") + "\n";
     for (const auto& f : r.findings) {
       out += path;
-      if (f.line) out += ":" + std::to_string(f.line) + ":" + std::to_string(f.column);
+      if (f.line) {
+        out += ":" + std::to_string(f.line);
+        if (!f.column_name.empty()) out += ":" + printable(f.column_name);  // CSV: ROW:COLUMN-NAME (docs/csv.md)
+        else if (f.column) out += ":" + std::to_string(f.column);
+      }
       out += ": ";
       out += to_string(f.severity);
       out += ": [";
@@ -131,6 +135,7 @@ void write_finding(json::Writer& out, const Finding& f) {
   out.begin_object().member("rule", f.rule).member("severity", to_string(f.severity)).member("path", f.pointer);
   out.member("line", f.line).member("column", f.column).member("message", f.message);
   if (!f.code.empty()) out.member("code", f.code);
+  if (!f.column_name.empty()) out.member("column_name", f.column_name);
   out.end_object();
 }
 

@@ -26,6 +26,9 @@ struct Finding {
   // Further findings of the same rule and severity folded into this one once a cap was reached (a
   // rule's findings per call and per file are capped): counted in the totals, not kept.
   std::uint64_t more = 0;
+  // CSV input (docs/csv.md): the column's name from the header row; `line` is then the CSV row and
+  // `column` the column's 1-based index (0 for a whole row). Empty for JSON input.
+  std::string column_name;
 };
 
 }  // namespace flowguard

@@ -137,6 +137,21 @@ struct FileReport {
   std::vector<TracedRecord> traced_records;  // EngineOptions::trace only; not for streamed checks
 };
 
+// A CSV file read as a submission type's records (docs/csv.md): the header row holds the spec's
+// JSON field names; each cell is coerced by its property's schema type (a number field's text
+// becomes a number, a string stays a string), so the JSON checks and rules run unchanged.
+struct CsvConversion {
+  std::string type;                 // the type the columns were read as
+  bool type_from_header = false;    // recognised from the header row rather than given
+  std::string json;                 // the records as the JSON payload the API takes, one record a line
+  std::size_t records = 0;
+  std::vector<std::uint32_t> rows;  // the CSV row of each record (the header is row 1)
+  std::vector<std::string> columns; // the header row's column names, in order
+  // The CSV's own findings (what the reader met, the header, rows, what a spreadsheet rewrote),
+  // each with its row (`line`), column index and name, and the pointer of the cell in `json`.
+  std::vector<Finding> findings;
+};
+
 class FLOWGUARD_API Engine {
  public:
   ~Engine();
@@ -191,6 +206,17 @@ class FLOWGUARD_API Engine {
   // the stream's own).
   FileReport check_stream(std::istream& in, std::string_view source_name, std::string_view type_hint, bool ndjson,
                           const CheckRequest& request);
+  // CSV input (docs/csv.md). `type_hint` as for check(); empty or a family: recognised from the
+  // header row among the record-array (submission) types. An unreadable CSV, an unknown type or a
+  // header that names no type's fields is an error.
+  Result<CsvConversion> convert_csv(std::string_view bytes, std::string_view source_name,
+                                    std::string_view type_hint = {});
+  // convert_csv, then check() of its JSON, every finding placed at its CSV row and column name
+  // (Finding::column_name). A cell the CSV reading already reports on (a date a spreadsheet
+  // rewrote) shows that finding alone; a column missing from or unknown to the header is one
+  // finding on the header row, not one per record. check_file() uses it for files named *.csv.
+  FileReport check_csv(std::string_view bytes, std::string_view source_name, std::string_view type_hint = {});
+
   static constexpr std::size_t kStreamChunkRecords = 4000;  // enough for --jobs 2 to split
   static constexpr std::uint64_t kStreamThresholdBytes = 64ull << 20;
 

@@ -110,6 +110,7 @@ static void poll_while_writing(bool batch_per_file) {
   std::atomic<bool> done{false};
   std::atomic<int> reads{0};
   std::atomic<int> broken{0};
+  std::atomic<int> passes{0};
   // Each file is read as soon as it is listed (once: the ids do not repeat), so a file visible
   // while it is still being written would be caught part-way.
   std::thread reader([&] {
@@ -126,6 +127,7 @@ static void poll_while_writing(bool batch_per_file) {
         ++reads;
         if (!json::Document::parse(text).ok()) ++broken;
       }
+      ++passes;
     }
   });
   constexpr int kMessages = 200;
@@ -133,7 +135,12 @@ static void poll_while_writing(bool batch_per_file) {
     std::vector<sinks::Delivery> batch;
     for (int i = from; i < from + 20; ++i)
       batch.push_back(test::message(i, 100000));  // 100 KB: a write that takes a while
+    const int before = passes.load();
     for (const auto& r : (*sink)->deliver(batch)) REQUIRE(r.outcome == sinks::Outcome::kDelivered);
+    // On a loaded machine the reader may not run at all while a batch is written: let it list the
+    // directory at least once between batches, so `reads > 0` below does not depend on scheduling.
+    for (int waited = 0; passes.load() < before + 2 && waited < 2000; ++waited)
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
   }
   done = true;
   reader.join();

@@ -44,7 +44,8 @@ TEST_CASE("serve: the checker page and its assets are the embedded server/ui fil
   CHECK(page.headers["x-content-type-options"] == "nosniff");
 
   // Every file the page links is served from here, with its type; nothing comes from another host.
-  const std::map<std::string, std::string> types{{".css", "text/css; charset=utf-8"}, {".js", "text/javascript; charset=utf-8"}};
+  const std::map<std::string, std::string> types{
+      {".css", "text/css; charset=utf-8"}, {".js", "text/javascript; charset=utf-8"}, {".svg", "image/svg+xml"}};
   const std::regex link(R"re((?:src|href)="([^"]+)")re");
   std::size_t linked = 0;
   for (std::sregex_iterator it(page.body.begin(), page.body.end(), link), end; it != end; ++it, ++linked) {
@@ -57,7 +58,7 @@ TEST_CASE("serve: the checker page and its assets are the embedded server/ui fil
     CHECK(r.headers["content-type"] == types.at(fs::path(target).extension().string()));
     CHECK(r.headers["content-security-policy"] == csp);
   }
-  CHECK(linked == 2);
+  CHECK(linked == 3);
   for (const char* file : {"index.html", "app.js", "app.css"}) {
     INFO(file);
     CHECK_FALSE(std::regex_search(slurp(kUi / file), std::regex("https?://")));
@@ -74,7 +75,7 @@ TEST_CASE("serve: the checker page and its assets are the embedded server/ui fil
   CHECK(client.request("GET", "/metrics").body.find("flowguard_http_requests_total{route=\"ui\",status=\"200\"}") != std::string::npos);
 }
 
-TEST_CASE("serve: the page is open when keys are configured, the checks it sends need one; ui: false turns it off") {
+TEST_CASE("serve: the page is open when keys are configured, the checks it sends need one, and ui: false turns it off") {
   const auto config = ui_config("ui-auth", "api_keys_env: FG_UI_KEYS\n");
   ServerProcess server({"--config", config.string(), "--jobs", "1"}, {{"FG_UI_KEYS", "ui-key-1"}});
   INFO(server.log());

@@ -29,11 +29,11 @@ TEST_CASE("serve: the checker page and its assets are the embedded server/ui fil
   HttpClient client(server.port());
 
   for (const char* path : {"/", "/ui"}) {
-    const auto r = client.request("GET", path);
+    auto r = client.request("GET", path);
     CHECK(r.status == 308);
     CHECK(r.headers["location"] == "/ui/");
   }
-  const auto page = client.request("GET", "/ui/");
+  auto page = client.request("GET", "/ui/");
   REQUIRE(page.status == 200);
   CHECK(page.headers["content-type"] == "text/html; charset=utf-8");
   CHECK(page.body == slurp(kUi / "index.html"));  // byte for byte: the embedding loses nothing
@@ -52,7 +52,7 @@ TEST_CASE("serve: the checker page and its assets are the embedded server/ui fil
     const std::string target = (*it)[1];
     INFO(target);
     CHECK(target.find("//") == std::string::npos);
-    const auto r = client.request("GET", "/ui/" + target);
+    auto r = client.request("GET", "/ui/" + target);
     CHECK(r.status == 200);
     CHECK(r.body == slurp(kUi / target));
     CHECK(r.headers["content-type"] == types.at(fs::path(target).extension().string()));
@@ -69,7 +69,7 @@ TEST_CASE("serve: the checker page and its assets are the embedded server/ui fil
   CHECK(client.request("GET", "/ui/%2e%2e/CMakeLists.txt").status == 404);
   CHECK(client.request("GET", "/ui/embed.cmake").status == 404);
   CHECK(client.request("GET", "/ui/missing.js").status == 404);
-  const auto post = client.request("POST", "/ui/", "{}");
+  auto post = client.request("POST", "/ui/", "{}");
   CHECK(post.status == 405);
   CHECK(post.headers["allow"] == "GET");
   CHECK(client.request("GET", "/metrics").body.find("flowguard_http_requests_total{route=\"ui\",status=\"200\"}") != std::string::npos);

@@ -282,6 +282,23 @@ async function main() {
     status = await checked(page, () => dropFile(page, fixture, 'application/json'));
     check(same(await listed(page), expected), 'a dropped fixture: the same findings as uploaded');
 
+    // A long file: only the lines with findings and their context are drawn, still beside their notes.
+    const long = path.join(scratch, 'long.json');
+    fs.writeFileSync(long, fs.readFileSync(fixture, 'utf8').replace(/\n  \{/g, '\n' + '\n'.repeat(2000) + '  {'));
+    const longCli = cliReport(long);
+    status = await checked(page, () => page.setInputFiles('#file', long));
+    const longShown = await listed(page);
+    const drawn = await page.evaluate(() => ({
+      lines: document.querySelectorAll('#source .line').length, gaps: document.querySelectorAll('#source .gap').length }));
+    const longLines = await page.evaluate((lines) => lines.map((n) => {
+      const l = document.getElementById('line-' + n);
+      return l && l.classList.contains('error') && l.nextElementSibling.classList.contains('note');
+    }), longCli.findings.map((f) => f.line));
+    check(status.state === 'done' && same(longShown, longCli.findings.map((f) => ({ rule: f.rule, severity: f.severity, line: f.line }))) &&
+          longCli.findings.some((f) => f.line > 8000), 'a long file: the findings list is the CLI\'s', longShown);
+    check(drawn.lines <= 7 * longCli.findings.length && drawn.gaps >= longCli.findings.length && longLines.every(Boolean),
+          'a long file: only the lines around findings are drawn, each finding under its line', { drawn, longLines });
+
     // CSV, once the engine reads it (branch csv): the page sends text/csv and places rows on lines.
     const csv = path.join(sourceDir, 'tests/corpus/dfs-csv/bid-rule-findings.csv');
     const csvCli = fs.existsSync(csv) ? cliReport(csv) : null;

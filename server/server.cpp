@@ -276,6 +276,7 @@ void ServerImpl::on_request(const std::shared_ptr<Session>& session, http::reque
   request->method = std::string(req.method_string());
   request->target = std::string(target);
   request->api_key = std::string(api_key);
+  request->content_type = std::string(req[http::field::content_type]);
   for (const auto& field : req)
     if (is_rule_header(field.name_string()))
       request->headers.emplace_back(std::string(field.name_string()), std::string(field.value()));

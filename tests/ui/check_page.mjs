@@ -307,8 +307,20 @@ async function main() {
     } else {
       status = await checked(page, () => page.setInputFiles('#file', csv));
       const csvShown = await listed(page);
-      check(same(csvShown, csvCli.findings.map((f) => ({ rule: f.rule, severity: f.severity, line: f.line }))),
+      check(status.state === 'done' && csvShown.length > 0 &&
+            same(csvShown, csvCli.findings.map((f) => ({ rule: f.rule, severity: f.severity, line: f.line }))),
             'CSV: the findings list is what the CLI reports (rows)', { csvShown, status });
+      const named = csvCli.findings.find((f) => f.column_name);
+      const where = await page.$$eval('#findings li.finding .where', (w) => w.map((x) => x.textContent));
+      check(named && where.includes('row ' + named.line + ', ' + named.column_name), 'CSV: findings name ROW and COLUMN-NAME',
+            where);
+      // Each row of this file is one line: a row's notes sit under that line.
+      const rows = await page.evaluate(() => [...document.querySelectorAll('#source .note')].map((n) => {
+        let p = n.previousElementSibling;
+        while (p && !p.classList.contains('line')) p = p.previousElementSibling;
+        return p ? +p.id.replace('line-', '') : 0;
+      }));
+      check(same(rows, csvCli.findings.filter((f) => f.line).map((f) => f.line)), 'CSV: each finding sits under its row', rows);
     }
 
     check(problems.length === 0, 'no console errors, CSP violations or failed requests', problems);

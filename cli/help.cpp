@@ -134,10 +134,11 @@ constexpr Command kCommands[] = {
      "Runs an HTTP/1.1 server (keep-alive) that checks what is posted to it: POST\n"
      "/v1/validate/{interface}/{eventCode} (the DIP's validation path and answer), POST\n"
      "/v1/check[?type=TYPE] (the report of check --format json), POST /v1/messages (with routing),\n"
-     "GET /healthz, /readyz and /metrics. Prints \"flowguard serve: listening on http://HOST:PORT\" on\n"
-     "standard output once bound. SIGHUP (or a changed config, registry or rule file) reloads; a broken\n"
-     "one is refused and the running one kept. SIGTERM stops accepting, finishes what is in flight and\n"
-     "exits 0. docs/server.md describes every key and choice.",
+     "GET /healthz, /readyz and /metrics, and a checker page for browsers at GET /ui/ (docs/ui.md).\n"
+     "Prints \"flowguard serve: listening on http://HOST:PORT\" on standard output once bound. SIGHUP\n"
+     "(or a changed config, registry or rule file) reloads; a broken one is refused and the running one\n"
+     "kept. SIGTERM stops accepting, finishes what is in flight and exits 0. docs/server.md describes\n"
+     "every key and choice.",
      kServeOptions,
      "0  stopped by SIGTERM or SIGINT\n"
      "2  bad config or cannot listen\n"

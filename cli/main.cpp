@@ -186,7 +186,8 @@ Runs the validation sidecar: an HTTP/1.1 server (keep-alive) that checks what is
   --registry FILE|default   DIP market registry for the policy rules (without --config)
 
 Endpoints: POST /v1/validate/{interface}/{eventCode} (the DIP's validation path and answer),
-POST /v1/check[?type=TYPE] (the report of check --format json), GET /healthz, /readyz, /metrics.
+POST /v1/check[?type=TYPE] (the report of check --format json), GET /healthz, /readyz, /metrics,
+and the checker page for browsers at GET /ui/ (docs/ui.md).
 Prints "flowguard serve: listening on http://HOST:PORT" on stdout once bound.
 SIGHUP (or a changed config, registry or rule file) reloads; a broken one is refused and the
 running one kept. SIGTERM stops accepting, finishes what is in flight and exits 0.

@@ -43,7 +43,7 @@ ConfigOutcome parse_config(const std::string& text, const fs::path& file) {
   const YAML::Node& root = *parsed;
   try {
     if (in.check_keys(root, "the config",
-                      {"listen", "jobs", "io_threads", "api_keys_env", "metrics_require_key", "registry", "rules", "plugins",
+                      {"listen", "jobs", "io_threads", "api_keys_env", "metrics_require_key", "ui", "registry", "rules", "plugins",
                        "schemas", "strict_keys", "timestamp_skew_seconds", "limits", "dedupe", "decision_log",
                        "watch_interval_ms", "shutdown_timeout_ms", "routing", "consume"})) {
       in.string(root, "listen", c.listen);
@@ -57,6 +57,7 @@ ConfigOutcome parse_config(const std::string& text, const fs::path& file) {
       in.number(root, "io_threads", c.io_threads, 1, 64);
       in.string(root, "api_keys_env", c.api_keys_env);
       in.boolean(root, "metrics_require_key", c.metrics_require_key);
+      in.boolean(root, "ui", c.ui);
       in.string(root, "registry", c.registry);
       if (!c.registry.empty() && c.registry != "default") c.registry = in.path_of(c.registry).string();
       in.folders(root, "rules", c.rules);

@@ -16,6 +16,7 @@ const char* route_name(Route route) noexcept {
     case Route::kHealth: return "healthz";
     case Route::kReady: return "readyz";
     case Route::kMetrics: return "metrics";
+    case Route::kUi: return "ui";
     default: return "other";
   }
 }

@@ -16,7 +16,7 @@
 
 namespace flowguard::server {
 
-enum class Route { kValidate, kCheck, kMessages, kReplay, kRequeue, kHealth, kReady, kMetrics, kOther, kCount };
+enum class Route { kValidate, kCheck, kMessages, kReplay, kRequeue, kHealth, kReady, kMetrics, kUi, kOther, kCount };
 const char* route_name(Route route) noexcept;
 
 class Metrics {

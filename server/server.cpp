@@ -12,6 +12,7 @@
 #include "http_session.hpp"
 #include "messages.hpp"
 #include "server_impl.hpp"
+#include "ui.hpp"
 #include "flowguard/reference_window.hpp"
 
 namespace flowguard::server {
@@ -213,6 +214,11 @@ void ServerImpl::on_request(const std::shared_ptr<Session>& session, http::reque
   if (path == "/healthz") return get ? answer(Route::kHealth, json_status(200, "{\"status\":\"ok\"}\n")) : wrong_method(Route::kHealth, "GET");
   if (path == "/readyz") return get ? answer(Route::kReady, readiness()) : wrong_method(Route::kReady, "GET");
   const auto generation = current();
+  // The checker page is open like /healthz (it holds no data); the checks it sends need the key.
+  if (is_ui_path(path) && (generation ? generation->config.ui : start_config_.ui)) {
+    if (!get) return wrong_method(Route::kUi, "GET");
+    return answer(Route::kUi, ui_response(path));
+  }
   if (path == "/metrics") {
     if (!get) return wrong_method(Route::kMetrics, "GET");
     if (generation && generation->config.metrics_require_key && !authorised(*generation, api_key))
@@ -243,7 +249,7 @@ void ServerImpl::on_request(const std::shared_ptr<Session>& session, http::reque
     return answer(route, error_response(404, "not-found",
                                         "no such endpoint " + std::string(path) +
                                             "; flowguard serves POST /v1/validate/{interface}/{eventCode}, POST /v1/check, "
-                                            "POST /v1/messages, /v1/replay, /v1/requeue (with routing), GET /healthz, /readyz, /metrics"));
+                                            "POST /v1/messages, /v1/replay, /v1/requeue (with routing), GET /healthz, /readyz, /metrics, /ui/"));
   if ((route == Route::kMessages || route == Route::kReplay || route == Route::kRequeue) && !router_)
     return answer(route, error_response(404, "routing-not-configured",
                                         "routing is not configured: add `routing: ROUTES.yaml` to the server's config (docs/routing.md)"));
@@ -270,6 +276,7 @@ void ServerImpl::on_request(const std::shared_ptr<Session>& session, http::reque
   request->method = std::string(req.method_string());
   request->target = std::string(target);
   request->api_key = std::string(api_key);
+  request->content_type = std::string(req[http::field::content_type]);
   for (const auto& field : req)
     if (is_rule_header(field.name_string()))
       request->headers.emplace_back(std::string(field.name_string()), std::string(field.value()));

@@ -25,6 +25,7 @@ struct HttpRequest {
   std::string method;   // "GET", "POST", …
   std::string target;   // path and query as sent
   std::string api_key;  // X-API-Key
+  std::string content_type;  // Content-Type: text/csv sends /v1/check's body to the CSV reader
   std::vector<std::pair<std::string, std::string>> headers;  // all of them, for the rules (fg.data.headers)
   std::string body;
 };

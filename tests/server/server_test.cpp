@@ -268,6 +268,28 @@ TEST_CASE("serve: POST /v1/check answers the report of check --format json, for 
   CHECK_THAT(unknown.body, Catch::Contains("unknown type"));
 }
 
+TEST_CASE("serve: POST /v1/check with Content-Type: text/csv answers the report of check FILE.csv") {
+  ServerProcess server({"--jobs", "1"});
+  REQUIRE(server.ready());
+  HttpClient client(server.port());
+  auto engine = flowguard::Engine::create({});
+  REQUIRE(engine.ok());
+  for (const char* name : {"bid-rule-findings.csv", "template-bid-submission.csv", "weekly-semicolon-decimal-comma.csv"}) {
+    INFO(name);
+    const std::string body = slurp(kSource / "tests/corpus/dfs-csv" / name);
+    auto reply = client.request("POST", "/v1/check", body, {{"Content-Type", "text/csv; charset=utf-8"}});
+    CHECK(reply.status == 200);
+    CHECK(reply.body == flowguard::format_json({(*engine)->check_csv(body, "body")}));
+  }
+  const std::string bids = slurp(kSource / "tests/corpus/dfs-csv/bid-rule-findings.csv");
+  auto csv = client.request("POST", "/v1/check?type=dfs.bid-submission", bids, {{"Content-Type", "Text/CSV"}});
+  CHECK(csv.status == 200);
+  CHECK_THAT(csv.body, Catch::Contains("\"column_name\":\"Utilisation price GBP per MWh\""));
+  CHECK(csv.headers["x-flowguard-verdict"] == "fail");
+  // The media type decides, not the bytes: a CSV sent as JSON is JSON that does not parse.
+  CHECK(client.request("POST", "/v1/check", bids).status == 400);
+}
+
 TEST_CASE("serve: malformed JSON is 400 with line:col, as MSG1001") {
   ServerProcess server({"--jobs", "1"});
   REQUIRE(server.ready());

@@ -54,6 +54,7 @@ struct ServerConfig {
   unsigned io_threads = 1;             // threads reading and writing sockets
   std::string api_keys_env;            // env var holding comma-separated keys; empty: no auth (logged)
   bool metrics_require_key = false;    // /metrics behind the API key too
+  bool ui = true;                      // the checker page at /ui/ (docs/ui.md); false: 404 there
   std::string registry;                // as --registry: a YAML file, "default", or empty
   std::vector<std::filesystem::path> rules, plugins, schemas;
   bool strict_keys = false;

@@ -43,8 +43,8 @@ ConfigOutcome parse_config(const std::string& text, const fs::path& file) {
   const YAML::Node& root = *parsed;
   try {
     if (in.check_keys(root, "the config",
-                      {"listen", "jobs", "io_threads", "api_keys_env", "metrics_require_key", "ui", "registry", "rules", "plugins",
-                       "schemas", "strict_keys", "timestamp_skew_seconds", "limits", "dedupe", "decision_log",
+                      {"listen", "jobs", "io_threads", "api_keys_env", "metrics_require_key", "ui", "registry", "rules",
+                       "plugins", "schemas", "strict_keys", "timestamp_skew_seconds", "limits", "dedupe", "decision_log",
                        "watch_interval_ms", "shutdown_timeout_ms", "routing", "consume"})) {
       in.string(root, "listen", c.listen);
       if (root["listen"]) {

@@ -249,7 +249,8 @@ void ServerImpl::on_request(const std::shared_ptr<Session>& session, http::reque
     return answer(route, error_response(404, "not-found",
                                         "no such endpoint " + std::string(path) +
                                             "; flowguard serves POST /v1/validate/{interface}/{eventCode}, POST /v1/check, "
-                                            "POST /v1/messages, /v1/replay, /v1/requeue (with routing), GET /healthz, /readyz, /metrics, /ui/"));
+                                            "POST /v1/messages, /v1/replay, /v1/requeue (with routing), GET /healthz, /readyz, "
+                                            "/metrics, /ui/ (the checker page)"));
   if ((route == Route::kMessages || route == Route::kReplay || route == Route::kRequeue) && !router_)
     return answer(route, error_response(404, "routing-not-configured",
                                         "routing is not configured: add `routing: ROUTES.yaml` to the server's config (docs/routing.md)"));

@@ -14,7 +14,9 @@ constexpr const char* kPolicy =
     "object-src 'none'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
 
 const char* content_type_of(std::string_view name) {
-  auto ends = [&](std::string_view ext) { return name.size() >= ext.size() && name.substr(name.size() - ext.size()) == ext; };
+  auto ends = [&](std::string_view ext) {
+    return name.size() >= ext.size() && name.substr(name.size() - ext.size()) == ext;
+  };
   if (ends(".html")) return "text/html; charset=utf-8";
   if (ends(".css")) return "text/css; charset=utf-8";
   if (ends(".js")) return "text/javascript; charset=utf-8";
@@ -47,7 +49,8 @@ HttpResponse ui_response(std::string_view path) {
   // Only the embedded names answer: a path is looked up, never opened, so ../ leads nowhere.
   const ui_assets::Asset* asset = find_asset(name);
   if (!asset)
-    return error_response(404, "not-found", "no such file of the checker page: " + std::string(path) + "; the page is at /ui/");
+    return error_response(404, "not-found",
+                          "no such file of the checker page: " + std::string(path) + "; the page is at /ui/");
   r.content_type = content_type_of(name);
   r.body.assign(reinterpret_cast<const char*>(asset->data), asset->size);
   r.headers.emplace_back("Content-Security-Policy", kPolicy);

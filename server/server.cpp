@@ -255,6 +255,20 @@ void ServerImpl::on_request(const std::shared_ptr<Session>& session, http::reque
     return answer(route, error_response(404, "routing-not-configured",
                                         "routing is not configured: add `routing: ROUTES.yaml` to the server's config (docs/routing.md)"));
   if (!post) return wrong_method(route, "POST");
+  // A browser sends Origin with every cross-site POST, and a plain-text one needs no preflight: any
+  // page a user visits could otherwise post to a loopback sidecar (without api_keys_env, nothing
+  // else stops it) and have /v1/messages journal and deliver what it sent. Only the server's own
+  // origin (the checker page) may post from a browser; clients that are not browsers send no Origin.
+  if (const auto origin = req.find(http::field::origin); origin != req.end()) {
+    const auto host = req.find(http::field::host);
+    const std::string_view o(origin->value().data(), origin->value().size());
+    const auto scheme_end = o.find("://");
+    const std::string_view authority = scheme_end == std::string_view::npos ? o : o.substr(scheme_end + 3);
+    if (host == req.end() || authority != std::string_view(host->value().data(), host->value().size()))
+      return answer(route, error_response(403, "cross-origin",
+                                          "a browser page from " + std::string(o) +
+                                              " may not post to this server; only its own pages (/ui/) may"));
+  }
   if (!generation) {
     HttpResponse r = error_response(503, "not-ready", "still loading plugins, schemas and rules");
     r.headers.emplace_back("Retry-After", "1");

@@ -268,3 +268,23 @@ TEST_CASE("messages: a SIGKILLed server resumes undelivered messages from its jo
   CHECK(references.size() == 5);
   CHECK(std::set<std::string>(references.begin(), references.end()).size() == 5);
 }
+
+TEST_CASE("messages: a cross-site browser POST (a foreign Origin) is refused before anything is checked or kept") {
+  Setup s("fg-messages-origin");
+  ServerProcess server(s.args());
+  REQUIRE(server.ready());
+  HttpClient client(server.port());
+  const auto foreign = client.request("POST", "/v1/messages", message("H0001"), {{"Origin", "https://evil.example"}});
+  CHECK(foreign.status == 403);
+  CHECK_THAT(foreign.body, Catch::Contains("cross-origin"));
+  CHECK(client.request("POST", "/v1/check", message("H0001"), {{"Origin", "http://attacker.test:8080"}}).status == 403);
+  // The server's own page (same origin) and non-browser clients (no Origin) are served.
+  const std::string own = "http://127.0.0.1:" + std::to_string(server.port());
+  CHECK(client.request("POST", "/v1/messages", message("H0002"), {{"Origin", own}}).status == 202);
+  CHECK(client.request("POST", "/v1/messages", message("H0003")).status == 202);
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  auto j = s.journal();
+  auto kept = j->id_for_reference("S-IF-001-0123456789-SUP-20250317-H0001");
+  REQUIRE(kept);
+  CHECK(!*kept);
+}

@@ -74,7 +74,7 @@ HttpReply HttpClient::request(const std::string& method, const std::string& targ
     }
   }
   http::request<http::string_body> req{http::string_to_verb(method), target, 11};
-  req.set(http::field::host, "127.0.0.1");
+  req.set(http::field::host, "127.0.0.1:" + std::to_string(port_));  // with the port, as browsers send it
   req.set(http::field::content_type, "application/json");
   for (const auto& [name, value] : headers) req.set(name, value);
   req.body() = body;

@@ -1,0 +1,211 @@
+// core/schema: the draft-07 compiler and both validation paths, on schemas generated from the input
+// (every keyword, nested, with $ref, patterns and formats) and instances generated beside them.
+// Contracts beyond "no crash": accepts() is true exactly when validate() finds nothing;
+// validate() finds the same with and without skip_valid_subtrees; accepts() is the same with a
+// key-shape memo; root_items_schema() item by item finds what validating the whole document finds.
+#include <fuzzer/FuzzedDataProvider.h>
+
+#include <algorithm>
+#include <string>
+#include <tuple>
+#include <vector>
+
+#include "flowguard/json/document.hpp"
+#include "flowguard/schema/validator.hpp"
+#include "fuzz_support.hpp"
+
+using namespace flowguard;
+
+namespace {
+
+const char* const kKeys[] = {"a", "b", "A", "From", "From_Local", "x y", "", "~/"};
+const char* const kTypes[] = {"null", "boolean", "integer", "number", "string", "array", "object"};
+const char* const kFormats[] = {"date", "date-time", "time", "email", "uri", "ipv4", "ipv6", "hostname", "regex", "uuid"};
+const char* const kPatterns[] = {"^[0-9]{2}-[0-9]{2}-[0-9]{4}$", "^\\d+(\\.\\d)?$", "^[A-Z]{3}$", "a|b", "^(a+)+$",
+                                 "^([01]\\d|2[0-3]):[03]0$", "[", "\\p{L}", "^.{0,3}$", "(?i)x"};
+
+std::string quoted(std::string_view text) {
+  std::string out;
+  json::write_json_string(out, text);
+  return out;
+}
+
+std::string key(FuzzedDataProvider& in) { return quoted(in.PickValueInArray(kKeys)); }
+
+std::string number(FuzzedDataProvider& in) {
+  switch (in.ConsumeIntegralInRange(0, 5)) {
+    case 0: return std::to_string(in.ConsumeIntegralInRange(-3, 12));
+    case 1: return "0.1";
+    case 2: return "2.5";
+    case 3: return "1e3";
+    case 4: return "-0";
+    default: return std::to_string(in.ConsumeIntegral<std::int32_t>());
+  }
+}
+
+std::string instance(FuzzedDataProvider& in, int depth);
+
+std::string string_value(FuzzedDataProvider& in) {
+  if (in.ConsumeBool()) return quoted(in.ConsumeRandomLengthString(12));
+  static const char* const kStrings[] = {"18-03-2023", "2023-03-18", "2023-03-18T10:00:00Z", "12:30", "a@b.co",
+                                         "http://x/y", "127.0.0.1", "ABC", "aaaaaaaaaaaaaaaaaaaaaaaaa!", "é"};
+  return quoted(in.PickValueInArray(kStrings));
+}
+
+std::string instance(FuzzedDataProvider& in, int depth) {
+  const int kind = in.ConsumeIntegralInRange(0, depth > 4 ? 4 : 6);
+  switch (kind) {
+    case 0: return "null";
+    case 1: return in.ConsumeBool() ? "true" : "false";
+    case 2: return number(in);
+    case 3:
+    case 4: return string_value(in);
+    case 5: {
+      std::string out = "[";
+      const int n = in.ConsumeIntegralInRange(0, 4);
+      for (int i = 0; i < n; ++i) out += (i ? "," : "") + instance(in, depth + 1);
+      return out + "]";
+    }
+    default: {
+      std::string out = "{";
+      const int n = in.ConsumeIntegralInRange(0, 4);
+      for (int i = 0; i < n; ++i) out += (i ? "," : "") + key(in) + ":" + instance(in, depth + 1);
+      return out + "}";
+    }
+  }
+}
+
+std::string schema(FuzzedDataProvider& in, int depth);
+
+std::string schema_list(FuzzedDataProvider& in, int depth) {
+  std::string out = "[";
+  const int n = in.ConsumeIntegralInRange(depth > 3 ? 0 : 1, 3);
+  for (int i = 0; i < n; ++i) out += (i ? "," : "") + schema(in, depth + 1);
+  return out + "]";
+}
+
+std::string schema_map(FuzzedDataProvider& in, int depth) {
+  std::string out = "{";
+  const int n = in.ConsumeIntegralInRange(0, 3);
+  for (int i = 0; i < n; ++i) out += (i ? "," : "") + key(in) + ":" + schema(in, depth + 1);
+  return out + "}";
+}
+
+std::string keyword(FuzzedDataProvider& in, int depth) {
+  const bool leaf = depth > 4;
+  switch (in.ConsumeIntegralInRange(0, leaf ? 19 : 38)) {
+    case 0: return "\"type\":" + quoted(in.PickValueInArray(kTypes));
+    case 1: return "\"type\":[" + quoted(in.PickValueInArray(kTypes)) + "," + quoted(in.PickValueInArray(kTypes)) + "]";
+    case 2: return "\"minLength\":" + number(in);
+    case 3: return "\"maxLength\":" + number(in);
+    case 4: return "\"pattern\":" + quoted(in.ConsumeBool() ? std::string(in.PickValueInArray(kPatterns))
+                                                            : in.ConsumeRandomLengthString(10));
+    case 5: return "\"format\":" + quoted(in.PickValueInArray(kFormats));
+    case 6: return "\"minimum\":" + number(in);
+    case 7: return "\"maximum\":" + number(in);
+    case 8: return "\"exclusiveMinimum\":" + number(in);
+    case 9: return "\"exclusiveMaximum\":" + number(in);
+    case 10: return "\"multipleOf\":" + number(in);
+    case 11: return "\"enum\":[" + instance(in, 3) + "," + instance(in, 3) + "]";
+    case 12: return "\"const\":" + instance(in, 3);
+    case 13: return "\"required\":[" + key(in) + (in.ConsumeBool() ? "," + key(in) : "") + "]";
+    case 14: return "\"minItems\":" + number(in);
+    case 15: return "\"maxItems\":" + number(in);
+    case 16: return "\"uniqueItems\":" + std::string(in.ConsumeBool() ? "true" : "false");
+    case 17: return "\"minProperties\":" + number(in);
+    case 18: return "\"maxProperties\":" + number(in);
+    case 19: return "\"x-spec\":\"S\",\"x-expected\":\"a thing\"";
+    case 20: return "\"properties\":" + schema_map(in, depth);
+    case 21: return "\"patternProperties\":{" + quoted(in.PickValueInArray(kPatterns)) + ":" + schema(in, depth + 1) + "}";
+    case 22: return "\"additionalProperties\":" + schema(in, depth + 1);
+    case 23: return "\"items\":" + schema(in, depth + 1);
+    case 24: return "\"items\":" + schema_list(in, depth);
+    case 25: return "\"additionalItems\":" + schema(in, depth + 1);
+    case 26: return "\"contains\":" + schema(in, depth + 1);
+    case 27: return "\"allOf\":" + schema_list(in, depth);
+    case 28: return "\"anyOf\":" + schema_list(in, depth);
+    case 29: return "\"oneOf\":" + schema_list(in, depth);
+    case 30: return "\"not\":" + schema(in, depth + 1);
+    case 31: return "\"if\":" + schema(in, depth + 1) + ",\"then\":" + schema(in, depth + 1) + ",\"else\":" + schema(in, depth + 1);
+    case 32: return "\"dependencies\":{" + key(in) + ":" + (in.ConsumeBool() ? "[" + key(in) + "]" : schema(in, depth + 1)) + "}";
+    case 33: return "\"propertyNames\":" + schema(in, depth + 1);
+    case 34: return "\"$ref\":\"#/definitions/" + std::string(in.ConsumeBool() ? "d" : "e") + "\"";
+    case 35: return "\"$ref\":\"#\"";
+    case 36: return "\"x-did-you-mean\":{\"From\":\"From_Local\"}";
+    case 37: return "\"$ref\":" + quoted(in.ConsumeRandomLengthString(8));
+    default: return "\"definitions\":{\"d\":" + schema(in, depth + 1) + "}";
+  }
+}
+
+std::string schema(FuzzedDataProvider& in, int depth) {
+  switch (in.ConsumeIntegralInRange(0, 9)) {
+    case 0: return in.ConsumeBool() ? "true" : "false";
+    default: {
+      std::string out = "{";
+      const int n = in.ConsumeIntegralInRange(0, depth > 4 ? 2 : 4);
+      for (int i = 0; i < n; ++i) out += (i ? "," : "") + keyword(in, depth);
+      return out + "}";
+    }
+  }
+}
+
+using Found = std::vector<std::tuple<std::string, std::string, std::uint32_t, std::string>>;
+
+Found found(const std::vector<schema::Violation>& violations) {
+  Found out;
+  for (const auto& v : violations) out.emplace_back(v.pointer, v.keyword, v.offset, v.message);
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+}  // namespace
+
+extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
+  FuzzedDataProvider in(data, size);
+  const bool items_root = in.ConsumeBool();
+  std::string schema_text = items_root ? "{\"type\":\"array\",\"items\":" + schema(in, 1) + ",\"definitions\":{\"d\":" +
+                                             schema(in, 2) + ",\"e\":{}}}"
+                                       : "{\"definitions\":{\"d\":" + schema(in, 2) + ",\"e\":{}}," +
+                                             keyword(in, 0) + "}";
+  const bool case_insensitive = in.ConsumeBool();
+  std::string instance_text = items_root ? "[" + instance(in, 1) + "," + instance(in, 1) + "]" : instance(in, 0);
+
+  auto schema_doc = json::Document::parse(schema_text);
+  FLOWGUARD_FUZZ_CHECK(schema_doc.ok());  // the generator writes JSON
+  auto compiled = schema::CompiledSchema::compile(*schema_doc, "fuzz.schema.json");
+  if (!compiled.ok()) return 0;
+  auto instance_doc = json::Document::parse(instance_text);
+  FLOWGUARD_FUZZ_CHECK(instance_doc.ok());
+  const json::Value& root = instance_doc->root();
+
+  schema::ValidateOptions options;
+  options.case_insensitive_keys = case_insensitive;
+  std::vector<schema::Violation> violations;
+  compiled->validate(root, "", violations, options);
+  const bool accepted = compiled->accepts(root, options);
+  FLOWGUARD_FUZZ_CHECK(accepted == violations.empty());
+
+  schema::KeyShapeMemo memo;
+  schema::ValidateOptions with_memo = options;
+  with_memo.key_shapes = &memo;
+  FLOWGUARD_FUZZ_CHECK(compiled->accepts(root, with_memo) == accepted);
+
+  schema::ValidateOptions walk_all = options;
+  walk_all.skip_valid_subtrees = false;
+  std::vector<schema::Violation> all;
+  compiled->validate(root, "", all, walk_all);
+  FLOWGUARD_FUZZ_CHECK(found(all) == found(violations));
+
+  if (auto items = compiled->root_items_schema(); items && root.is_array()) {
+    schema::ValidateOptions skip = options;
+    skip.skip_root_items = true;
+    std::vector<schema::Violation> split;
+    compiled->validate(root, "", split, skip);
+    for (std::size_t i = 0; i < root.items().size(); ++i)
+      items->validate(root.items()[i], "/" + std::to_string(i), split, options);
+    FLOWGUARD_FUZZ_CHECK(found(split) == found(violations));
+  }
+  (void)compiled->declared_properties();
+  (void)compiled->subschema("/definitions/d");
+  return 0;
+}

@@ -3,6 +3,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
@@ -30,6 +31,39 @@ inline std::filesystem::path scratch_file(std::string_view name, std::string_vie
   out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
   return path;
 }
+
+// Choices drawn from the input's bytes, for targets that generate structured input (the schema
+// target). Deterministic; past the end every choice is the smallest, so generation always ends.
+class ByteReader {
+ public:
+  ByteReader(const std::uint8_t* data, std::size_t size) : data_(data), size_(size) {}
+  std::size_t remaining() const { return size_ - at_; }
+  std::uint8_t byte() { return at_ < size_ ? data_[at_++] : 0; }
+  bool flag() { return byte() & 1; }
+  // A value in [low, high]; one byte for small ranges, four otherwise.
+  int in_range(int low, int high) {
+    const auto span = static_cast<std::uint32_t>(high - low) + 1;
+    std::uint32_t raw = byte();
+    if (span > 256) raw = raw << 24 | std::uint32_t{byte()} << 16 | std::uint32_t{byte()} << 8 | byte();
+    return low + static_cast<int>(raw % span);
+  }
+  template <typename T, std::size_t N>
+  const T& pick(const T (&values)[N]) {
+    return values[static_cast<std::size_t>(in_range(0, static_cast<int>(N) - 1))];
+  }
+  // Up to `max` bytes taken as they are.
+  std::string text(std::size_t max) {
+    const std::size_t n = std::min<std::size_t>(static_cast<std::size_t>(in_range(0, static_cast<int>(max))), remaining());
+    std::string out(reinterpret_cast<const char*>(data_ + at_), n);
+    at_ += n;
+    return out;
+  }
+
+ private:
+  const std::uint8_t* data_;
+  std::size_t size_;
+  std::size_t at_ = 0;
+};
 
 // A contract the target checks, beyond "no crash": a broken one is a finding like a crash.
 #define FLOWGUARD_FUZZ_CHECK(condition)                                                         \

@@ -3,8 +3,6 @@
 // Contracts beyond "no crash": accepts() is true exactly when validate() finds nothing;
 // validate() finds the same with and without skip_valid_subtrees; accepts() is the same with a
 // key-shape memo; root_items_schema() item by item finds what validating the whole document finds.
-#include <fuzzer/FuzzedDataProvider.h>
-
 #include <algorithm>
 #include <string>
 #include <tuple>
@@ -30,77 +28,77 @@ std::string quoted(std::string_view text) {
   return out;
 }
 
-std::string key(FuzzedDataProvider& in) { return quoted(in.PickValueInArray(kKeys)); }
+std::string key(fuzz::ByteReader& in) { return quoted(in.pick(kKeys)); }
 
-std::string number(FuzzedDataProvider& in) {
-  switch (in.ConsumeIntegralInRange(0, 5)) {
-    case 0: return std::to_string(in.ConsumeIntegralInRange(-3, 12));
+std::string number(fuzz::ByteReader& in) {
+  switch (in.in_range(0, 5)) {
+    case 0: return std::to_string(in.in_range(-3, 12));
     case 1: return "0.1";
     case 2: return "2.5";
     case 3: return "1e3";
     case 4: return "-0";
-    default: return std::to_string(in.ConsumeIntegral<std::int32_t>());
+    default: return std::to_string(in.in_range(-2000000000, 2000000000));
   }
 }
 
-std::string instance(FuzzedDataProvider& in, int depth);
+std::string instance(fuzz::ByteReader& in, int depth);
 
-std::string string_value(FuzzedDataProvider& in) {
-  if (in.ConsumeBool()) return quoted(in.ConsumeRandomLengthString(12));
+std::string string_value(fuzz::ByteReader& in) {
+  if (in.flag()) return quoted(in.text(12));
   static const char* const kStrings[] = {"18-03-2023", "2023-03-18", "2023-03-18T10:00:00Z", "12:30", "a@b.co",
                                          "http://x/y", "127.0.0.1", "ABC", "aaaaaaaaaaaaaaaaaaaaaaaaa!", "é"};
-  return quoted(in.PickValueInArray(kStrings));
+  return quoted(in.pick(kStrings));
 }
 
-std::string instance(FuzzedDataProvider& in, int depth) {
-  const int kind = in.ConsumeIntegralInRange(0, depth > 4 ? 4 : 6);
+std::string instance(fuzz::ByteReader& in, int depth) {
+  const int kind = in.in_range(0, depth > 4 ? 4 : 6);
   switch (kind) {
     case 0: return "null";
-    case 1: return in.ConsumeBool() ? "true" : "false";
+    case 1: return in.flag() ? "true" : "false";
     case 2: return number(in);
     case 3:
     case 4: return string_value(in);
     case 5: {
       std::string out = "[";
-      const int n = in.ConsumeIntegralInRange(0, 4);
+      const int n = in.in_range(0, 4);
       for (int i = 0; i < n; ++i) out += (i ? "," : "") + instance(in, depth + 1);
       return out + "]";
     }
     default: {
       std::string out = "{";
-      const int n = in.ConsumeIntegralInRange(0, 4);
+      const int n = in.in_range(0, 4);
       for (int i = 0; i < n; ++i) out += (i ? "," : "") + key(in) + ":" + instance(in, depth + 1);
       return out + "}";
     }
   }
 }
 
-std::string schema(FuzzedDataProvider& in, int depth);
+std::string schema(fuzz::ByteReader& in, int depth);
 
-std::string schema_list(FuzzedDataProvider& in, int depth) {
+std::string schema_list(fuzz::ByteReader& in, int depth) {
   std::string out = "[";
-  const int n = in.ConsumeIntegralInRange(depth > 3 ? 0 : 1, 3);
+  const int n = in.in_range(depth > 3 ? 0 : 1, 3);
   for (int i = 0; i < n; ++i) out += (i ? "," : "") + schema(in, depth + 1);
   return out + "]";
 }
 
-std::string schema_map(FuzzedDataProvider& in, int depth) {
+std::string schema_map(fuzz::ByteReader& in, int depth) {
   std::string out = "{";
-  const int n = in.ConsumeIntegralInRange(0, 3);
+  const int n = in.in_range(0, 3);
   for (int i = 0; i < n; ++i) out += (i ? "," : "") + key(in) + ":" + schema(in, depth + 1);
   return out + "}";
 }
 
-std::string keyword(FuzzedDataProvider& in, int depth) {
+std::string keyword(fuzz::ByteReader& in, int depth) {
   const bool leaf = depth > 4;
-  switch (in.ConsumeIntegralInRange(0, leaf ? 19 : 38)) {
-    case 0: return "\"type\":" + quoted(in.PickValueInArray(kTypes));
-    case 1: return "\"type\":[" + quoted(in.PickValueInArray(kTypes)) + "," + quoted(in.PickValueInArray(kTypes)) + "]";
+  switch (in.in_range(0, leaf ? 19 : 38)) {
+    case 0: return "\"type\":" + quoted(in.pick(kTypes));
+    case 1: return "\"type\":[" + quoted(in.pick(kTypes)) + "," + quoted(in.pick(kTypes)) + "]";
     case 2: return "\"minLength\":" + number(in);
     case 3: return "\"maxLength\":" + number(in);
-    case 4: return "\"pattern\":" + quoted(in.ConsumeBool() ? std::string(in.PickValueInArray(kPatterns))
-                                                            : in.ConsumeRandomLengthString(10));
-    case 5: return "\"format\":" + quoted(in.PickValueInArray(kFormats));
+    case 4: return "\"pattern\":" + quoted(in.flag() ? std::string(in.pick(kPatterns))
+                                                            : in.text(10));
+    case 5: return "\"format\":" + quoted(in.pick(kFormats));
     case 6: return "\"minimum\":" + number(in);
     case 7: return "\"maximum\":" + number(in);
     case 8: return "\"exclusiveMinimum\":" + number(in);
@@ -108,15 +106,15 @@ std::string keyword(FuzzedDataProvider& in, int depth) {
     case 10: return "\"multipleOf\":" + number(in);
     case 11: return "\"enum\":[" + instance(in, 3) + "," + instance(in, 3) + "]";
     case 12: return "\"const\":" + instance(in, 3);
-    case 13: return "\"required\":[" + key(in) + (in.ConsumeBool() ? "," + key(in) : "") + "]";
+    case 13: return "\"required\":[" + key(in) + (in.flag() ? "," + key(in) : "") + "]";
     case 14: return "\"minItems\":" + number(in);
     case 15: return "\"maxItems\":" + number(in);
-    case 16: return "\"uniqueItems\":" + std::string(in.ConsumeBool() ? "true" : "false");
+    case 16: return "\"uniqueItems\":" + std::string(in.flag() ? "true" : "false");
     case 17: return "\"minProperties\":" + number(in);
     case 18: return "\"maxProperties\":" + number(in);
     case 19: return "\"x-spec\":\"S\",\"x-expected\":\"a thing\"";
     case 20: return "\"properties\":" + schema_map(in, depth);
-    case 21: return "\"patternProperties\":{" + quoted(in.PickValueInArray(kPatterns)) + ":" + schema(in, depth + 1) + "}";
+    case 21: return "\"patternProperties\":{" + quoted(in.pick(kPatterns)) + ":" + schema(in, depth + 1) + "}";
     case 22: return "\"additionalProperties\":" + schema(in, depth + 1);
     case 23: return "\"items\":" + schema(in, depth + 1);
     case 24: return "\"items\":" + schema_list(in, depth);
@@ -127,22 +125,22 @@ std::string keyword(FuzzedDataProvider& in, int depth) {
     case 29: return "\"oneOf\":" + schema_list(in, depth);
     case 30: return "\"not\":" + schema(in, depth + 1);
     case 31: return "\"if\":" + schema(in, depth + 1) + ",\"then\":" + schema(in, depth + 1) + ",\"else\":" + schema(in, depth + 1);
-    case 32: return "\"dependencies\":{" + key(in) + ":" + (in.ConsumeBool() ? "[" + key(in) + "]" : schema(in, depth + 1)) + "}";
+    case 32: return "\"dependencies\":{" + key(in) + ":" + (in.flag() ? "[" + key(in) + "]" : schema(in, depth + 1)) + "}";
     case 33: return "\"propertyNames\":" + schema(in, depth + 1);
-    case 34: return "\"$ref\":\"#/definitions/" + std::string(in.ConsumeBool() ? "d" : "e") + "\"";
+    case 34: return "\"$ref\":\"#/definitions/" + std::string(in.flag() ? "d" : "e") + "\"";
     case 35: return "\"$ref\":\"#\"";
     case 36: return "\"x-did-you-mean\":{\"From\":\"From_Local\"}";
-    case 37: return "\"$ref\":" + quoted(in.ConsumeRandomLengthString(8));
+    case 37: return "\"$ref\":" + quoted(in.text(8));
     default: return "\"definitions\":{\"d\":" + schema(in, depth + 1) + "}";
   }
 }
 
-std::string schema(FuzzedDataProvider& in, int depth) {
-  switch (in.ConsumeIntegralInRange(0, 9)) {
-    case 0: return in.ConsumeBool() ? "true" : "false";
+std::string schema(fuzz::ByteReader& in, int depth) {
+  switch (in.in_range(0, 9)) {
+    case 0: return in.flag() ? "true" : "false";
     default: {
       std::string out = "{";
-      const int n = in.ConsumeIntegralInRange(0, depth > 4 ? 2 : 4);
+      const int n = in.in_range(0, depth > 4 ? 2 : 4);
       for (int i = 0; i < n; ++i) out += (i ? "," : "") + keyword(in, depth);
       return out + "}";
     }
@@ -161,13 +159,13 @@ Found found(const std::vector<schema::Violation>& violations) {
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
-  FuzzedDataProvider in(data, size);
-  const bool items_root = in.ConsumeBool();
+  fuzz::ByteReader in(data, size);
+  const bool items_root = in.flag();
   std::string schema_text = items_root ? "{\"type\":\"array\",\"items\":" + schema(in, 1) + ",\"definitions\":{\"d\":" +
                                              schema(in, 2) + ",\"e\":{}}}"
                                        : "{\"definitions\":{\"d\":" + schema(in, 2) + ",\"e\":{}}," +
                                              keyword(in, 0) + "}";
-  const bool case_insensitive = in.ConsumeBool();
+  const bool case_insensitive = in.flag();
   std::string instance_text = items_root ? "[" + instance(in, 1) + "," + instance(in, 1) + "]" : instance(in, 0);
 
   auto schema_doc = json::Document::parse(schema_text);

@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
-# Builds the libFuzzer targets (fuzz/, docs/hardening.md) with clang, ASan and UBSan in build-fuzz and
+# Builds the libFuzzer targets (fuzz/, docs/hardening.md) with clang, ASan and UBSan in build-asan (the build
+# scripts/test-sanitizers.sh uses) and
 # runs each for a bounded time from its seed corpus, after replaying its regression inputs. Fails on
 # any crash, leak, timeout, out-of-memory or sanitizer report.
 #   scripts/fuzz.sh [SECONDS_PER_TARGET [TARGET...]]      default 30 s, every target; at most 3600 s
-# The corpus a run grows is kept in build-fuzz/corpus/<target> (the committed seeds stay as they are);
-# a crashing input is written to build-fuzz/artifacts/<target>/ and named in the output.
+# The corpus a run grows is kept in build-asan/corpus/<target> (the committed seeds stay as they are);
+# a crashing input is written to build-asan/artifacts/<target>/ and named in the output.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 seconds=${1:-30}
@@ -17,19 +18,8 @@ all_targets=(json schema dip registry config lua http messages)
 targets=("$@")
 [ ${#targets[@]} -gt 0 ] || targets=("${all_targets[@]}")
 
-./scripts/install-deps.sh
-./scripts/install-fuzz-deps.sh
-build_dir=${FLOWGUARD_FUZZ_BUILD_DIR:-build-fuzz}
-launcher=()
-if command -v ccache >/dev/null; then
-  launcher=(-DCMAKE_CXX_COMPILER_LAUNCHER=ccache -DCMAKE_C_COMPILER_LAUNCHER=ccache)
-fi
-if [ ! -f "$build_dir/build.ninja" ]; then
-  cmake -S . -B "$build_dir" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
-    -DCMAKE_C_COMPILER=clang-14 -DCMAKE_CXX_COMPILER=clang++-14 \
-    -DFLOWGUARD_BUILD_FUZZERS=ON -DFLOWGUARD_SANITIZE=address,undefined \
-    -DFLOWGUARD_BUILD_TESTS=OFF -DFLOWGUARD_BUILD_BENCH=OFF "${launcher[@]}" >/dev/null
-fi
+build_dir=${FLOWGUARD_SANITIZE_BUILD_DIR:-build-asan}  # the sanitizer build, shared with test-sanitizers.sh
+./scripts/configure-sanitized.sh "$build_dir"
 cmake --build "$build_dir" -j "$(nproc)" --target "${targets[@]/#/fuzz_}"
 
 export ASAN_OPTIONS="halt_on_error=1:detect_leaks=1:strict_string_checks=1${ASAN_OPTIONS:+:$ASAN_OPTIONS}"

@@ -3,22 +3,11 @@
 # its own build folder (build-asan) so the normal build is untouched. Any sanitizer report stops the
 # process that made it with exit status 86, so the test that ran it fails (a leak report included).
 #   scripts/test-sanitizers.sh [ctest arguments...]      e.g. -R core_json
-# FLOWGUARD_SANITIZE_BUILD_DIR overrides the folder; the compiler is the default C++ compiler (gcc).
+# FLOWGUARD_SANITIZE_BUILD_DIR overrides the folder (shared with scripts/fuzz.sh; clang-14).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-./scripts/install-deps.sh
 build_dir=${FLOWGUARD_SANITIZE_BUILD_DIR:-build-asan}
-launcher=()
-if command -v ccache >/dev/null; then
-  launcher=(-DCMAKE_CXX_COMPILER_LAUNCHER=ccache -DCMAKE_C_COMPILER_LAUNCHER=ccache)
-fi
-if [ ! -f "$build_dir/build.ninja" ]; then
-  # -O1: the sanitizers' usual level (readable reports, a third less compile time than -O2); NDEBUG
-  # as in the normal build, so the code under test is the code shipped. No benchmarks.
-  cmake -S . -B "$build_dir" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
-    -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="-O1 -g -DNDEBUG" -DCMAKE_C_FLAGS_RELWITHDEBINFO="-O1 -g -DNDEBUG" \
-    -DFLOWGUARD_SANITIZE=address,undefined -DFLOWGUARD_BUILD_BENCH=OFF "${launcher[@]}" >/dev/null
-fi
+./scripts/configure-sanitized.sh "$build_dir"
 cmake --build "$build_dir" -j "$(nproc)"
 
 supp="$PWD/scripts/sanitizers"

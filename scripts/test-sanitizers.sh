@@ -12,9 +12,7 @@ cmake --build "$build_dir" -j "$(nproc)"
 
 supp="$PWD/scripts/sanitizers"
 # exitcode=86: a sanitizer's death must not look like one of flowguard's own statuses (1: findings).
-# verify_asan_link_order=0: the embed example links the instrumented libflowguard.so from a plain
-# executable, which loads the ASan runtime after libc; it still works, the check only warns of it.
-export ASAN_OPTIONS="halt_on_error=1:abort_on_error=0:exitcode=86:detect_leaks=1:strict_string_checks=1:detect_stack_use_after_return=1:check_initialization_order=1:verify_asan_link_order=0${ASAN_OPTIONS:+:$ASAN_OPTIONS}"
+export ASAN_OPTIONS="halt_on_error=1:abort_on_error=0:exitcode=86:detect_leaks=1:strict_string_checks=1:check_initialization_order=1${ASAN_OPTIONS:+:$ASAN_OPTIONS}"
 export UBSAN_OPTIONS="halt_on_error=1:print_stacktrace=1:exitcode=86:suppressions=$supp/ubsan.supp${UBSAN_OPTIONS:+:$UBSAN_OPTIONS}"
 export LSAN_OPTIONS="suppressions=$supp/lsan.supp${LSAN_OPTIONS:+:$LSAN_OPTIONS}"
 ctest --test-dir "$build_dir" --output-on-failure -j "$(nproc)" "$@"

@@ -25,13 +25,13 @@ constexpr const char* kRecords = R"([
 ])";
 
 const json::Document& records_doc() {
-  static const json::Document doc = std::move(*json::Document::parse(kRecords));
+  static const json::Document doc = json::Document::parse(kRecords).value();
   return doc;
 }
 
 const std::shared_ptr<const json::Document>& options_doc() {
   static const auto doc = std::make_shared<const json::Document>(
-      std::move(*json::Document::parse(R"({"now": "2025-03-17T18:00:00Z", "flows": false})")));
+      json::Document::parse(R"({"now": "2025-03-17T18:00:00Z", "flows": false})").value());
   return doc;
 }
 

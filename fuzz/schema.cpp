@@ -22,13 +22,13 @@ const char* const kFormats[] = {"date", "date-time", "time", "email", "uri", "ip
 const char* const kPatterns[] = {"^[0-9]{2}-[0-9]{2}-[0-9]{4}$", "^\\d+(\\.\\d)?$", "^[A-Z]{3}$", "a|b", "^(a+)+$",
                                  "^([01]\\d|2[0-3]):[03]0$", "[", "\\p{L}", "^.{0,3}$", "(?i)x"};
 
-std::string quoted(std::string_view text) {
+std::string json_text(std::string_view text) {
   std::string out;
   json::write_json_string(out, text);
   return out;
 }
 
-std::string key(fuzz::ByteReader& in) { return quoted(in.pick(kKeys)); }
+std::string key(fuzz::ByteReader& in) { return json_text(in.pick(kKeys)); }
 
 std::string number(fuzz::ByteReader& in) {
   switch (in.in_range(0, 5)) {
@@ -41,16 +41,16 @@ std::string number(fuzz::ByteReader& in) {
   }
 }
 
-std::string instance(fuzz::ByteReader& in, int depth);
+std::string gen_instance(fuzz::ByteReader& in, int depth);
 
 std::string string_value(fuzz::ByteReader& in) {
-  if (in.flag()) return quoted(in.text(12));
+  if (in.flag()) return json_text(in.text(12));
   static const char* const kStrings[] = {"18-03-2023", "2023-03-18", "2023-03-18T10:00:00Z", "12:30", "a@b.co",
                                          "http://x/y", "127.0.0.1", "ABC", "aaaaaaaaaaaaaaaaaaaaaaaaa!", "é"};
-  return quoted(in.pick(kStrings));
+  return json_text(in.pick(kStrings));
 }
 
-std::string instance(fuzz::ByteReader& in, int depth) {
+std::string gen_instance(fuzz::ByteReader& in, int depth) {
   const int kind = in.in_range(0, depth > 4 ? 4 : 6);
   switch (kind) {
     case 0: return "null";
@@ -61,51 +61,51 @@ std::string instance(fuzz::ByteReader& in, int depth) {
     case 5: {
       std::string out = "[";
       const int n = in.in_range(0, 4);
-      for (int i = 0; i < n; ++i) out += (i ? "," : "") + instance(in, depth + 1);
+      for (int i = 0; i < n; ++i) out += (i ? "," : "") + gen_instance(in, depth + 1);
       return out + "]";
     }
     default: {
       std::string out = "{";
       const int n = in.in_range(0, 4);
-      for (int i = 0; i < n; ++i) out += (i ? "," : "") + key(in) + ":" + instance(in, depth + 1);
+      for (int i = 0; i < n; ++i) out += (i ? "," : "") + key(in) + ":" + gen_instance(in, depth + 1);
       return out + "}";
     }
   }
 }
 
-std::string schema(fuzz::ByteReader& in, int depth);
+std::string gen_schema(fuzz::ByteReader& in, int depth);
 
 std::string schema_list(fuzz::ByteReader& in, int depth) {
   std::string out = "[";
   const int n = in.in_range(depth > 3 ? 0 : 1, 3);
-  for (int i = 0; i < n; ++i) out += (i ? "," : "") + schema(in, depth + 1);
+  for (int i = 0; i < n; ++i) out += (i ? "," : "") + gen_schema(in, depth + 1);
   return out + "]";
 }
 
 std::string schema_map(fuzz::ByteReader& in, int depth) {
   std::string out = "{";
   const int n = in.in_range(0, 3);
-  for (int i = 0; i < n; ++i) out += (i ? "," : "") + key(in) + ":" + schema(in, depth + 1);
+  for (int i = 0; i < n; ++i) out += (i ? "," : "") + key(in) + ":" + gen_schema(in, depth + 1);
   return out + "}";
 }
 
 std::string keyword(fuzz::ByteReader& in, int depth) {
   const bool leaf = depth > 4;
   switch (in.in_range(0, leaf ? 19 : 38)) {
-    case 0: return "\"type\":" + quoted(in.pick(kTypes));
-    case 1: return "\"type\":[" + quoted(in.pick(kTypes)) + "," + quoted(in.pick(kTypes)) + "]";
+    case 0: return "\"type\":" + json_text(in.pick(kTypes));
+    case 1: return "\"type\":[" + json_text(in.pick(kTypes)) + "," + json_text(in.pick(kTypes)) + "]";
     case 2: return "\"minLength\":" + number(in);
     case 3: return "\"maxLength\":" + number(in);
-    case 4: return "\"pattern\":" + quoted(in.flag() ? std::string(in.pick(kPatterns))
+    case 4: return "\"pattern\":" + json_text(in.flag() ? std::string(in.pick(kPatterns))
                                                             : in.text(10));
-    case 5: return "\"format\":" + quoted(in.pick(kFormats));
+    case 5: return "\"format\":" + json_text(in.pick(kFormats));
     case 6: return "\"minimum\":" + number(in);
     case 7: return "\"maximum\":" + number(in);
     case 8: return "\"exclusiveMinimum\":" + number(in);
     case 9: return "\"exclusiveMaximum\":" + number(in);
     case 10: return "\"multipleOf\":" + number(in);
-    case 11: return "\"enum\":[" + instance(in, 3) + "," + instance(in, 3) + "]";
-    case 12: return "\"const\":" + instance(in, 3);
+    case 11: return "\"enum\":[" + gen_instance(in, 3) + "," + gen_instance(in, 3) + "]";
+    case 12: return "\"const\":" + gen_instance(in, 3);
     case 13: return "\"required\":[" + key(in) + (in.flag() ? "," + key(in) : "") + "]";
     case 14: return "\"minItems\":" + number(in);
     case 15: return "\"maxItems\":" + number(in);
@@ -114,28 +114,28 @@ std::string keyword(fuzz::ByteReader& in, int depth) {
     case 18: return "\"maxProperties\":" + number(in);
     case 19: return "\"x-spec\":\"S\",\"x-expected\":\"a thing\"";
     case 20: return "\"properties\":" + schema_map(in, depth);
-    case 21: return "\"patternProperties\":{" + quoted(in.pick(kPatterns)) + ":" + schema(in, depth + 1) + "}";
-    case 22: return "\"additionalProperties\":" + schema(in, depth + 1);
-    case 23: return "\"items\":" + schema(in, depth + 1);
+    case 21: return "\"patternProperties\":{" + json_text(in.pick(kPatterns)) + ":" + gen_schema(in, depth + 1) + "}";
+    case 22: return "\"additionalProperties\":" + gen_schema(in, depth + 1);
+    case 23: return "\"items\":" + gen_schema(in, depth + 1);
     case 24: return "\"items\":" + schema_list(in, depth);
-    case 25: return "\"additionalItems\":" + schema(in, depth + 1);
-    case 26: return "\"contains\":" + schema(in, depth + 1);
+    case 25: return "\"additionalItems\":" + gen_schema(in, depth + 1);
+    case 26: return "\"contains\":" + gen_schema(in, depth + 1);
     case 27: return "\"allOf\":" + schema_list(in, depth);
     case 28: return "\"anyOf\":" + schema_list(in, depth);
     case 29: return "\"oneOf\":" + schema_list(in, depth);
-    case 30: return "\"not\":" + schema(in, depth + 1);
-    case 31: return "\"if\":" + schema(in, depth + 1) + ",\"then\":" + schema(in, depth + 1) + ",\"else\":" + schema(in, depth + 1);
-    case 32: return "\"dependencies\":{" + key(in) + ":" + (in.flag() ? "[" + key(in) + "]" : schema(in, depth + 1)) + "}";
-    case 33: return "\"propertyNames\":" + schema(in, depth + 1);
+    case 30: return "\"not\":" + gen_schema(in, depth + 1);
+    case 31: return "\"if\":" + gen_schema(in, depth + 1) + ",\"then\":" + gen_schema(in, depth + 1) + ",\"else\":" + gen_schema(in, depth + 1);
+    case 32: return "\"dependencies\":{" + key(in) + ":" + (in.flag() ? "[" + key(in) + "]" : gen_schema(in, depth + 1)) + "}";
+    case 33: return "\"propertyNames\":" + gen_schema(in, depth + 1);
     case 34: return "\"$ref\":\"#/definitions/" + std::string(in.flag() ? "d" : "e") + "\"";
     case 35: return "\"$ref\":\"#\"";
     case 36: return "\"x-did-you-mean\":{\"From\":\"From_Local\"}";
-    case 37: return "\"$ref\":" + quoted(in.text(8));
-    default: return "\"definitions\":{\"d\":" + schema(in, depth + 1) + "}";
+    case 37: return "\"$ref\":" + json_text(in.text(8));
+    default: return "\"definitions\":{\"d\":" + gen_schema(in, depth + 1) + "}";
   }
 }
 
-std::string schema(fuzz::ByteReader& in, int depth) {
+std::string gen_schema(fuzz::ByteReader& in, int depth) {
   switch (in.in_range(0, 9)) {
     case 0: return in.flag() ? "true" : "false";
     default: {
@@ -161,12 +161,12 @@ Found found(const std::vector<schema::Violation>& violations) {
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   fuzz::ByteReader in(data, size);
   const bool items_root = in.flag();
-  std::string schema_text = items_root ? "{\"type\":\"array\",\"items\":" + schema(in, 1) + ",\"definitions\":{\"d\":" +
-                                             schema(in, 2) + ",\"e\":{}}}"
-                                       : "{\"definitions\":{\"d\":" + schema(in, 2) + ",\"e\":{}}," +
+  std::string schema_text = items_root ? "{\"type\":\"array\",\"items\":" + gen_schema(in, 1) + ",\"definitions\":{\"d\":" +
+                                             gen_schema(in, 2) + ",\"e\":{}}}"
+                                       : "{\"definitions\":{\"d\":" + gen_schema(in, 2) + ",\"e\":{}}," +
                                              keyword(in, 0) + "}";
   const bool case_insensitive = in.flag();
-  std::string instance_text = items_root ? "[" + instance(in, 1) + "," + instance(in, 1) + "]" : instance(in, 0);
+  std::string instance_text = items_root ? "[" + gen_instance(in, 1) + "," + gen_instance(in, 1) + "]" : gen_instance(in, 0);
 
   auto schema_doc = json::Document::parse(schema_text);
   FLOWGUARD_FUZZ_CHECK(schema_doc.ok());  // the generator writes JSON

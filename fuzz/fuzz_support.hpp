@@ -42,10 +42,10 @@ class ByteReader {
   bool flag() { return byte() & 1; }
   // A value in [low, high]; one byte for small ranges, four otherwise.
   int in_range(int low, int high) {
-    const auto span = static_cast<std::uint32_t>(high - low) + 1;
-    std::uint32_t raw = byte();
-    if (span > 256) raw = raw << 24 | std::uint32_t{byte()} << 16 | std::uint32_t{byte()} << 8 | byte();
-    return low + static_cast<int>(raw % span);
+    const auto span = static_cast<std::uint64_t>(std::int64_t{high} - low) + 1;
+    std::uint64_t raw = byte();
+    if (span > 256) raw = raw << 24 | std::uint64_t{byte()} << 16 | std::uint64_t{byte()} << 8 | byte();
+    return static_cast<int>(low + static_cast<std::int64_t>(raw % span));
   }
   template <typename T, std::size_t N>
   const T& pick(const T (&values)[N]) {

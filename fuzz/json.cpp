@@ -1,6 +1,6 @@
 // core/json: the positional parser, line/column lookup, pointers and string writing.
 // Contracts beyond "no crash": every value's offset locates to a line and column inside the text;
-// the pointer built to each value resolves; a string written by write_json_string parses back to
+// the pointer built to each value resolves to it (unless a repeated key is on the way); a string written by write_json_string parses back to
 // itself; the parallel parse (ParseOptions::threads) gives the serial parse's document or error.
 #include <cstdint>
 #include <string>
@@ -13,11 +13,12 @@ using namespace flowguard;
 
 namespace {
 
-void walk(const json::Document& doc, const json::Value& v, std::string& pointer, int depth) {
+// `resolvable`: no repeated key on the way here (a pointer names the first of repeated keys).
+void walk(const json::Document& doc, const json::Value& v, std::string& pointer, int depth, bool resolvable) {
   const auto [line, column] = doc.lines().locate(v.offset());
   FLOWGUARD_FUZZ_CHECK(line >= 1 && column >= 1);
   FLOWGUARD_FUZZ_CHECK(v.offset() < doc.source().size() || doc.source().empty());
-  if (depth < 8) FLOWGUARD_FUZZ_CHECK(json::resolve_pointer(doc.root(), pointer) != nullptr);
+  if (depth < 8 && resolvable) FLOWGUARD_FUZZ_CHECK(json::resolve_pointer(doc.root(), pointer) == &v);
   (void)json::preview(v);
   if (v.is_string()) {
     std::string written;
@@ -30,13 +31,13 @@ void walk(const json::Document& doc, const json::Value& v, std::string& pointer,
   std::size_t index = 0;
   for (const auto& item : v.items()) {
     json::append_pointer(pointer, index++);
-    walk(doc, item, pointer, depth + 1);
+    walk(doc, item, pointer, depth + 1, resolvable);
     pointer.resize(size);
   }
   for (const auto& member : v.members()) {
     (void)doc.lines().locate(member.key_offset);
     json::append_pointer(pointer, member.key);
-    walk(doc, member.value, pointer, depth + 1);
+    walk(doc, member.value, pointer, depth + 1, resolvable && v.find_member(member.key) == &member);
     pointer.resize(size);
   }
 }
@@ -63,7 +64,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   const bool ok = json::Document::parse(text, doc, error, options);
   if (ok) {
     std::string pointer;
-    walk(doc, doc.root(), pointer, 0);
+    walk(doc, doc.root(), pointer, 0, true);
     (void)doc.duplicate_keys();
   } else {
     FLOWGUARD_FUZZ_CHECK(!error.message.empty() && error.line >= 1 && error.column >= 1);

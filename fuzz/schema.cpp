@@ -4,6 +4,8 @@
 // validate() finds the same with and without skip_valid_subtrees; accepts() is the same with a
 // key-shape memo; root_items_schema() item by item finds what validating the whole document finds.
 #include <algorithm>
+#include <cstdio>
+#include <cstdlib>
 #include <string>
 #include <tuple>
 #include <vector>
@@ -168,6 +170,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   const bool case_insensitive = in.flag();
   std::string instance_text = items_root ? "[" + gen_instance(in, 1) + "," + gen_instance(in, 1) + "]" : gen_instance(in, 0);
 
+  if (std::getenv("FLOWGUARD_FUZZ_PRINT")) std::printf("schema: %s\ninstance: %s\n", schema_text.c_str(), instance_text.c_str());
   auto schema_doc = json::Document::parse(schema_text);
   FLOWGUARD_FUZZ_CHECK(schema_doc.ok());  // the generator writes JSON
   auto compiled = schema::CompiledSchema::compile(*schema_doc, "fuzz.schema.json");

@@ -83,7 +83,12 @@ std::optional<journal::TimePoint> parse_datetime(std::string_view t) {
   } else {
     return std::nullopt;
   }
-  return journal::Clock::from_time_t(timegm(&tm) - offset);
+  // A time point spans about ±292 years around 1970 (nanoseconds in 64 bits): a later date (a
+  // "9999-12-31T23:59:59Z" meaning no end) is the end of time, not an overflow that wraps around.
+  const std::int64_t seconds = static_cast<std::int64_t>(timegm(&tm)) - offset;
+  const auto latest = std::chrono::duration_cast<std::chrono::seconds>(journal::TimePoint::max().time_since_epoch()).count();
+  if (seconds >= latest) return journal::TimePoint::max();
+  return journal::Clock::from_time_t(static_cast<std::time_t>(seconds));
 }
 
 }  // namespace

@@ -5,6 +5,7 @@
 #include <sstream>
 #include <vector>
 
+#include <yaml-cpp/eventhandler.h>
 #include <yaml-cpp/yaml.h>
 
 #include "flowguard/json/document.hpp"

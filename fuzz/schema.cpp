@@ -94,7 +94,7 @@ std::string schema_map(fuzz::ByteReader& in, int depth) {
 
 std::string keyword(fuzz::ByteReader& in, int depth) {
   const bool leaf = depth > 4;
-  switch (in.in_range(0, leaf ? 19 : 38)) {
+  switch (in.in_range(0, leaf ? 19 : 39)) {
     case 0: return "\"type\":" + json_text(in.pick(kTypes));
     case 1: return "\"type\":[" + json_text(in.pick(kTypes)) + "," + json_text(in.pick(kTypes)) + "]";
     case 2: return "\"minLength\":" + number(in);
@@ -134,6 +134,7 @@ std::string keyword(fuzz::ByteReader& in, int depth) {
     case 35: return "\"$ref\":\"#\"";
     case 36: return "\"x-did-you-mean\":{\"From\":\"From_Local\"}";
     case 37: return "\"$ref\":" + json_text(in.text(8));
+    case 38: return "\"definitions\":{\"i\":{\"$id\":\"#i\"}}";  // a nested $id: the valijson path
     default: return "\"definitions\":{\"d\":" + gen_schema(in, depth + 1) + "}";
   }
 }

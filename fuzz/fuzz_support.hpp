@@ -21,12 +21,16 @@ inline std::string_view as_text(const std::uint8_t* data, std::size_t size) {
 // A file of this process's own under the temp folder, rewritten for each input (loaders that take
 // a path read it; several fuzzers may run at once, hence the pid).
 inline std::filesystem::path scratch_file(std::string_view name, std::string_view bytes) {
-  static const std::filesystem::path dir = [] {
-    auto d = std::filesystem::temp_directory_path() / ("flowguard-fuzz-" + std::to_string(::getpid()));
-    std::filesystem::create_directories(d);
-    return d;
-  }();
-  const auto path = dir / std::string(name);
+  struct Dir {  // removed when the process exits
+    std::filesystem::path path = std::filesystem::temp_directory_path() / ("flowguard-fuzz-" + std::to_string(::getpid()));
+    Dir() { std::filesystem::create_directories(path); }
+    ~Dir() {
+      std::error_code ec;
+      std::filesystem::remove_all(path, ec);
+    }
+  };
+  static const Dir dir;
+  const auto path = dir.path / std::string(name);
   std::ofstream out(path, std::ios::binary | std::ios::trunc);
   out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
   return path;

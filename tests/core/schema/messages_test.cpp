@@ -263,6 +263,12 @@ TEST_CASE("a $ref cycle beside a nested $id is refused, not a stack overflow in 
     REQUIRE_FALSE(cycle.ok());
     CHECK(cycle.error().message.find("cycle that never reaches instance data") != std::string::npos);
   }
+  // A relative file that does not exist, beside a nested "$id": valijson took it for the document itself.
+  Document missing = parse(R"({"definitions": {"a": {"$id": "#foo"}}, "$ref": "\r\r<"})");
+  auto unreadable = CompiledSchema::compile(missing, "missing.json");
+  REQUIRE_FALSE(unreadable.ok());
+  INFO(unreadable.error().message);
+  CHECK(unreadable.error().message.find("$ref \"\r\r<\" at missing.json#") != std::string::npos);
   // Recursion through instance data beside a nested "$id" still compiles (valijson validates it).
   Document tree = parse(R"({"definitions": {"a": {"$id": "#foo"}}, "properties": {"child": {"$ref": "#"}}, "type": "object"})");
   auto recursive = CompiledSchema::compile(tree, "tree.json");

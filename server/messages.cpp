@@ -1,4 +1,5 @@
 #include "messages.hpp"
+#include "message_request.hpp"
 
 #include <openssl/evp.h>
 
@@ -82,12 +83,19 @@ std::optional<journal::TimePoint> parse_datetime(std::string_view t) {
   } else {
     return std::nullopt;
   }
-  return journal::Clock::from_time_t(timegm(&tm) - offset);
+  // A time point spans about ±292 years around 1970 (nanoseconds in 64 bits): a later date (a
+  // "9999-12-31T23:59:59Z" meaning no end) is the end of time, not an overflow that wraps around.
+  const std::int64_t seconds = static_cast<std::int64_t>(timegm(&tm)) - offset;
+  const auto latest = std::chrono::duration_cast<std::chrono::seconds>(journal::TimePoint::max().time_since_epoch()).count();
+  if (seconds >= latest) return journal::TimePoint::max();
+  return journal::Clock::from_time_t(static_cast<std::time_t>(seconds));
 }
+
+}  // namespace
 
 // The DIP's MessageRequest: datetimeFrom, datetimeTo, eventCode, MPAN and version are required
 // (each may be null: no filter), transactionIDs optional with 1–100 items.
-std::optional<journal::MessageQuery> message_request(std::string_view body, std::string& problem) {
+std::optional<journal::MessageQuery> parse_message_request(std::string_view body, std::string& problem) {
   json::Document doc;
   json::ParseError error;
   if (!json::Document::parse(body, doc, error)) {
@@ -147,8 +155,6 @@ std::optional<journal::MessageQuery> message_request(std::string_view body, std:
   }
   return q;
 }
-
-}  // namespace
 
 void handle_messages(const HttpRequest& request, Generation& generation, unsigned worker, Metrics& metrics, DecisionLog* log,
                      routing::Router& router, std::function<void(HttpResponse)> reply) {
@@ -265,7 +271,7 @@ void handle_messages(const HttpRequest& request, Generation& generation, unsigne
 
 HttpResponse handle_replay(const HttpRequest& request, routing::Router& router, bool requeue) {
   std::string problem;
-  auto query = message_request(request.body, problem);
+  auto query = parse_message_request(request.body, problem);
   if (!query) return error_response(400, "bad-message-request", problem);
   HttpResponse r;
   std::string ids_json;

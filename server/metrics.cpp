@@ -83,7 +83,9 @@ std::string Metrics::render() const { return prometheus::TextSerializer().Serial
 void Metrics::routing(const std::map<std::string, SinkTotals>& sinks, std::uint64_t undelivered, double oldest_undelivered_seconds,
                       std::uint64_t journal_messages, std::uint64_t journal_dead_lettered) {
   std::lock_guard lock(mutex_);
-  for (const auto& [sink, now] : sinks) {
+  for (const auto& entry : sinks) {
+    const std::string& sink = entry.first;  // not a structured binding: clang 14 cannot capture one
+    const SinkTotals& now = entry.second;
     SinkTotals& seen = sink_seen_[sink];
     auto raise = [&](const char* outcome, std::uint64_t to, std::uint64_t& from) {
       if (to > from) sink_events_->Add({{"sink", sink}, {"outcome", outcome}}).Increment(static_cast<double>(to - from));

@@ -3,7 +3,9 @@
 #include <fstream>
 #include <set>
 #include <sstream>
+#include <vector>
 
+#include <yaml-cpp/eventhandler.h>
 #include <yaml-cpp/yaml.h>
 
 #include "flowguard/json/document.hpp"
@@ -113,6 +115,24 @@ Mark YamlJson::at_offset(std::uint32_t offset) const {
   return std::prev(it)->second;
 }
 
+namespace {
+
+// Where each document of a YAML stream starts; nothing else is kept.
+struct DocumentStarts : YAML::EventHandler {
+  std::vector<YAML::Mark> marks;
+  void OnDocumentStart(const YAML::Mark& mark) override { marks.push_back(mark); }
+  void OnDocumentEnd() override {}
+  void OnNull(const YAML::Mark&, YAML::anchor_t) override {}
+  void OnAlias(const YAML::Mark&, YAML::anchor_t) override {}
+  void OnScalar(const YAML::Mark&, const std::string&, YAML::anchor_t, const std::string&) override {}
+  void OnSequenceStart(const YAML::Mark&, const std::string&, YAML::anchor_t, YAML::EmitterStyle::value) override {}
+  void OnSequenceEnd() override {}
+  void OnMapStart(const YAML::Mark&, const std::string&, YAML::anchor_t, YAML::EmitterStyle::value) override {}
+  void OnMapEnd() override {}
+};
+
+}  // namespace
+
 YamlJson yaml_to_json(const std::filesystem::path& file) {
   YamlJson out;
   std::ifstream in(file, std::ios::binary);
@@ -125,15 +145,27 @@ YamlJson yaml_to_json(const std::filesystem::path& file) {
   const std::string text = std::move(buffer).str();
   std::vector<YAML::Node> docs;
   try {
-    docs = YAML::LoadAll(text);
+    // Not YAML::LoadAll: on a stray ',' at the top level yaml-cpp 0.7 returns the same empty document
+    // forever, growing until memory runs out (fuzz/regressions/registry). The documents are counted
+    // with the event parser, at most two; one that starts where the previous one did is the parser
+    // making no progress there.
+    std::istringstream stream(text);
+    YAML::Parser parser(stream);
+    DocumentStarts starts;
+    while (starts.marks.size() < 2 && parser.HandleNextDocument(starts)) {
+    }
+    if (starts.marks.size() == 2) {
+      const Mark m = mark_of(starts.marks[1]);
+      out.errors.push_back({file, m.line, m.column,
+                            starts.marks[1].pos == starts.marks[0].pos
+                                ? std::string("YAML syntax error: unexpected text, expected well-formed YAML")
+                                : std::string("a second YAML document ('---'), expected one registry per file")});
+      return out;
+    }
+    if (!starts.marks.empty()) docs.push_back(YAML::Load(text));
   } catch (const YAML::Exception& e) {
     const Mark m = mark_of(e.mark);
     out.errors.push_back({file, m.line, m.column, "YAML syntax error: " + e.msg + ", expected well-formed YAML"});
-    return out;
-  }
-  if (docs.size() > 1) {
-    out.errors.push_back({file, mark_of(docs[1].Mark()).line, mark_of(docs[1].Mark()).column,
-                          "a second YAML document ('---'), expected one registry per file"});
     return out;
   }
   if (docs.empty()) {

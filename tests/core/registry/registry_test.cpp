@@ -101,6 +101,20 @@ TEST_CASE("registry: YAML syntax errors name line and column") {
   expect_one_error(load_text("mapvalue.yaml", kHeader + "description: a: b\n"), 2, 15, "YAML syntax error");
 }
 
+TEST_CASE("registry: a stray comma is a syntax error, not a parser that never ends (fuzz/regressions/registry)") {
+  // yaml-cpp 0.7's LoadAll returned empty documents forever on these, growing until bad_alloc.
+  for (const std::string text : {std::string(",3"), std::string(","), kHeader + ",\n", std::string(",3\xd2" "3")}) {
+    const auto outcome = load_text("comma.yaml", text);
+    INFO(text << "\n" << all(outcome));
+    REQUIRE(outcome.errors.size() == 1);
+    CHECK_THAT(outcome.errors[0].message, Catch::Contains("YAML syntax error"));
+    CHECK(outcome.errors[0].line >= 1);
+    CHECK_FALSE(outcome.registry);
+  }
+  // A real second document is still named as one, at its '---'.
+  expect_one_error(load_text("two.yaml", kHeader + "---\n" + kHeader), 2, 1, "a second YAML document");
+}
+
 TEST_CASE("registry: a key given twice in one mapping is an error at the second") {
   expect_one_error(load_text("dupkey.yaml", kHeader + "complete: true\ncomplete: false\n"), 3, 1, "appears twice");
 }

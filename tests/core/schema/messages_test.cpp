@@ -252,6 +252,34 @@ TEST_CASE("malformed schemas are errors that name the file", "[schema][errors]")
   CHECK_FALSE(CompiledSchema::compile(badtype, "t.json").ok());
 }
 
+TEST_CASE("a $ref cycle beside a nested $id is refused, not a stack overflow in valijson (fuzz/regressions/schema)",
+          "[schema][valijson]") {
+  // A nested "$id" sends the schema to valijson, whose parser recursed on this cycle until the stack overflowed.
+  for (const char* text : {R"({"definitions": {"a": {"$id": "#foo"}}, "not": {"$ref": "#"}})",
+                           R"({"definitions": {"a": {"$id": "#foo"}, "b": {"allOf": [{"$ref": "#/definitions/b"}]}}})"}) {
+    Document cyc = parse(text);
+    auto cycle = CompiledSchema::compile(cyc, "cycle.json");
+    INFO(text);
+    REQUIRE_FALSE(cycle.ok());
+    CHECK(cycle.error().message.find("cycle that never reaches instance data") != std::string::npos);
+  }
+  // A relative file that does not exist, beside a nested "$id": valijson took it for the document itself.
+  Document missing = parse(R"({"definitions": {"a": {"$id": "#foo"}}, "$ref": "\r\r<"})");
+  auto unreadable = CompiledSchema::compile(missing, "missing.json");
+  REQUIRE_FALSE(unreadable.ok());
+  INFO(unreadable.error().message);
+  CHECK(unreadable.error().message.find("$ref \"\r\r<\" at missing.json#") != std::string::npos);
+  // Recursion through instance data beside a nested "$id" still compiles (valijson validates it).
+  Document tree = parse(R"({"definitions": {"a": {"$id": "#foo"}}, "properties": {"child": {"$ref": "#"}}, "type": "object"})");
+  auto recursive = CompiledSchema::compile(tree, "tree.json");
+  REQUIRE(recursive.ok());
+  CHECK_FALSE(recursive->fully_compiled());
+  Document good = parse(R"({"child": {"child": {}}})");
+  Document bad = parse(R"({"child": {"child": 3}})");
+  CHECK(recursive->accepts(good.root()));
+  CHECK_FALSE(recursive->accepts(bad.root()));
+}
+
 TEST_CASE("valijson bridge maps contexts to pointers and never throws", "[schema][valijson]") {
   Document schema = parse(kDfsSchema);
   Document instance = parse(R"({"Delivery Date": "18-03-2024", "Event Type": "x", "Zone": "2"})");

@@ -8,13 +8,14 @@ fg="$build/bin/flowguard"
 work="${TMPDIR:-/tmp}/flowguard-bad-input"
 mkdir -p "$work/rules"
 failed=0
+stdin=
 
-# NAME MAX_SECONDS MAX_MIB EXPECTED_EXIT ARGS...
+# NAME MAX_SECONDS MAX_MIB EXPECTED_EXIT ARGS...   (standard input: the file $stdin, else /dev/null)
 run() {
   name=$1 max_s=$2 max_mib=$3 want=$4
   shift 4
   set +e
-  /usr/bin/time -f "%e %M" -o "$work/time" "$fg" "$@" > "$work/out" 2>&1
+  /usr/bin/time -f "%e %M" -o "$work/time" "$fg" "$@" < "${stdin:-/dev/null}" > "$work/out" 2>&1
   rc=$?
   set -e
   read -r secs kib <<EOT
@@ -41,6 +42,11 @@ bad = dict(rec, **{"Delivery Date": "2027-01-14"})
 one = json.dumps(rec, separators=(",", ":"))
 open(f"{w}/minified-60mb.json", "w").write("[" + ",".join([one] * 250000) + "," + json.dumps(bad) + "]")
 open(f"{w}/empty-records.json", "w").write("[" + ",".join(["{}"] * 3000000) + "]")
+with open(f"{w}/array-200mb.json", "w") as f:  # past the 64 MiB streaming threshold
+    f.write("[")
+    for i in range(8):
+        f.write(",".join([one] * 100000) + ",")
+    f.write(one + "]")
 open(f"{w}/huge-number.json", "w").write('[{"Event ID": 1e400}]')
 laughs = "format: flowguard-registry/1\na0: &a0 [x, x, x, x, x, x, x, x, x]\n"
 for i in range(1, 10):
@@ -59,4 +65,11 @@ run "27 M schema findings" 30 2000 1 check --type dfs.bid-submission "$work/empt
 run "pathological pattern" 20 500 1 check --rules "$work/rules" examples/dfs/bid-submission.json
 run "number beyond double" 5 200 2 check "$work/huge-number.json"
 run "billion laughs registry" 5 500 2 check --registry "$work/laughs.yaml" examples/dip/if-001-initial-registration.json
+run "/dev/zero by path" 2 100 2 check /dev/zero
+stdin=/dev/zero
+run "/dev/zero on stdin" 2 100 2 check -
+stdin="$work/array-200mb.json"
+run "200 MB array on stdin" 60 400 1 check --no-rules -
+stdin=
+run "200 MB array by path" 60 400 1 check --no-rules "$work/array-200mb.json"
 exit $failed

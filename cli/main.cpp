@@ -314,8 +314,7 @@ int run_check(const std::vector<std::string_view>& args) {
   std::vector<flowguard::FileReport> reports;
   for (const auto& file : files) {
     if (file == "-") {
-      std::string bytes((std::istreambuf_iterator<char>(std::cin)), std::istreambuf_iterator<char>());
-      reports.push_back(engine.check(bytes, "-", type));
+      reports.push_back(engine.check_input(std::cin, "-", type));  // bounded: streamed past the threshold
     } else {
       reports.push_back(flowguard::cli::check_file_with_progress(engine, file, type, !quiet && isatty(2) == 1));
     }

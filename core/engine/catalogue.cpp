@@ -11,10 +11,13 @@ fs::path canonical_or_self(const fs::path& p) {
   return ec ? p : c;
 }
 
-void Catalogue::load_plugins(const std::vector<fs::path>& plugin_dirs) {
+void Catalogue::load_plugins(const std::vector<fs::path>& plugin_dirs, PluginHostOptions options) {
+  plugins_.set_options(options);
   std::set<fs::path> seen;
+  std::vector<fs::path> dirs;
   for (const auto& dir : plugin_dirs)
-    if (seen.insert(canonical_or_self(dir)).second) plugins_.load_directory(dir, types_, issues_);
+    if (seen.insert(canonical_or_self(dir)).second) dirs.push_back(dir);
+  plugins_.load_directories(dirs, types_, issues_);  // together: one probe process for all of them
   if (types_.empty())
     issues_.push_back({"plugins", "no message types are available: no plugin loaded (searched " +
                                       std::to_string(plugin_dirs.size()) + " plugin directories)"});

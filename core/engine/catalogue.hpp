@@ -23,7 +23,7 @@ class Catalogue {
   explicit Catalogue(std::vector<LoadIssue>& issues) : issues_(issues) {}
 
   // Loads the plugins of each directory once (directories compared canonically).
-  void load_plugins(const std::vector<std::filesystem::path>& plugin_dirs);
+  void load_plugins(const std::vector<std::filesystem::path>& plugin_dirs, PluginHostOptions options = {});
   void set_schema_dirs(std::vector<std::filesystem::path> dirs) { schema_dirs_ = std::move(dirs); }
 
   const std::vector<TypeEntry>& types() const noexcept { return types_; }

@@ -40,7 +40,10 @@ Result<std::unique_ptr<Engine>> Engine::create(const EngineOptions& options) {
   std::vector<fs::path> schema_dirs = options.schema_dirs;
   schema_dirs.insert(schema_dirs.end(), defaults.schemas.begin(), defaults.schemas.end());
   impl.catalogue.set_schema_dirs(schema_dirs);
-  impl.catalogue.load_plugins(plugin_dirs);
+  engine::PluginHostOptions plugin_options;
+  plugin_options.isolate = options.isolate_plugins;
+  plugin_options.timeout = std::chrono::milliseconds(options.plugin_load_timeout_ms);
+  impl.catalogue.load_plugins(plugin_dirs, plugin_options);
 
   auto pool = engine::RulePool::create(rule_limits(impl.options), impl.issues);
   if (!pool) return std::move(pool).error();
@@ -99,6 +102,13 @@ FileReport Engine::check_file(const fs::path& file, std::string_view type_hint) 
   return check_file_as(
       file, [&](std::istream& in, bool ndjson) { return check_stream(in, file.string(), type_hint, ndjson); },
       [&](const PaddedBytes& bytes) { return check(bytes, file.string(), type_hint); });
+}
+
+FileReport Engine::check_input(std::istream& in, std::string_view source_name, std::string_view type_hint) {
+  return check_input_as(
+      in, source_name, false,
+      [&](std::istream& stream, bool ndjson) { return check_stream(stream, source_name, type_hint, ndjson); },
+      [&](const PaddedBytes& bytes) { return check(bytes, source_name, type_hint); });
 }
 
 FileReport Engine::check_stream(std::istream& in, std::string_view source_name, std::string_view type_hint, bool ndjson) {

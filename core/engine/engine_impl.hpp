@@ -9,6 +9,7 @@
 #include "call.hpp"
 #include "catalogue.hpp"
 #include "files.hpp"
+#include "input.hpp"
 #include "flowguard/engine.hpp"
 #include "pipeline.hpp"
 #include "rule_pool.hpp"
@@ -36,14 +37,41 @@ struct Engine::Impl {
 bool is_csv_file(const std::filesystem::path& file);
 FileReport check_csv_file(Engine& engine, const std::filesystem::path& file, std::string_view type_hint);
 
+// Input that is not a regular file (standard input, a pipe, a device): the same split as a file's
+// by size, without knowing the size first. Up to kStreamThresholdBytes are read; an input that ends
+// within them goes to `whole(bytes)`, a longer one (or NDJSON) to `stream(in, ndjson)` from its
+// start, so memory stays bounded whatever the input's length and the findings are those of the
+// same bytes in a file. Bytes that cannot begin JSON (/dev/zero's NULs) fail at once.
+template <class Stream, class Whole>
+FileReport check_input_as(std::istream& in, std::string_view name, bool ndjson, Stream&& stream, Whole&& whole) {
+  bool complete = false;
+  auto prefix = engine::read_prefix(in, name, Engine::kStreamThresholdBytes, complete);
+  if (!prefix) {
+    FileReport report;
+    report.path = std::string(name);
+    report.input_error = prefix.error();
+    return report;
+  }
+  if (complete && !ndjson) return whole(*prefix);
+  engine::PrefixedStreambuf buf(*prefix, in.rdbuf());
+  std::istream rest(&buf);
+  return stream(rest, ndjson);
+}
+
 // check_file's body: .ndjson/.jsonl files and files of kStreamThresholdBytes or more go to
-// `stream(in, ndjson)`, the rest are read whole and go to `whole(bytes)`.
+// `stream(in, ndjson)`, the rest are read whole and go to `whole(bytes)`. What is not a regular
+// file (a pipe, /dev/stdin, a device) goes through check_input_as.
 template <class Stream, class Whole>
 FileReport check_file_as(const std::filesystem::path& file, Stream&& stream, Whole&& whole) {
   std::error_code ec;
   const auto size = std::filesystem::file_size(file, ec);
   const auto ext = file.extension().string();
   const bool ndjson = ext == ".ndjson" || ext == ".jsonl";
+  std::error_code kind_ec;  // apart from ec: a failed file_size must still read as failed below
+  if (ec && std::filesystem::exists(file, kind_ec) && !std::filesystem::is_directory(file, kind_ec)) {
+    std::ifstream in(file, std::ios::binary);
+    if (in) return check_input_as(in, file.string(), ndjson, stream, whole);
+  }
   if (!ec && (ndjson || size >= Engine::kStreamThresholdBytes)) {
     std::ifstream in(file, std::ios::binary);
     if (in) return stream(in, ndjson);

@@ -3,6 +3,8 @@
 #include <dlfcn.h>
 
 #include <algorithm>
+#include <cstddef>
+#include <cstring>
 #include <boost/dll/shared_library.hpp>
 #include <set>
 #include <system_error>
@@ -13,6 +15,33 @@ namespace fs = std::filesystem;
 namespace {
 
 bool is_blank(const char* s) { return s == nullptr || *s == '\0'; }
+
+// fg_type's size as each minor version of ABI 1 defines it: the stride of a plugin's `types` when
+// it gives no type_size. 1.0 ended at schema_error_code; 1.1 added no fg_type field (only
+// fg_plugin.type_size). A minor that adds a field to fg_type adds its size here.
+constexpr std::size_t kTypeSize_1_0 = offsetof(fg_type, schema_error_code) + sizeof(const char*);
+constexpr std::size_t kTypeSize_1_1 = sizeof(fg_type);
+static_assert(kTypeSize_1_0 <= kTypeSize_1_1 && FG_PLUGIN_ABI_MINOR == 1, "add the new minor's fg_type size");
+
+std::size_t type_size_of_minor(std::uint32_t minor) { return minor == 0 ? kTypeSize_1_0 : kTypeSize_1_1; }
+
+// The fields of `raw` that the plugin's minor version has; later ones zero (their meaning when
+// absent). A 1.0 descriptor ends before type_size, so it must not be read past that.
+fg_plugin plugin_fields(const fg_plugin& raw) {
+  fg_plugin p{};
+  std::memcpy(&p, &raw, raw.abi_minor == 0 ? offsetof(fg_plugin, type_size) : sizeof(fg_plugin));
+  return p;
+}
+
+std::size_t stride_of(const fg_plugin& p) { return p.type_size != 0 ? p.type_size : type_size_of_minor(p.abi_minor); }
+
+// Type `i` of the plugin's array, `stride` bytes apart: the fields this engine knows, the rest
+// zero when the plugin's entries are shorter (an older plugin), ignored when longer.
+fg_type type_at(const fg_plugin& p, std::size_t stride, std::size_t i) {
+  fg_type t{};
+  std::memcpy(&t, reinterpret_cast<const unsigned char*>(p.types) + i * stride, std::min(stride, sizeof(fg_type)));
+  return t;
+}
 
 std::string problem_with_type(const fg_type& t, std::size_t index) {
   const std::string where = "type #" + std::to_string(index) + (is_blank(t.name) ? "" : std::string(" (") + t.name + ")");
@@ -37,24 +66,31 @@ std::string problem_with_type(const fg_type& t, std::size_t index) {
 
 }  // namespace
 
-std::string check_descriptor(const fg_plugin& plugin) {
-  if (plugin.abi_major != FG_PLUGIN_ABI_MAJOR)
-    return "incompatible plugin ABI " + std::to_string(plugin.abi_major) + "." + std::to_string(plugin.abi_minor) +
+std::string check_descriptor(const fg_plugin& raw) {
+  if (raw.abi_major != FG_PLUGIN_ABI_MAJOR)
+    return "incompatible plugin ABI " + std::to_string(raw.abi_major) + "." + std::to_string(raw.abi_minor) +
            ": this flowguard speaks ABI " + std::to_string(FG_PLUGIN_ABI_MAJOR) + "." +
            std::to_string(FG_PLUGIN_ABI_MINOR) + " (major versions must match)";
-  if (plugin.abi_minor > FG_PLUGIN_ABI_MINOR)
-    return "plugin needs ABI " + std::to_string(plugin.abi_major) + "." + std::to_string(plugin.abi_minor) +
+  if (raw.abi_minor > FG_PLUGIN_ABI_MINOR)
+    return "plugin needs ABI " + std::to_string(raw.abi_major) + "." + std::to_string(raw.abi_minor) +
            ", newer than this flowguard's " + std::to_string(FG_PLUGIN_ABI_MAJOR) + "." +
            std::to_string(FG_PLUGIN_ABI_MINOR) + "; upgrade flowguard";
+  const fg_plugin plugin = plugin_fields(raw);
   if (is_blank(plugin.name)) return "descriptor has no name";
   if (is_blank(plugin.version)) return "descriptor has no version";
   if (is_blank(plugin.description)) return "descriptor has no description";
   if (plugin.type_count == 0 || plugin.types == nullptr) return "descriptor declares no message types";
+  const std::size_t minimum = type_size_of_minor(plugin.abi_minor);
+  if (plugin.type_size != 0 && (plugin.type_size < minimum || plugin.type_size % alignof(fg_type) != 0))
+    return "type_size " + std::to_string(plugin.type_size) + " is not a size of fg_type for ABI 1." +
+           std::to_string(plugin.abi_minor) + " (expected FG_TYPE_SIZE: at least " + std::to_string(minimum) +
+           " and a multiple of " + std::to_string(alignof(fg_type)) + ")";
+  const std::size_t stride = stride_of(plugin);
   std::set<std::string_view> names;
   for (std::size_t i = 0; i < plugin.type_count; ++i) {
-    if (auto problem = problem_with_type(plugin.types[i], i); !problem.empty()) return problem;
-    if (!names.insert(plugin.types[i].name).second)
-      return std::string("type ") + plugin.types[i].name + " is declared twice";
+    const fg_type t = type_at(plugin, stride, i);
+    if (auto problem = problem_with_type(t, i); !problem.empty()) return problem;
+    if (!names.insert(t.name).second) return std::string("type ") + t.name + " is declared twice";
   }
   return {};
 }
@@ -94,7 +130,7 @@ void warn_if_world_writable(const fs::path& file, std::vector<LoadIssue>& warnin
 
 }  // namespace
 
-Result<LoadedPlugin> PluginHost::load(const fs::path& file, std::vector<TypeEntry>& types_out) {
+Result<PluginDescription> describe_plugin(const fs::path& file) {
   auto refuse = [&](const std::string& why) {
     return make_error(ErrorCode::kPlugin, "plugin " + file.string() + " refused: " + why);
   };
@@ -118,20 +154,19 @@ Result<LoadedPlugin> PluginHost::load(const fs::path& file, std::vector<TypeEntr
   if (descriptor == nullptr) return refuse(std::string(FG_PLUGIN_ENTRY) + " returned no descriptor");
   if (auto problem = check_descriptor(*descriptor); !problem.empty()) return refuse(problem);
 
-  for (const auto& loaded : plugins_)
-    if (loaded.name == descriptor->name)
-      return refuse(std::string("a plugin named \"") + descriptor->name + "\" is already loaded from " + loaded.file.string());
-
-  std::vector<TypeEntry> entries;
-  for (std::size_t i = 0; i < descriptor->type_count; ++i) {
-    const fg_type& t = descriptor->types[i];
-    for (const auto& existing : types_out)
-      if (existing.name == t.name)
-        return refuse(std::string("type ") + t.name + " is already provided by plugin " + existing.plugin);
+  const fg_plugin plugin = plugin_fields(*descriptor);
+  const std::size_t stride = stride_of(plugin);
+  PluginDescription out;
+  out.name = plugin.name;
+  out.version = plugin.version;
+  out.description = plugin.description;
+  out.library = library;
+  for (std::size_t i = 0; i < plugin.type_count; ++i) {
+    const fg_type t = type_at(plugin, stride, i);
     TypeEntry entry;
     entry.name = t.name;
     entry.title = t.title;
-    entry.plugin = descriptor->name;
+    entry.plugin = plugin.name;
     entry.schema = t.schema;
     entry.rule_set = t.rule_set ? t.rule_set : "";
     entry.shape = t.shape;
@@ -139,32 +174,73 @@ Result<LoadedPlugin> PluginHost::load(const fs::path& file, std::vector<TypeEntr
     entry.record_schema = t.record_schema;
     entry.spec = t.spec;
     entry.schema_error_code = t.schema_error_code ? t.schema_error_code : "";
-    entry.unknown_variant_code = descriptor->unknown_variant_code ? descriptor->unknown_variant_code : "";
+    entry.unknown_variant_code = plugin.unknown_variant_code ? plugin.unknown_variant_code : "";
     entry.case_insensitive_keys = (t.flags & FG_TYPE_CASE_INSENSITIVE_KEYS) != 0;
     for (std::size_t m = 0; m < t.match_count; ++m) entry.matches.push_back({t.matches[m].pointer, t.matches[m].equals});
     if (t.key_hints)
       for (const char* const* hint = t.key_hints; *hint; ++hint) entry.key_hints.emplace_back(*hint);
-    entries.push_back(std::move(entry));
+    out.types.push_back(std::move(entry));
   }
-  types_out.insert(types_out.end(), std::make_move_iterator(entries.begin()), std::make_move_iterator(entries.end()));
+  return out;
+}
+
+Result<LoadedPlugin> PluginHost::admit(const fs::path& file, PluginDescription description,
+                                       std::vector<TypeEntry>& types_out) {
+  auto refuse = [&](const std::string& why) {
+    return make_error(ErrorCode::kPlugin, "plugin " + file.string() + " refused: " + why);
+  };
+  for (const auto& loaded : plugins_)
+    if (loaded.name == description.name)
+      return refuse("a plugin named \"" + description.name + "\" is already loaded from " + loaded.file.string());
+  for (const auto& t : description.types)
+    for (const auto& existing : types_out)
+      if (existing.name == t.name) return refuse("type " + t.name + " is already provided by plugin " + existing.plugin);
+  types_out.insert(types_out.end(), std::make_move_iterator(description.types.begin()),
+                   std::make_move_iterator(description.types.end()));
 
   warn_if_world_writable(file, warnings_);
-  LoadedPlugin loaded{descriptor->name, descriptor->version, descriptor->description, file, library};
+  LoadedPlugin loaded{description.name, description.version, description.description, file, description.library};
   plugins_.push_back(loaded);
   return loaded;
 }
 
-void PluginHost::load_directory(const fs::path& dir, std::vector<TypeEntry>& types, std::vector<LoadIssue>& issues) {
-  std::error_code ec;
-  if (!fs::is_directory(dir, ec)) return;
+Result<LoadedPlugin> PluginHost::load(const fs::path& file, std::vector<TypeEntry>& types_out) {
+  auto described = describe_plugin(file);
+  if (!described) return std::move(described).error();
+  return admit(file, std::move(described).value(), types_out);
+}
+
+void PluginHost::load_directories(const std::vector<fs::path>& dirs, std::vector<TypeEntry>& types,
+                                  std::vector<LoadIssue>& issues) {
   std::vector<fs::path> files;
-  for (const auto& entry : fs::directory_iterator(dir, ec))
-    if (entry.path().extension() == ".so") files.push_back(entry.path());
-  std::sort(files.begin(), files.end());
-  for (const auto& file : files) {
-    auto loaded = load(file, types);
-    if (!loaded) issues.push_back({file.string(), loaded.error().message});
+  for (const auto& dir : dirs) {
+    std::error_code ec;
+    if (!fs::is_directory(dir, ec)) continue;
+    std::vector<fs::path> in_dir;
+    for (const auto& entry : fs::directory_iterator(dir, ec))
+      if (entry.path().extension() == ".so") in_dir.push_back(entry.path());
+    std::sort(in_dir.begin(), in_dir.end());
+    files.insert(files.end(), in_dir.begin(), in_dir.end());
   }
+  if (files.empty()) return;
+
+  auto note = [&](const fs::path& file, Result<LoadedPlugin> loaded) {
+    if (!loaded) issues.push_back({file.string(), loaded.error().message});
+  };
+  if (options_.isolate) {
+    auto probed = probe_plugins(files, options_.timeout);
+    if (probed) {
+      for (std::size_t i = 0; i < files.size(); ++i) {
+        ProbeOutcome& outcome = probed.value()[i];
+        if (outcome.description) note(files[i], admit(files[i], std::move(*outcome.description), types));
+        else issues.push_back({files[i].string(), outcome.refusal});
+      }
+      return;
+    }
+    // No child process could be started (a process limit): load here, as without isolation, and say so.
+    warnings_.push_back({"plugins", probed.error().message + "; the plugins were loaded without isolation"});
+  }
+  for (const auto& file : files) note(file, load(file, types));
 }
 
 }  // namespace flowguard::engine

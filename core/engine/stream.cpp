@@ -179,6 +179,14 @@ void ItemReader::skip_space() {
   while (is_space(peek())) get();
 }
 
+bool ItemReader::fail_too_long(const ItemStart& start) {
+  fail("a record longer than " + std::to_string(kMaxItemBytes >> 20) +
+       " MiB (a streamed input's records are read one at a time); expected smaller records");
+  error_at_ = start;
+  limit_ = true;
+  return false;
+}
+
 bool ItemReader::fail(std::string message) {
   error_ = std::move(message);
   error_at_ = here();
@@ -192,6 +200,7 @@ struct StringOut {
   std::string& s;
   std::size_t base = 0;
   bool empty() const noexcept { return s.size() == base; }
+  std::size_t size() const noexcept { return s.size() - base; }
   unsigned char back() const noexcept { return static_cast<unsigned char>(s.back()); }
   void pop_back() noexcept { s.pop_back(); }
   void append(const char* p, std::size_t n) { s.append(p, n); }
@@ -200,6 +209,7 @@ struct PaddedOut {
   PaddedBytes& b;
   std::size_t base;
   bool empty() const noexcept { return b.size() == base; }
+  std::size_t size() const noexcept { return b.size() - base; }
   unsigned char back() const noexcept { return static_cast<unsigned char>(b.data()[b.size() - 1]); }
   void pop_back() noexcept { b.truncate(b.size() - 1); }
   void append(const char* p, std::size_t n) { b.append(std::string_view(p, n)); }
@@ -254,6 +264,7 @@ bool ItemReader::read_item(Out& item, ItemStart& start) {
         item.append(from, n);
         consume(n);
         if (nl) break;
+        if (item.size() > kMaxItemBytes) return fail_too_long(start);
       }
       while (!item.empty() && is_space(item.back())) item.pop_back();
       if (!item.empty()) return true;
@@ -278,6 +289,7 @@ bool ItemReader::read_item(Out& item, ItemStart& start) {
     const std::size_t n = scan.run(from, buffer_.size() - pos_);
     item.append(from, n);
     consume(n);
+    if (item.size() > kMaxItemBytes) return fail_too_long(start);
   }
   while (!item.empty() && is_space(item.back())) item.pop_back();
   if (item.empty()) return fail("expected a record before ','");

@@ -31,6 +31,10 @@ class ItemReader {
   // expected, and where.
   const std::optional<std::string>& error() const noexcept { return error_; }
   const ItemStart& error_at() const noexcept { return error_at_; }
+  // The error is a size limit (a record longer than kMaxItemBytes), not malformed text.
+  bool error_is_limit() const noexcept { return limit_; }
+  // Bounds the memory one record of an endless stream (`["` and then no end) can take.
+  static constexpr std::size_t kMaxItemBytes = 64u << 20;
   // Where the array (or stream) began: findings about the whole document point here.
   const ItemStart& document_start() const noexcept { return document_start_; }
 
@@ -43,6 +47,7 @@ class ItemReader {
   void consume(std::size_t n);
   void skip_space();
   bool fail(std::string message);
+  bool fail_too_long(const ItemStart& start);
   ItemStart here() const noexcept { return {offset_, line_, column_}; }
 
   std::istream& in_;
@@ -51,7 +56,7 @@ class ItemReader {
   std::size_t pos_ = 0;
   std::uint64_t offset_ = 0;
   std::uint32_t line_ = 1, column_ = 1;
-  bool started_ = false, finished_ = false;
+  bool started_ = false, finished_ = false, limit_ = false;
   std::optional<std::string> error_;
   ItemStart error_at_, document_start_;
 };

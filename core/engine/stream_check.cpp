@@ -403,7 +403,8 @@ FileReport StreamCheck::run() {
   if (jobs == 1) run_serial();
   else run_pipelined(jobs);
   if (reader_.error() && !total_.input_error)
-    total_.input_error = make_error(ErrorCode::kParse, parse_error_text(total_.path, reader_.error_at(), false, *reader_.error()));
+    total_.input_error = make_error(reader_.error_is_limit() ? ErrorCode::kLimit : ErrorCode::kParse,
+                                    parse_error_text(total_.path, reader_.error_at(), reader_.error_is_limit(), *reader_.error()));
   if (!total_.input_error && !type_.empty()) judge_array_bounds();
   sort_findings(findings_);
   total_.findings = std::move(findings_);

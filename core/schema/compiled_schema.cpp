@@ -9,9 +9,10 @@
 // additionalProperties, required, propertyNames, dependencies, allOf/anyOf/oneOf/not,
 // if/then/else, boolean schemas, definitions) and "$ref" to "#", "#/json/pointer" and relative
 // files ("common.schema.json#/definitions/x"). "format" is checked for "date", "date-time" and
-// "time" (RFC 3339) only; other formats are annotations. Schemas whose "$ref"s depend on "$id"
-// base-URI changes, plain-name fragments or remote URIs are not compiled: validation is delegated
-// to valijson (fully_compiled() == false).
+// "time" (RFC 3339) only; other formats are annotations. "$ref" resolves as draft-07 says: against
+// the base URI that "$id"s make (RFC 3986), to "$id" resources, plain-name anchors ("#foo") and
+// URNs, and to documents that are local files or under a SchemaSources URI folder (never the
+// network). A "$ref" to a URI found nowhere is delegated to valijson (fully_compiled() == false).
 #include <algorithm>
 #include <cmath>
 #include <cstring>
@@ -29,6 +30,7 @@
 #include "flowguard/utf8.hpp"
 #include "flowguard/schema/validator.hpp"
 #include "pattern.hpp"
+#include "uri.hpp"
 #include "valijson_fallback.hpp"
 
 namespace flowguard::schema {
@@ -153,8 +155,17 @@ bool is_false_node(const Node& n) { return n.is_bool && !n.bool_value; }
 struct Program {
   std::vector<std::unique_ptr<json::Document>> docs;  // [0] = the schema itself, then $ref'd files
   std::vector<std::filesystem::path> doc_paths;
-  std::vector<bool> doc_nested_ids;  // a "$id" below the root: base URIs change inside
-  std::vector<bool> doc_root_id;
+  std::vector<std::string> doc_uris;  // each document's retrieval URI (file://..., or the remote URI)
+  // Schema resources by absolute URI without fragment (each document's, each "$id"'s) and
+  // plain-name anchors ("uri#name", from a "$id" of "#name"): what "$ref" resolves against.
+  struct Resource {
+    std::uint32_t doc;
+    const json::Value* value;
+    std::string pointer;
+  };
+  std::unordered_map<std::string, Resource> resources;
+  std::unordered_map<const json::Value*, std::string> ref_base;  // the base URI at each object with "$ref"
+  SchemaSources sources;
   std::vector<Node> nodes;
   std::vector<Pattern> patterns;
   std::unordered_map<const json::Value*, std::uint32_t> by_value;
@@ -409,25 +420,11 @@ std::string percent_decode(std::string_view s) {
   return out;
 }
 
-bool has_scheme(std::string_view uri) {
-  auto colon = uri.find(':');
-  auto slash = uri.find('/');
-  return colon != std::string_view::npos && colon > 1 && (slash == std::string_view::npos || colon < slash);
-}
-
-// Any "$id" string anywhere (conservative: may also see one inside an enum value; then we only
-// delegate to valijson unnecessarily).
-bool contains_id(const json::Value& v, bool at_root) {
-  if (v.is_object()) {
-    for (const auto& m : v.members()) {
-      if (m.key == "$id" && m.value.is_string() && !at_root) return true;
-      if (contains_id(m.value, false)) return true;
-    }
-  } else if (v.is_array()) {
-    for (const auto& i : v.items())
-      if (contains_id(i, false)) return true;
-  }
-  return false;
+// The retrieval URI of a local schema file.
+std::string file_uri(const std::filesystem::path& path) {
+  std::error_code ec;
+  auto absolute = std::filesystem::absolute(path, ec);
+  return "file://" + (ec ? path : absolute).lexically_normal().generic_string();
 }
 
 Result<std::unique_ptr<json::Document>> read_document(const std::filesystem::path& file) {
@@ -473,7 +470,7 @@ class Compiler {
     return index;
   }
 
-  std::uint32_t load_doc(const std::filesystem::path& path) {
+  std::uint32_t load_doc(const std::filesystem::path& path, std::string uri = {}) {
     auto normal = path.lexically_normal();
     for (std::size_t i = 0; i < im_.doc_paths.size(); ++i)
       if (im_.doc_paths[i] == normal) return static_cast<std::uint32_t>(i);
@@ -482,13 +479,109 @@ class Compiler {
       fail(doc.error().code, doc.error().message);
       return kNone;
     }
-    im_.doc_nested_ids.push_back(contains_id(doc.value()->root(), true));
-    im_.doc_root_id.push_back(doc.value()->root().find("$id") != nullptr);
     im_.docs.push_back(std::move(doc).value());
     im_.doc_paths.push_back(normal);
-    return static_cast<std::uint32_t>(im_.docs.size() - 1);
+    im_.doc_uris.push_back(uri.empty() ? file_uri(normal) : std::move(uri));
+    const auto index = static_cast<std::uint32_t>(im_.docs.size() - 1);
+    index_document(index);
+    return index;
   }
 
+  // Registers the document's resources: itself under its retrieval URI, every "$id" in a schema
+  // position (not inside "enum", "const" or other values) with the base URI it makes, and the base
+  // URI in force at each "$ref".
+  void index_document(std::uint32_t doc) {
+    const json::Value& root = im_.docs[doc]->root();
+    const std::string& uri = im_.doc_uris[doc];
+    index_schema(doc, root, std::string(uri::without_fragment(uri)), "");
+    im_.resources.try_emplace(std::string(uri::without_fragment(uri)), Program::Resource{doc, &root, ""});
+  }
+
+ private:
+  void index_schema(std::uint32_t doc, const json::Value& v, std::string base, const std::string& pointer) {
+    if (!v.is_object()) return;
+    const auto* ref = v.find("$ref");
+    if (ref && ref->is_string()) {
+      im_.ref_base[&v] = base;  // draft-07: a sibling "$id" is ignored with the rest
+    } else if (const auto* id = v.find("$id"); id && id->is_string()) {
+      const std::string target = uri::resolve(base, id->as_string());
+      const std::string absolute(uri::without_fragment(target));
+      const std::string_view fragment =
+          target.size() > absolute.size() ? std::string_view(target).substr(absolute.size() + 1) : std::string_view{};
+      if (absolute != base) {
+        im_.resources.try_emplace(absolute, Program::Resource{doc, &v, pointer});
+        base = absolute;
+      }
+      if (!fragment.empty() && fragment.front() != '/')
+        im_.resources.try_emplace(absolute + "#" + std::string(fragment), Program::Resource{doc, &v, pointer});
+    }
+    auto sub = [&](const json::Value& c, std::string_view k1, const std::string_view* k2 = nullptr) {
+      std::string p = pointer;
+      json::append_pointer(p, k1);
+      if (k2) json::append_pointer(p, *k2);  // a key may be "" ({"properties": {"": ...}})
+      index_schema(doc, c, base, p);
+    };
+    for (const auto& m : v.members()) {
+      const std::string_view k = m.key;
+      const json::Value& x = m.value;
+      if (k == "properties" || k == "patternProperties" || k == "definitions" || k == "dependencies") {
+        if (x.is_object())
+          for (const auto& e : x.members()) {
+            const std::string_view key = e.key;
+            sub(e.value, k, &key);
+          }
+      } else if (k == "items" || k == "allOf" || k == "anyOf" || k == "oneOf") {
+        if (x.is_array())
+          for (std::size_t i = 0; i < x.size(); ++i) {
+            const std::string index = std::to_string(i);
+            const std::string_view token = index;
+            sub(x.items()[i], k, &token);
+          }
+        else sub(x, k);
+      } else if (k == "additionalItems" || k == "additionalProperties" || k == "contains" || k == "propertyNames" ||
+                 k == "if" || k == "then" || k == "else" || k == "not") {
+        sub(x, k);
+      }
+    }
+  }
+
+  // The resource at `absolute` (no fragment): known, or loaded now from a file:// URI, from the
+  // sources' URI folders, or (a relative reference from a file whose "$id" is a URI) from the
+  // file next to the referring one, as it is deployed. nullptr when nowhere to be found.
+  const Program::Resource* resource(const std::string& absolute, std::uint32_t doc, std::string_view ref) {
+    if (auto it = im_.resources.find(absolute); it != im_.resources.end()) return &it->second;
+    std::optional<std::filesystem::path> file;
+    std::error_code ec;
+    if (absolute.rfind("file://", 0) == 0) {
+      file = std::filesystem::path(absolute.substr(7));
+    } else {
+      for (const auto& [prefix, dir] : im_.sources.uri_dirs) {
+        if (absolute.rfind(prefix, 0) != 0) continue;
+        const std::filesystem::path rest(absolute.substr(prefix.size()));
+        const auto normal = rest.lexically_normal();
+        if (normal.empty() || normal.is_absolute() || *normal.begin() == "..") continue;  // stays under dir
+        file = dir / normal;
+        break;
+      }
+      const std::string_view ref_file = uri::without_fragment(ref);
+      if (!file && !ref_file.empty() && !uri::split(ref_file).has_scheme && ref_file.front() != '/') {
+        auto local = im_.doc_paths[doc].parent_path() / std::filesystem::path(std::string(ref_file));
+        if (std::filesystem::is_regular_file(local, ec)) file = local;
+      }
+    }
+    if (!file) return nullptr;
+    if (!std::filesystem::is_regular_file(*file, ec)) {  // a local file or a served URI that is not there
+      fail(ErrorCode::kIo, "cannot read schema file " + file->string() + " (for " + absolute + ")");
+      return nullptr;
+    }
+    const std::uint32_t loaded = load_doc(*file, absolute);
+    if (loaded == kNone) return nullptr;
+    if (auto it = im_.resources.find(absolute); it != im_.resources.end()) return &it->second;
+    // The same file already loaded under another URI: this URI names it too.
+    return &im_.resources.try_emplace(absolute, Program::Resource{loaded, &im_.docs[loaded]->root(), ""}).first->second;
+  }
+
+ public:
   // Cycles that never consume instance data ({"$ref": "#"} at the root, allOf loops) would recurse
   // forever at validation time: refuse them here.
   void check_cycles() {
@@ -555,59 +648,47 @@ class Compiler {
     return &v;
   }
 
-  std::uint32_t resolve_ref(std::uint32_t doc, std::string_view ref, const std::string& pointer) {
-    auto hash = ref.find('#');
-    std::string_view file = ref.substr(0, hash);
-    std::string fragment = percent_decode(hash == std::string_view::npos ? "" : ref.substr(hash + 1));
-    const bool nested_ids = im_.doc_nested_ids[doc];
-    if (nested_ids) {
-      im_.fully_compiled = false;  // "$id" changes the base URI: valijson resolves those
-      // ... but a pointer into this document is still followed, so check_cycles sees a cycle that
-      // valijson would recurse on until the stack overflows ({"not": {"$ref": "#"}} beside any
-      // nested "$id"; fuzz/regressions/schema). One that does not resolve here is left to valijson.
-      if (!file.empty() && !has_scheme(file) && file.front() != '/' && !im_.doc_root_id[doc]) {
-        // A relative file that does not exist: valijson took it for this document itself and
-        // recursed on it without end. Refused here, as it is without a nested "$id".
-        std::error_code ec;
-        const auto local = im_.doc_paths[doc].parent_path() / std::filesystem::path(std::string(file));
-        if (!error && !std::filesystem::exists(local, ec) && load_doc(local) == kNone && error)
-          error->message = "$ref \"" + std::string(ref) + "\" at " + im_.doc_paths[doc].string() + "#" + pointer + ": " +
-                           error->message;
-        return kNone;
-      }
-      if (!file.empty() || (!fragment.empty() && fragment.front() != '/')) return kNone;
-      const json::Value* target = json::resolve_pointer(im_.docs[doc]->root(), fragment);
-      if (!target || (!target->is_object() && !target->is_bool())) return kNone;
-    }
-    std::uint32_t target_doc = doc;
-    if (!file.empty()) {
-      auto local = im_.doc_paths[doc].parent_path() / std::filesystem::path(std::string(file));
-      std::error_code ec;
-      if (has_scheme(file) || file.front() == '/' || (im_.doc_root_id[doc] && !std::filesystem::exists(local, ec))) {
-        im_.fully_compiled = false;  // a URI, or relative to an "$id" that is not a local file
-        return kNone;
-      }
-      target_doc = load_doc(im_.doc_paths[doc].parent_path() / std::filesystem::path(std::string(file)));
-      if (target_doc == kNone) {
-        if (error) error->message = "$ref \"" + std::string(ref) + "\" at " + im_.doc_paths[doc].string() + "#" +
-                                    pointer + ": " + error->message;
-        return kNone;
-      }
-    }
-    if (!fragment.empty() && fragment.front() != '/') {
-      im_.fully_compiled = false;  // plain-name fragment ("#foo") needs "$id" anchors
+  std::uint32_t resolve_ref(std::uint32_t doc, const json::Value& at, std::string_view ref, const std::string& pointer) {
+    const auto base_it = im_.ref_base.find(&at);
+    const std::string base = base_it != im_.ref_base.end() ? base_it->second : std::string(uri::without_fragment(im_.doc_uris[doc]));
+    const std::string target = uri::resolve(base, ref);
+    const std::string absolute(uri::without_fragment(target));
+    const std::string raw_fragment = target.size() > absolute.size() ? target.substr(absolute.size() + 1) : std::string();
+    const Program::Resource* res = resource(absolute, doc, ref);
+    if (error) {
+      error->message = "$ref \"" + std::string(ref) + "\" at " + im_.doc_paths[doc].string() + "#" + pointer + ": " +
+                       error->message;
       return kNone;
     }
-    const json::Value* target = json::resolve_pointer(im_.docs[target_doc]->root(), fragment);
-    if (!target) {
+    if (!res) {
+      im_.fully_compiled = false;  // a URI with no local document (no network access): valijson is asked
+      return kNone;
+    }
+    const json::Value* value = res->value;
+    std::string target_pointer = res->pointer;
+    if (!raw_fragment.empty() && raw_fragment.front() != '/') {  // a plain-name anchor ("#foo")
+      auto it = im_.resources.find(absolute + "#" + raw_fragment);
+      if (it == im_.resources.end()) {
+        schema_error(doc, pointer, "\"$ref\": \"" + std::string(ref) + "\" names no \"$id\" anchor (resolved to " + target + ")");
+        return kNone;
+      }
+      res = &it->second;
+      value = res->value;
+      target_pointer = res->pointer;
+    } else if (!raw_fragment.empty()) {
+      const std::string fragment = percent_decode(raw_fragment);
+      value = json::resolve_pointer(*value, fragment);
+      target_pointer += fragment;
+    }
+    if (!value) {
       schema_error(doc, pointer, "\"$ref\": \"" + std::string(ref) + "\" does not resolve");
       return kNone;
     }
-    if (!target->is_object() && !target->is_bool()) {
+    if (!value->is_object() && !value->is_bool()) {
       schema_error(doc, pointer, "\"$ref\": \"" + std::string(ref) + "\" does not point at a schema");
       return kNone;
     }
-    return compile(target_doc, *target, fragment);
+    return compile(res->doc, *value, target_pointer);
   }
 
   std::vector<std::uint32_t> schema_array(std::uint32_t doc, const json::Value& v, const std::string& pointer,
@@ -646,7 +727,7 @@ class Compiler {
     }
     if (const auto* ref = v.find("$ref"); ref && ref->is_string()) {
       // draft-07: "$ref" makes sibling keywords irrelevant.
-      n.ref = resolve_ref(doc, ref->as_string(), pointer);
+      n.ref = resolve_ref(doc, v, ref->as_string(), pointer);
       if (n.ref == kNone && !error) n.is_bool = true;  // delegated; the node itself is never evaluated
       return;
     }
@@ -1684,6 +1765,7 @@ class Evaluator {
 // Compiles docs[0] of `program` (already pushed by the caller); errors as values.
 Status build_program(Program& program) {
   Compiler compiler(program);
+  compiler.index_document(0);
   compiler.compile(0, program.docs[0]->root(), "");
   if (!compiler.error) compiler.check_cycles();
   if (compiler.error) return std::move(*compiler.error);
@@ -1703,10 +1785,9 @@ Status build_program(Program& program) {
 }
 
 void add_document(Program& program, std::unique_ptr<json::Document> doc, const std::filesystem::path& path) {
-  program.doc_nested_ids.push_back(contains_id(doc->root(), true));
-  program.doc_root_id.push_back(doc->root().find("$id") != nullptr);
   program.docs.push_back(std::move(doc));
   program.doc_paths.push_back(path.lexically_normal());
+  program.doc_uris.push_back(file_uri(path));
 }
 
 }  // namespace
@@ -1731,6 +1812,11 @@ Result<CompiledSchema> CompiledSchema::load_file(const std::filesystem::path& fi
 }
 
 Result<CompiledSchema> CompiledSchema::compile(const json::Document& schema, const std::filesystem::path& origin) {
+  return compile(schema, origin, SchemaSources{});
+}
+
+Result<CompiledSchema> CompiledSchema::compile(const json::Document& schema, const std::filesystem::path& origin,
+                                               const SchemaSources& sources) {
   // Values point into their document; we keep our own copy so the caller's may go away.
   auto doc = std::make_unique<json::Document>();
   json::ParseError error;
@@ -1739,6 +1825,7 @@ Result<CompiledSchema> CompiledSchema::compile(const json::Document& schema, con
                                              std::to_string(error.column) + ": schema is not valid JSON: " +
                                              error.message);
   auto impl = std::make_shared<Impl>();
+  impl->sources = sources;
   add_document(*impl, std::move(doc), origin);
   if (auto built = build_program(*impl); !built) return std::move(built).error();
   return CompiledSchema(std::move(impl), 0);

@@ -76,6 +76,7 @@ const fg_plugin kPlugin = {
     FG_PLUGIN_ABI_MAJOR, FG_PLUGIN_ABI_MINOR, "dfs", "1.0.0",
     "NESO Demand Flexibility Service API payloads (DFS API Schema V1.6)", kTypes, sizeof kTypes / sizeof kTypes[0],
     nullptr,  // every DFS type is recognised by its keys, so there are no variants to miss
+    FG_TYPE_SIZE,
 };
 
 }  // namespace

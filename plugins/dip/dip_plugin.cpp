@@ -27,6 +27,7 @@ const fg_plugin kPlugin = {
     kDipTypes,
     sizeof kDipTypes / sizeof kDipTypes[0],
     "RCP1003",
+    FG_TYPE_SIZE,
 };
 
 }  // namespace

@@ -54,7 +54,7 @@ const fg_type kTypes[] = {
 const fg_plugin kPlugin = {
     FG_PLUGIN_ABI_MAJOR, FG_PLUGIN_ABI_MINOR, "ssi", "1.0.0",
     "Supplier-side integration service (SSI) API payloads: Metering Service appointment, MPAN responses", kTypes,
-    sizeof kTypes / sizeof kTypes[0], nullptr,
+    sizeof kTypes / sizeof kTypes[0], nullptr, FG_TYPE_SIZE,
 };
 
 }  // namespace

@@ -346,3 +346,27 @@ TEST_CASE("the option --now pins the clock of the time rules and of the DIP resp
   CHECK_THAT(bad.out, Catch::Contains("--now expects a date-time"));
   CHECK(run("check --now 2027-01-14T09:00:00+01:00 " + example("bid-submission.json")).status == 0);
 }
+
+TEST_CASE("a plugin that exits or crashes while loading is named, exits 3, and cannot make a failing check pass") {
+  // Before plugins were described in a child process, exit(0) in a plugin's entry point ended
+  // `flowguard check` with status 0 whatever the findings.
+  const fs::path dir = fs::temp_directory_path() / "flowguard-cli-tests" / "faulty-plugins";
+  fs::remove_all(dir);
+  fs::create_directories(dir);
+  for (const char* name : {"exit_entry_plugin.so", "segv_entry_plugin.so"})
+    fs::copy_file(fs::path(TEST_PLUGIN_DIR) / "faulty" / name, dir / name);
+  const auto bad = scratch("faulty-plugins-bad.json", "[{\"not\": \"a bid\"}]");
+  const auto r = run("check --type dfs.bid-submission --plugins " + dir.string() + " " + bad.string());
+  INFO(r.out);
+  CHECK(r.status == 3);
+  CHECK_THAT(r.out, Catch::Contains("exit_entry_plugin.so refused: it ended the process loading it with exit status 0"));
+  CHECK_THAT(r.out, Catch::Contains("segv_entry_plugin.so refused: it crashed the process loading it with signal SIGSEGV"));
+  CHECK_THAT(r.out, Catch::Contains("error:"));  // the check itself ran, with the DFS plugin
+}
+
+TEST_CASE("standard input that cannot be JSON is refused at once, not read to its end") {
+  const auto r = run("check --type dfs.bid-submission -", "/dev/zero");
+  INFO(r.out);
+  CHECK(r.status == 2);
+  CHECK_THAT(r.out, Catch::Contains("-:1:1: error: not valid JSON: byte 0x00 cannot begin a JSON document"));
+}

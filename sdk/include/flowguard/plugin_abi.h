@@ -20,7 +20,7 @@ extern "C" {
 #endif
 
 #define FG_PLUGIN_ABI_MAJOR 1u /* incompatible changes bump this; the engine refuses other majors */
-#define FG_PLUGIN_ABI_MINOR 0u /* additions bump this; the engine refuses a minor newer than its own */
+#define FG_PLUGIN_ABI_MINOR 1u /* additions bump this; the engine refuses a minor newer than its own */
 #define FG_PLUGIN_ENTRY "flowguard_plugin_v1"
 
 /* Where a message type's records are. */
@@ -67,11 +67,18 @@ typedef struct fg_plugin {
   const char* name;            /* required: unique plugin name, e.g. "dfs" */
   const char* version;         /* required: the plugin's own version, e.g. "1.0.0" */
   const char* description;     /* required: one line */
-  const fg_type* types;        /* required: type_count entries */
+  const fg_type* types;        /* required: type_count entries, type_size bytes apart */
   size_t type_count;
   const char* unknown_variant_code; /* optional: code for a message whose discriminators match none of
                                        this plugin's types (the DIP's "RCP1003"); NULL: none */
+  /* ABI 1.1 */
+  size_t type_size;            /* sizeof(fg_type) as this plugin was compiled (FG_TYPE_SIZE): the stride of
+                                  `types`, so an engine whose fg_type has more (or fewer) fields still
+                                  finds each entry. 0: the size of fg_type at the plugin's abi_minor.
+                                  Not read from a 1.0 plugin (whose descriptor ends before it) */
 } fg_plugin;
+
+#define FG_TYPE_SIZE sizeof(fg_type)
 
 typedef const fg_plugin* (*fg_plugin_entry_fn)(void);
 

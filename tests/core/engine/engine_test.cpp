@@ -2,6 +2,7 @@
 // positions, native checks, Lua rules, rule failure isolation, caps and input errors.
 #include <catch2/catch.hpp>
 
+#include <signal.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -384,5 +385,53 @@ TEST_CASE("a check reads padded bytes in place and files through them, pipes inc
   auto expected = copied;
   expected.path = fifo.string();
   CHECK(flowguard::format_json({from_pipe}) == flowguard::format_json({expected}));
+  std::filesystem::remove_all(dir);
+}
+
+TEST_CASE("input that is not a regular file: refused at once when it cannot be JSON, streamed when large") {
+  auto engine = make_engine();
+  // /dev/zero was read without end (3.5 GB in 10 s): its first byte already says it is not JSON.
+  const auto zeros = engine->check_file("/dev/zero", "test.order");
+  REQUIRE(zeros.input_error);
+  CHECK(zeros.input_error->code == flowguard::ErrorCode::kParse);
+  CHECK_THAT(zeros.input_error->message, Catch::StartsWith("/dev/zero:1:1: not valid JSON: byte 0x00 cannot begin"));
+
+  // A pipe carrying more than the streaming threshold: checked as a stream (as a file that large
+  // is), positions those of the whole input. The padding is whitespace between records, so the
+  // check itself is cheap.
+  ::signal(SIGPIPE, SIG_IGN);  // the reader may stop before the writer
+  const auto dir = std::filesystem::temp_directory_path() / ("fg-pipe-" + std::to_string(::getpid()));
+  std::filesystem::create_directories(dir);
+  const auto fifo = dir / "large.json";
+  REQUIRE(::mkfifo(fifo.c_str(), 0600) == 0);
+  const std::string head = "[\n{\"id\": 1, \"when\": \"01-02-2026\", \"amount\": 10.5},";
+  const std::size_t padding = flowguard::Engine::kStreamThresholdBytes + (1u << 20);
+  const std::string tail = "\n{\"id\": 0, \"when\": \"01-02-2026\", \"amount\": 1}\n]\n";
+  std::thread writer([&] {
+    std::ofstream out(fifo, std::ios::binary);
+    out << head;
+    const std::string spaces(1u << 20, ' ');
+    for (std::size_t written = 0; written < padding; written += spaces.size()) out << spaces;
+    out << tail;
+  });
+  std::ifstream in(fifo, std::ios::binary);
+  const auto r = engine->check_input(in, "-", "test.order");
+  writer.join();
+  INFO(describe(r));
+  CHECK_FALSE(r.input_error);
+  CHECK(r.records == 2);
+  const auto* id = find(r, "schema.exclusiveMinimum", "/1/id");
+  REQUIRE(id);
+  CHECK(id->line == 3);
+  CHECK(id->column == 8);
+  CHECK(r.errors == 1);
+
+  // The same through check_file on the pipe's path, and a small input read whole as before.
+  std::thread small_writer([&] { std::ofstream(fifo, std::ios::binary) << "[\n" << tail.substr(1); });
+  const auto small = engine->check_file(fifo, "test.order");
+  small_writer.join();
+  CHECK_FALSE(small.input_error);
+  CHECK(small.records == 1);
+  CHECK(find(small, "schema.exclusiveMinimum", "/0/id"));
   std::filesystem::remove_all(dir);
 }

@@ -10,9 +10,10 @@
 
 namespace {
 
-std::unique_ptr<flowguard::Engine> make_engine(std::vector<std::string> plugin_dirs) {
+std::unique_ptr<flowguard::Engine> make_engine(std::vector<std::string> plugin_dirs, unsigned timeout_ms = 10'000) {
   flowguard::EngineOptions options;
   options.use_default_dirs = false;
+  options.plugin_load_timeout_ms = timeout_ms;
   for (auto& d : plugin_dirs) options.plugin_dirs.emplace_back(d);
   auto engine = flowguard::Engine::create(options);
   REQUIRE(engine.ok());
@@ -41,7 +42,7 @@ TEST_CASE("broken plugins are refused one by one, naming file and reason, and th
   auto engine = make_engine({TEST_PLUGIN_DIR "/broken", TEST_PLUGIN_DIR "/good"});
   const auto types = engine->types();
   REQUIRE(types.size() == 2);  // only the good plugin's types
-  CHECK(engine->load_issues().size() == 6);
+  CHECK(engine->load_issues().size() == 7);
 
   const auto* wrong_abi = issue_about(*engine, "wrong_abi_plugin.so");
   REQUIRE(wrong_abi);
@@ -111,4 +112,16 @@ TEST_CASE("a plugin anyone may write to is loaded with a warning naming it, the 
   fs::permissions(dir, fs::perms::others_write, fs::perm_options::remove);
   CHECK(make_engine({dir.string()})->load_warnings().empty());
   fs::remove_all(dir);
+}
+
+TEST_CASE("the engine survives plugins that crash, hang or exit while loading, and names each") {
+  // Without the probe process this test would die with the first of them (or exit 0).
+  auto engine = make_engine({TEST_PLUGIN_DIR "/faulty", TEST_PLUGIN_DIR "/good"}, 2000);
+  CHECK(engine->types().size() == 3);
+  REQUIRE(engine->load_issues().size() == 4);
+  for (const char* name : {"abort_ctor_plugin.so", "exit_entry_plugin.so", "hang_entry_plugin.so", "segv_entry_plugin.so"}) {
+    const auto* issue = issue_about(*engine, name);
+    REQUIRE(issue);
+    CHECK_THAT(issue->message, Catch::Contains(std::string(name) + " refused: it "));
+  }
 }

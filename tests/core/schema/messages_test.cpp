@@ -293,13 +293,14 @@ TEST_CASE("valijson bridge maps contexts to pointers and never throws", "[schema
   CHECK_FALSE(r.ok());
 }
 
-TEST_CASE("schemas the compiler cannot resolve are delegated to valijson", "[schema][valijson]") {
-  // A nested "$id" changes base URIs: the compiler hands the whole schema to valijson.
+TEST_CASE("a nested $id's base URI is resolved by the compiler itself", "[schema]") {
+  // Before, a nested "$id" made the compiler hand the whole schema to valijson.
   Document doc = parse(R"({"definitions": {"a": {"$id": "http://example.com/a.json", "type": "integer"}},
-                           "properties": {"x": {"$ref": "#/definitions/a"}}})");
+                           "properties": {"x": {"$ref": "#/definitions/a"}, "y": {"$ref": "http://example.com/a.json"}}})");
   auto schema = CompiledSchema::compile(doc, "inline.json");
   REQUIRE(schema.ok());
-  CHECK_FALSE(schema.value().fully_compiled());
+  CHECK(schema.value().fully_compiled());
+  CHECK_FALSE(schema.value().accepts(parse(R"({"y": "one"})").root()));
   CHECK(schema.value().accepts(parse(R"({"x": 1})").root()));
   auto v = check(schema.value(), parse(R"({"x": "one"})"));
   INFO(dump(v));
@@ -311,6 +312,27 @@ TEST_CASE("schemas the compiler cannot resolve are delegated to valijson", "[sch
   sub->validate(parse("2").root(), "", sv);
   INFO(dump(sv));
   CHECK(sub->accepts(parse("2").root()));
+}
+
+TEST_CASE("a $ref to a URI that is nowhere to be found is refused naming it", "[schema][valijson]") {
+  // No network access, ever: the compiler knows no such document, valijson (the fallback) neither.
+  Document doc = parse(R"({"properties": {"x": {"$ref": "http://example.com/elsewhere.json#/definitions/a"}}})");
+  auto schema = CompiledSchema::compile(doc, "inline.json");
+  REQUIRE_FALSE(schema.ok());
+  CHECK_THAT(schema.error().message, Catch::Contains("http://example.com/elsewhere.json"));
+
+  // The same URI served from a folder (SchemaSources) resolves.
+  flowguard::schema::SchemaSources sources;
+  sources.uri_dirs.emplace_back("http://example.com/", kData);
+  Document local = parse(R"({"properties": {"x": {"$ref": "http://example.com/main.schema.json"}}})");
+  auto served = CompiledSchema::compile(local, "inline.json", sources);
+  REQUIRE(served.ok());
+  CHECK(served.value().fully_compiled());
+  // Never above the folder: "sub/../" is resolved away first (RFC 3986), leaving a URI outside the prefix.
+  flowguard::schema::SchemaSources sub;
+  sub.uri_dirs.emplace_back("http://example.com/sub/", kData);
+  Document above = parse(R"({"properties": {"x": {"$ref": "http://example.com/sub/../main.schema.json"}}})");
+  CHECK_FALSE(CompiledSchema::compile(above, "inline.json", sub).ok());
 }
 
 TEST_CASE("valijson follows relative file refs through the bridge", "[schema][valijson]") {

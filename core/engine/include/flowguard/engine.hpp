@@ -43,6 +43,11 @@ struct EngineOptions {
   std::vector<std::filesystem::path> schema_dirs;
   std::vector<std::filesystem::path> rule_dirs;  // extra rules; each rule names the types it applies to
   bool use_default_dirs = true;
+  // Plugins are first opened and described in a child process, so one that crashes, hangs or
+  // exits while loading is refused by name and never runs in this process (sdk/docs/plugin-abi.md).
+  // false: open them here directly (a debugger; a process that must not fork).
+  bool isolate_plugins = true;
+  unsigned plugin_load_timeout_ms = 10'000;  // per plugin, in that child: past it the plugin is stopped and refused
 
   std::size_t max_findings = 1000;          // per file; the rest are counted, not kept
   std::size_t max_depth = 256;              // JSON nesting limit
@@ -217,6 +222,11 @@ class FLOWGUARD_API Engine {
   // finding on the header row, not one per record. check_file() uses it for files named *.csv.
   FileReport check_csv(std::string_view bytes, std::string_view source_name, std::string_view type_hint = {});
 
+  // Checks input that is not a regular file (standard input, a pipe) as check_file checks the same
+  // bytes in a file: up to kStreamThresholdBytes are read and checked whole, a longer input is
+  // streamed (so it must be an array, as a file that large must), memory bounded either way.
+  // Bytes that cannot begin a JSON document (/dev/zero's NULs) are an input error at once.
+  FileReport check_input(std::istream& in, std::string_view source_name, std::string_view type_hint = {});
   static constexpr std::size_t kStreamChunkRecords = 4000;  // enough for --jobs 2 to split
   static constexpr std::uint64_t kStreamThresholdBytes = 64ull << 20;
 

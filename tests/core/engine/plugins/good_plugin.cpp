@@ -10,7 +10,7 @@ const fg_type kTypes[] = {
     {"test.report", "Test report", "test/report.schema.json", "test", FG_SHAPE_ENVELOPE, "/data",
      "/properties/data/items", nullptr, 0, kReportKeys, "test spec §2"},
 };
-const fg_plugin kPlugin = {FG_PLUGIN_ABI_MAJOR, FG_PLUGIN_ABI_MINOR, "test", "0.1", "plugin for engine tests", kTypes, 2};
+const fg_plugin kPlugin = {FG_PLUGIN_ABI_MAJOR, FG_PLUGIN_ABI_MINOR, "test", "0.1", "plugin for engine tests", kTypes, 2, nullptr, FG_TYPE_SIZE};
 }  // namespace
 
 FG_DECLARE_PLUGIN(kPlugin)

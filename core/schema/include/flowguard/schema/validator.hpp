@@ -83,6 +83,13 @@ struct ValidateOptions {
   KeyShapeMemo* key_shapes = nullptr;
 };
 
+// Where documents named by absolute URIs come from when compiling: nothing is fetched from the
+// network. A "$ref" whose URI starts with a prefix ("http://localhost:1234/") loads the file at the
+// rest of the URI under the folder (never above it).
+struct SchemaSources {
+  std::vector<std::pair<std::string, std::filesystem::path>> uri_dirs;
+};
+
 class CompiledSchema {
  public:
   // Cheap to copy: copies share the compiled program.
@@ -97,6 +104,8 @@ class CompiledSchema {
   static Result<CompiledSchema> load_file(const std::filesystem::path& file);
   // Compiles from an already-parsed document (`origin` is used in error messages and for $ref).
   static Result<CompiledSchema> compile(const json::Document& schema, const std::filesystem::path& origin);
+  static Result<CompiledSchema> compile(const json::Document& schema, const std::filesystem::path& origin,
+                                        const SchemaSources& sources);
 
   // True when the schema uses only what the compiler implements; otherwise validate/accepts
   // delegate to valijson (still correct, slower, messages from valijson's descriptions).

@@ -508,8 +508,10 @@ TEST_CASE("serve: a changed rule file or SIGHUP reloads, a broken config is refu
 }
 
 TEST_CASE("serve: SIGTERM stops accepting, finishes the request in flight and exits 0") {
-  const fs::path rules = slow_rule_dir("drain-rules", 6'000'000);
-  const auto config = write_config("drain", "jobs: 1\nrules: " + rules.string() + "\n");
+  // The request must still be running when SIGTERM arrives 30 ms later, on a quiet machine too: a
+  // rule of ~0.3 s (40 M iterations, under a budget raised to let it finish).
+  const fs::path rules = slow_rule_dir("drain-rules", 40'000'000);
+  const auto config = write_config("drain", "jobs: 1\nrules: " + rules.string() + "\nlimits:\n  lua_instructions: 1000000000\n");
   ServerProcess server({"--config", config.string()});
   REQUIRE(server.ready());
   HttpReply slow;

@@ -1,4 +1,5 @@
 // `flowguard check` as a user runs it: exit statuses, output formats, stdin, caps, bad input.
+#include "shell_run.hpp"
 #include <catch2/catch.hpp>
 
 #include <sys/wait.h>
@@ -18,23 +19,12 @@ namespace fs = std::filesystem;
 
 namespace {
 
-struct Run {
-  int status = -1;
-  std::string out;  // stdout and stderr together
-};
+using Run = flowguard::test::ShellRun;  // status, and what reached the pipe
 
 Run run(const std::string& args, const std::string& stdin_file = "") {
   std::string command = std::string(FLOWGUARD_EXE) + " " + args + " 2>&1";
   if (!stdin_file.empty()) command += " < " + stdin_file;
-  Run r;
-  FILE* pipe = popen(command.c_str(), "r");
-  REQUIRE(pipe);
-  std::array<char, 4096> buf{};
-  std::size_t n;
-  while ((n = fread(buf.data(), 1, buf.size(), pipe)) > 0) r.out.append(buf.data(), n);
-  const int raw = pclose(pipe);
-  r.status = WIFEXITED(raw) ? WEXITSTATUS(raw) : -1;
-  return r;
+  return flowguard::test::run_shell(command);
 }
 
 std::string example(const std::string& name) { return std::string(FLOWGUARD_SOURCE_DIR) + "/examples/dfs/" + name; }

@@ -1,4 +1,5 @@
 // CSV as a user runs it: `flowguard check FILE.csv`, `flowguard convert`, `flowguard split`.
+#include "shell_run.hpp"
 #include <catch2/catch.hpp>
 
 #include <sys/wait.h>
@@ -23,23 +24,12 @@ using flowguard::json::Value;
 
 namespace {
 
-struct Run {
-  int status = -1;
-  std::string out;  // stdout
-};
+using Run = flowguard::test::ShellRun;  // status, and what reached the pipe
 
 // stderr goes to `err` when given, else joins stdout.
 Run run(const std::string& args, const fs::path& err = {}) {
   std::string command = std::string(FLOWGUARD_EXE) + " " + args + (err.empty() ? " 2>&1" : " 2>" + err.string());
-  Run r;
-  FILE* pipe = popen(command.c_str(), "r");
-  REQUIRE(pipe);
-  std::array<char, 4096> buf{};
-  std::size_t n;
-  while ((n = fread(buf.data(), 1, buf.size(), pipe)) > 0) r.out.append(buf.data(), n);
-  const int raw = pclose(pipe);
-  r.status = WIFEXITED(raw) ? WEXITSTATUS(raw) : -1;
-  return r;
+  return flowguard::test::run_shell(command);
 }
 
 std::string corpus(const std::string& name) {

@@ -1,5 +1,6 @@
 // `flowguard check --format sarif|junit|github`, colour, the progress bar and every command's manual,
 // checked against the SARIF 2.1.0 schema, a real XML parser, a pseudo-terminal and the parsers' code.
+#include "shell_run.hpp"
 #include <catch2/catch.hpp>
 
 #include <sys/wait.h>
@@ -21,22 +22,11 @@ namespace fs = std::filesystem;
 
 namespace {
 
-struct Run {
-  int status = -1;
-  std::string out;
-};
+using Run = flowguard::test::ShellRun;  // status, and what reached the pipe
 
 // `command` through the shell; stdout only unless the command redirects stderr itself.
 Run shell(const std::string& command) {
-  Run r;
-  FILE* pipe = popen(command.c_str(), "r");
-  REQUIRE(pipe);
-  std::array<char, 4096> buf{};
-  std::size_t n;
-  while ((n = fread(buf.data(), 1, buf.size(), pipe)) > 0) r.out.append(buf.data(), n);
-  const int raw = pclose(pipe);
-  r.status = WIFEXITED(raw) ? WEXITSTATUS(raw) : -1;
-  return r;
+  return flowguard::test::run_shell(command);
 }
 
 std::string quoted(const std::string& s) {

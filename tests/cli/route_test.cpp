@@ -7,28 +7,16 @@
 #include <filesystem>
 
 #include "server_process.hpp"
+#include "shell_run.hpp"
 
 namespace fs = std::filesystem;
 using namespace flowguard::test;
 
 namespace {
 
-struct Run {
-  int status = -1;
-  std::string out;  // stdout and stderr together
-};
+using Run = flowguard::test::ShellRun;  // status, and stdout and stderr together
 
-Run run(const std::string& args) {
-  const std::string command = flowguard_exe().string() + " " + args + " 2>&1";
-  Run r;
-  FILE* pipe = popen(command.c_str(), "r");
-  REQUIRE(pipe);
-  char buffer[4096];
-  for (std::size_t n; (n = fread(buffer, 1, sizeof buffer, pipe)) > 0;) r.out.append(buffer, n);
-  const int status = pclose(pipe);
-  r.status = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  return r;
-}
+Run run(const std::string& args) { return flowguard::test::run_shell(flowguard_exe().string() + " " + args + " 2>&1"); }
 
 std::size_t lines_in(const fs::path& file) {
   std::size_t n = 0;

@@ -1,4 +1,5 @@
 // `flowguard test`, `rules list`, `explain` and `check --trace` as a rule author runs them.
+#include "shell_run.hpp"
 #include <catch2/catch.hpp>
 
 #include <sys/wait.h>
@@ -16,23 +17,12 @@ namespace fs = std::filesystem;
 
 namespace {
 
-struct Run {
-  int status = -1;
-  std::string out;
-};
+using Run = flowguard::test::ShellRun;  // status, and what reached the pipe
 
 // `redirect` says what reaches the pipe: "2>&1" both streams, "2>/dev/null" stdout, "2>&1 >/dev/null" stderr.
 Run run(const std::string& args, const std::string& redirect = "2>&1") {
   const std::string command = std::string(FLOWGUARD_EXE) + " " + args + " " + redirect;
-  Run r;
-  FILE* pipe = popen(command.c_str(), "r");
-  REQUIRE(pipe);
-  std::array<char, 4096> buf{};
-  std::size_t n;
-  while ((n = fread(buf.data(), 1, buf.size(), pipe)) > 0) r.out.append(buf.data(), n);
-  const int raw = pclose(pipe);
-  r.status = WIFEXITED(raw) ? WEXITSTATUS(raw) : -1;
-  return r;
+  return flowguard::test::run_shell(command);
 }
 
 std::string source(const std::string& rel) { return std::string(FLOWGUARD_SOURCE_DIR) + "/" + rel; }
